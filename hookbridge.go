@@ -1,0 +1,120 @@
+// Package hookbridge holds the domain types shared by the receiver, the
+// workflows and the activities: the verified webhook event, the names that
+// tie the processes together, and the search attributes every event
+// workflow carries.
+package hookbridge
+
+import (
+	"encoding/json"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Names shared by the receiver, the worker and users' own code. They are part
+// of hookbridge's contract: changing one strands running workflows.
+const (
+	// DefaultTaskQueue is the task queue of the event workflows.
+	DefaultTaskQueue = "openai-webhooks"
+	// SignalName is the signal an event workflow sends to the workflow named
+	// in the object's metadata once it has retrieved the object.
+	SignalName = "openai.event"
+	// MetadataWorkflowID is the metadata key naming the workflow that waits
+	// for an OpenAI object.
+	MetadataWorkflowID = "temporal_workflow_id"
+)
+
+// Event is a verified webhook delivery: the Standard Webhooks id plus the
+// OpenAI event envelope. It is the input of every event workflow.
+type Event struct {
+	// WebhookID is the webhook-id header; it is also the workflow ID.
+	WebhookID string `json:"webhook_id"`
+	// ID is the event's own id (evt_...).
+	ID string `json:"id"`
+	// Type is the event type, e.g. "response.completed".
+	Type string `json:"type"`
+	// CreatedAt is when OpenAI created the event, in Unix seconds.
+	CreatedAt int64 `json:"created_at"`
+	// ObjectID is the id of the object the event is about (data.id, or
+	// data.call_id / data.session_id for calls), empty when there is none.
+	ObjectID string `json:"object_id,omitempty"`
+	// Payload is the verified request body, unchanged.
+	Payload json.RawMessage `json:"payload"`
+}
+
+// Summary is the one-line description shown for the event in the Temporal UI.
+func (e Event) Summary() string {
+	if e.ObjectID == "" {
+		return e.Type
+	}
+	return e.Type + " " + e.ObjectID
+}
+
+// Family groups event types that are handled by the same workflow.
+type Family string
+
+// The event families. Every event type belongs to exactly one.
+const (
+	FamilyResponse   Family = "response"
+	FamilyBatch      Family = "batch"
+	FamilyFineTuning Family = "fine_tuning.job"
+	FamilyEvalRun    Family = "eval.run"
+	FamilyOther      Family = "other"
+)
+
+// families lists the families that own a type prefix, with their workflow types.
+var families = []struct {
+	family       Family
+	workflowType string
+}{
+	{FamilyResponse, "ResponseEvent"},
+	{FamilyBatch, "BatchEvent"},
+	{FamilyFineTuning, "FineTuningJobEvent"},
+	{FamilyEvalRun, "EvalRunEvent"},
+}
+
+// OtherEventWorkflow is the workflow type that records events of any other type.
+const OtherEventWorkflow = "OtherEvent"
+
+// FamilyOf returns the family of an event type; unknown types are FamilyOther.
+func FamilyOf(eventType string) Family {
+	for _, f := range families {
+		if strings.HasPrefix(eventType, string(f.family)+".") {
+			return f.family
+		}
+	}
+	return FamilyOther
+}
+
+// WorkflowType returns the name of the event workflow that handles the family.
+func (f Family) WorkflowType() string {
+	for _, g := range families {
+		if g.family == f {
+			return g.workflowType
+		}
+	}
+	return OtherEventWorkflow
+}
+
+// Search attributes of every event workflow. They must exist in the
+// namespace; the processes register them at start where the server allows.
+var (
+	// EventTypeKey holds the event type, e.g. "batch.completed".
+	EventTypeKey = temporal.NewSearchAttributeKeyKeyword("OpenAIEventType")
+	// ObjectIDKey holds the id of the object the event is about.
+	ObjectIDKey = temporal.NewSearchAttributeKeyKeyword("OpenAIObjectID")
+	// EventIDKey holds the event's own id, for deduplication across webhook-ids.
+	EventIDKey = temporal.NewSearchAttributeKeyKeyword("OpenAIEventID")
+)
+
+// SearchAttributeKeys lists the search attributes hookbridge needs.
+var SearchAttributeKeys = []temporal.SearchAttributeKeyKeyword{EventTypeKey, ObjectIDKey, EventIDKey}
+
+// SearchAttributes returns the search attributes the event workflow starts with.
+func (e Event) SearchAttributes() temporal.SearchAttributes {
+	updates := []temporal.SearchAttributeUpdate{EventTypeKey.ValueSet(e.Type), EventIDKey.ValueSet(e.ID)}
+	if e.ObjectID != "" {
+		updates = append(updates, ObjectIDKey.ValueSet(e.ObjectID))
+	}
+	return temporal.NewSearchAttributes(updates...)
+}

@@ -1,0 +1,86 @@
+package hookbridge
+
+import "slices"
+
+// Object is what hookbridge retrieved of an OpenAI object: the outcome of an
+// event workflow and the payload of the openai.event signal. Fields that do
+// not apply to the object's type are empty and left out of the JSON.
+type Object struct {
+	// Type is the family of the object: "response", "batch",
+	// "fine_tuning.job" or "eval.run".
+	Type Family `json:"object_type,omitempty"`
+	ID   string `json:"object_id,omitempty"`
+	// Status is the object's status as retrieved, e.g. "completed".
+	Status   string            `json:"status,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+	Error    *ObjectError      `json:"error,omitempty"`
+
+	// Responses.
+	OutputText       string `json:"output_text,omitempty"`
+	IncompleteReason string `json:"incomplete_reason,omitempty"`
+	Usage            *Usage `json:"usage,omitempty"`
+
+	// Fine-tuning jobs.
+	FineTunedModel string `json:"fine_tuned_model,omitempty"`
+
+	// Batches.
+	RequestCounts *RequestCounts `json:"request_counts,omitempty"`
+	OutputFileID  string         `json:"output_file_id,omitempty"`
+	ErrorFileID   string         `json:"error_file_id,omitempty"`
+	OutputBlob    *BlobRef       `json:"output_blob,omitempty"`
+	ErrorBlob     *BlobRef       `json:"error_blob,omitempty"`
+
+	// Eval runs.
+	EvalID       string        `json:"eval_id,omitempty"`
+	ResultCounts *ResultCounts `json:"result_counts,omitempty"`
+}
+
+// ObjectError is the error OpenAI reports on a failed object.
+type ObjectError struct {
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message"`
+}
+
+// Usage is the token usage of a response.
+type Usage struct {
+	InputTokens  int64 `json:"input_tokens"`
+	OutputTokens int64 `json:"output_tokens"`
+	TotalTokens  int64 `json:"total_tokens"`
+}
+
+// RequestCounts are a batch's request counts.
+type RequestCounts struct {
+	Total     int64 `json:"total"`
+	Completed int64 `json:"completed"`
+	Failed    int64 `json:"failed"`
+}
+
+// ResultCounts are an eval run's result counts.
+type ResultCounts struct {
+	Total   int64 `json:"total"`
+	Passed  int64 `json:"passed"`
+	Failed  int64 `json:"failed"`
+	Errored int64 `json:"errored"`
+}
+
+// BlobRef locates a file hookbridge copied to the blob store.
+type BlobRef struct {
+	// URL is the bucket URL followed by the key, e.g. s3://bucket/key.
+	URL   string `json:"url"`
+	Key   string `json:"key"`
+	Bytes int64  `json:"bytes"`
+}
+
+// terminalStatuses lists, per object type, the statuses after which the
+// object no longer changes.
+var terminalStatuses = map[Family][]string{
+	FamilyResponse:   {"completed", "failed", "cancelled", "incomplete"},
+	FamilyBatch:      {"completed", "failed", "expired", "cancelled"},
+	FamilyFineTuning: {"succeeded", "failed", "cancelled"},
+	FamilyEvalRun:    {"completed", "failed", "canceled"},
+}
+
+// Terminal reports whether the object has reached a final status.
+func (o Object) Terminal() bool {
+	return slices.Contains(terminalStatuses[o.Type], o.Status)
+}
