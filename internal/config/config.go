@@ -1,0 +1,204 @@
+// Package config parses the environment of each hookbridge process into one
+// Config struct per process (caarlos0/env). Only the cmd/ mains call it;
+// library packages take plain values.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+
+	"github.com/hookbridge/hookbridge/internal/signing"
+)
+
+// Temporal is the connection to Temporal shared by both processes. Variable
+// names follow Temporal's own environment configuration, so a shell set up
+// for the temporal CLI works unchanged.
+type Temporal struct {
+	Address   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
+	Namespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+	TaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"openai-webhooks"`
+	APIKey    string `env:"TEMPORAL_API_KEY"`
+	// TLS forces TLS on or off; unset means on when an API key or a client
+	// certificate is given.
+	TLS                        *bool  `env:"TEMPORAL_TLS"`
+	TLSClientCertPath          string `env:"TEMPORAL_TLS_CLIENT_CERT_PATH"`
+	TLSClientCertData          string `env:"TEMPORAL_TLS_CLIENT_CERT_DATA"`
+	TLSClientKeyPath           string `env:"TEMPORAL_TLS_CLIENT_KEY_PATH"`
+	TLSClientKeyData           string `env:"TEMPORAL_TLS_CLIENT_KEY_DATA"`
+	TLSServerCACertPath        string `env:"TEMPORAL_TLS_SERVER_CA_CERT_PATH"`
+	TLSServerCACertData        string `env:"TEMPORAL_TLS_SERVER_CA_CERT_DATA"`
+	TLSServerName              string `env:"TEMPORAL_TLS_SERVER_NAME"`
+	TLSDisableHostVerification bool   `env:"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"`
+}
+
+// ClientOptions turns the settings into Temporal client options, through
+// the SDK's envconfig profile so that TLS and API keys behave exactly as in
+// Temporal's own tools.
+func (t Temporal) ClientOptions() (client.Options, error) {
+	profile := envconfig.ClientConfigProfile{
+		Address:   t.Address,
+		Namespace: t.Namespace,
+		APIKey:    t.APIKey,
+	}
+	tls := envconfig.ClientConfigTLS{
+		ClientCertPath:          t.TLSClientCertPath,
+		ClientCertData:          []byte(t.TLSClientCertData),
+		ClientKeyPath:           t.TLSClientKeyPath,
+		ClientKeyData:           []byte(t.TLSClientKeyData),
+		ServerCACertPath:        t.TLSServerCACertPath,
+		ServerCACertData:        []byte(t.TLSServerCACertData),
+		ServerName:              t.TLSServerName,
+		DisableHostVerification: t.TLSDisableHostVerification,
+	}
+	switch {
+	case t.TLS != nil && !*t.TLS:
+		profile.TLS = &envconfig.ClientConfigTLS{Disabled: true}
+	case t.TLS != nil || t.hasTLSSettings():
+		profile.TLS = &tls
+	}
+	opts, err := profile.ToClientOptions(envconfig.ToClientOptionsRequest{})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("TEMPORAL_TLS_*: %w", err)
+	}
+	return opts, nil
+}
+
+func (t Temporal) hasTLSSettings() bool {
+	return t.TLSClientCertPath != "" || t.TLSClientCertData != "" || t.TLSClientKeyPath != "" ||
+		t.TLSClientKeyData != "" || t.TLSServerCACertPath != "" || t.TLSServerCACertData != "" ||
+		t.TLSServerName != "" || t.TLSDisableHostVerification
+}
+
+// Receiver is the configuration of the receiver process.
+type Receiver struct {
+	Temporal
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+	// WebhookSecrets are the endpoint's signing secrets; any may match, so a
+	// rotation can list the new and the old one.
+	WebhookSecrets []string      `env:"OPENAI_WEBHOOK_SECRET,required,notEmpty"`
+	Addr           string        `env:"RECEIVER_ADDR" envDefault:":8000"`
+	Path           string        `env:"RECEIVER_PATH" envDefault:"/webhook"`
+	Tolerance      time.Duration `env:"RECEIVER_TOLERANCE" envDefault:"5m"`
+	MaxBodyBytes   int64         `env:"RECEIVER_MAX_BODY_BYTES" envDefault:"1048576"`
+	// StartTimeout bounds the Temporal start call; it must stay well inside
+	// OpenAI's few-second acknowledgement window.
+	StartTimeout    time.Duration `env:"RECEIVER_START_TIMEOUT" envDefault:"2s"`
+	ShutdownTimeout time.Duration `env:"RECEIVER_SHUTDOWN_TIMEOUT" envDefault:"10s"`
+}
+
+// Worker is the configuration of the worker process.
+type Worker struct {
+	Temporal
+	LogLevel      string `env:"LOG_LEVEL" envDefault:"info"`
+	OpenAIAPIKey  string `env:"OPENAI_API_KEY"`
+	OpenAIBaseURL string `env:"OPENAI_BASE_URL"`
+	// BlobURL is the gocloud.dev/blob bucket URL that batch files stream to.
+	BlobURL string `env:"BLOB_URL" envDefault:"file://./.hookbridge/blobs?create_dir=true"`
+	// ShutdownTimeout is how long a stopping worker lets running activities finish.
+	ShutdownTimeout time.Duration `env:"WORKER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
+}
+
+// ParseTemporal reads and checks the Temporal connection settings alone, for
+// tools such as `hookbridge setup`.
+func ParseTemporal(environ map[string]string) (Temporal, error) {
+	cfg, err := parse[Temporal](environ)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.validate()
+}
+
+// ParseReceiver reads and checks the receiver's environment.
+func ParseReceiver(environ map[string]string) (Receiver, error) {
+	cfg, err := parse[Receiver](environ)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.validate()
+}
+
+// ParseWorker reads and checks the worker's environment.
+func ParseWorker(environ map[string]string) (Worker, error) {
+	cfg, err := parse[Worker](environ)
+	if err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.validate()
+}
+
+// parse reads environ, or the process environment when environ is nil.
+func parse[T any](environ map[string]string) (T, error) {
+	return env.ParseAsWithOptions[T](env.Options{Environment: environ})
+}
+
+func (c Temporal) validate() error {
+	var errs []error
+	if c.Address == "" {
+		errs = append(errs, errors.New("TEMPORAL_ADDRESS must not be empty"))
+	}
+	if c.Namespace == "" {
+		errs = append(errs, errors.New("TEMPORAL_NAMESPACE must not be empty"))
+	}
+	if c.TaskQueue == "" {
+		errs = append(errs, errors.New("TEMPORAL_TASK_QUEUE must not be empty"))
+	}
+	if _, err := c.ClientOptions(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Receiver) validate() error {
+	errs := []error{c.Temporal.validate()}
+	for i, s := range c.WebhookSecrets {
+		// Never echo the secret itself: this message reaches logs.
+		if _, err := signing.DecodeSecret(strings.TrimSpace(s)); err != nil {
+			errs = append(errs, fmt.Errorf("OPENAI_WEBHOOK_SECRET: secret %d of %d: %w", i+1, len(c.WebhookSecrets), err))
+		}
+	}
+	if !strings.HasPrefix(c.Path, "/") {
+		errs = append(errs, fmt.Errorf("RECEIVER_PATH must start with /, got %q", c.Path))
+	}
+	if c.Tolerance <= 0 {
+		errs = append(errs, errors.New("RECEIVER_TOLERANCE must be positive"))
+	}
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("RECEIVER_MAX_BODY_BYTES must be positive"))
+	}
+	if c.StartTimeout <= 0 {
+		errs = append(errs, errors.New("RECEIVER_START_TIMEOUT must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Worker) validate() error {
+	errs := []error{c.Temporal.validate()}
+	if c.OpenAIAPIKey == "" && c.OpenAIBaseURL == "" {
+		errs = append(errs, errors.New("OPENAI_API_KEY is required (or OPENAI_BASE_URL pointing at an OpenAI simulator)"))
+	}
+	if c.OpenAIBaseURL != "" {
+		if u, err := url.Parse(c.OpenAIBaseURL); err != nil || u.Scheme == "" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("OPENAI_BASE_URL must be an absolute URL, got %q", c.OpenAIBaseURL))
+		}
+	}
+	if c.BlobURL == "" {
+		errs = append(errs, errors.New("BLOB_URL must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// Secrets returns the webhook secrets without surrounding spaces.
+func (c Receiver) Secrets() []string {
+	out := make([]string, len(c.WebhookSecrets))
+	for i, s := range c.WebhookSecrets {
+		out[i] = strings.TrimSpace(s)
+	}
+	return out
+}

@@ -1,0 +1,75 @@
+// Package startup holds the start-up steps the receiver and the worker
+// share: logging, the Temporal client, and preparing the namespace while
+// Temporal may still be coming up.
+package startup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/hookbridge/hookbridge/internal/config"
+	"github.com/hookbridge/hookbridge/internal/namespace"
+)
+
+// Logger logs JSON lines, or text when w is a terminal, at the level named
+// by level ("debug", "info", "warn", "error"; default info).
+func Logger(w io.Writer, level string) *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			return slog.New(slog.NewTextHandler(w, opts))
+		}
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// Client returns a Temporal client that connects on first use, so that a
+// process can start (and answer health checks) before Temporal is up.
+func Client(cfg config.Temporal, logger *slog.Logger) (client.Client, error) {
+	opts, err := cfg.ClientOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk"))
+	c, err := client.NewLazyClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("temporal client for %s: %w", cfg.Address, err)
+	}
+	return c, nil
+}
+
+// PrepareNamespace registers hookbridge's search attributes and checks the
+// retention, retrying while Temporal is unreachable. It gives up at once
+// when the server refuses (the error says which command fixes it).
+func PrepareNamespace(ctx context.Context, c client.Client, cfg config.Temporal, logger *slog.Logger) error {
+	delay := 500 * time.Millisecond
+	for {
+		attemptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := namespace.Prepare(attemptCtx, c, cfg.Namespace, logger)
+		cancel()
+		var missing *serviceerror.NamespaceNotFound
+		if err == nil || errors.Is(err, namespace.ErrNotPermitted) || errors.As(err, &missing) {
+			return err
+		}
+		logger.Warn("waiting for Temporal", "address", cfg.Address, "namespace", cfg.Namespace, "retry_in", delay.String(), "error", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("temporal at %s not ready: %w", cfg.Address, err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 10*time.Second)
+	}
+}
