@@ -1,0 +1,340 @@
+package receiver_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/mocks"
+
+	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/signing"
+	"github.com/hookbridge/hookbridge/receiver"
+)
+
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+var testNow = time.Unix(1750861210, 0)
+
+func eventBody(eventType, objectID string) string {
+	return `{"id":"evt_1","object":"event","created_at":1750861200,"type":"` + eventType + `","data":{"id":"` + objectID + `"}}`
+}
+
+// signedRequest returns a POST to /webhook signed like OpenAI signs it.
+func signedRequest(t *testing.T, webhookID, body string) *http.Request {
+	t.Helper()
+	h, err := signing.Headers(testSecret, webhookID, testNow, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/webhook", strings.NewReader(body))
+	for k, v := range h {
+		r.Header[k] = v
+	}
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+func newHandler(t *testing.T, c client.Client) http.Handler {
+	t.Helper()
+	h, err := receiver.New(c, receiver.Options{
+		Verifier:     receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow }),
+		MaxBodyBytes: 1 << 10,
+		StartTimeout: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func startedRun(id, runID string) *mocks.WorkflowRun {
+	run := &mocks.WorkflowRun{}
+	run.On("GetID").Return(id)
+	run.On("GetRunID").Return(runID)
+	return run
+}
+
+func TestWebhookStartsTheEventWorkflow(t *testing.T) {
+	c := &mocks.Client{}
+	var gotOpts client.StartWorkflowOptions
+	var gotEvent hookbridge.Event
+	var gotDeadline time.Duration
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, "ResponseEvent", mock.Anything).
+		Run(func(args mock.Arguments) {
+			deadline, _ := args.Get(0).(context.Context).Deadline()
+			gotDeadline = time.Until(deadline)
+			gotOpts = args.Get(1).(client.StartWorkflowOptions)
+			gotEvent = args.Get(3).(hookbridge.Event)
+		}).
+		Return(startedRun("wh_1", "run_1"), nil)
+
+	body := eventBody("response.completed", "resp_123")
+	w := serve(newHandler(t, c), signedRequest(t, "wh_1", body))
+
+	if w.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", w.Code, w.Body)
+	}
+	var got receiver.StartResult
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := (receiver.StartResult{WorkflowID: "wh_1", RunID: "run_1"}); got != want {
+		t.Errorf("answer = %+v, want %+v", got, want)
+	}
+	if gotOpts.ID != "wh_1" || gotOpts.TaskQueue != hookbridge.DefaultTaskQueue {
+		t.Errorf("ID, TaskQueue = %q, %q", gotOpts.ID, gotOpts.TaskQueue)
+	}
+	if gotOpts.WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE ||
+		gotOpts.WorkflowIDConflictPolicy != enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL ||
+		!gotOpts.WorkflowExecutionErrorWhenAlreadyStarted {
+		t.Errorf("ID policies = %v, %v, error-when-started %v", gotOpts.WorkflowIDReusePolicy, gotOpts.WorkflowIDConflictPolicy, gotOpts.WorkflowExecutionErrorWhenAlreadyStarted)
+	}
+	if gotOpts.StaticSummary != "response.completed resp_123" {
+		t.Errorf("StaticSummary = %q", gotOpts.StaticSummary)
+	}
+	sa := gotOpts.TypedSearchAttributes
+	if v, _ := sa.GetKeyword(hookbridge.EventTypeKey); v != "response.completed" {
+		t.Errorf("OpenAIEventType = %q", v)
+	}
+	if v, _ := sa.GetKeyword(hookbridge.ObjectIDKey); v != "resp_123" {
+		t.Errorf("OpenAIObjectID = %q", v)
+	}
+	if v, _ := sa.GetKeyword(hookbridge.EventIDKey); v != "evt_1" {
+		t.Errorf("OpenAIEventID = %q", v)
+	}
+	if gotEvent.WebhookID != "wh_1" || gotEvent.ID != "evt_1" || gotEvent.ObjectID != "resp_123" || string(gotEvent.Payload) != body {
+		t.Errorf("workflow input = %+v", gotEvent)
+	}
+	if gotDeadline <= 0 || gotDeadline > 200*time.Millisecond {
+		t.Errorf("start deadline = %v, want within StartTimeout", gotDeadline)
+	}
+}
+
+func TestWebhookRoutesEachFamilyToItsWorkflow(t *testing.T) {
+	tests := map[string]string{
+		"response.failed":           "ResponseEvent",
+		"batch.completed":           "BatchEvent",
+		"fine_tuning.job.succeeded": "FineTuningJobEvent",
+		"eval.run.canceled":         "EvalRunEvent",
+		"realtime.call.incoming":    "OtherEvent",
+		"something.new":             "OtherEvent",
+	}
+	for eventType, workflowType := range tests {
+		t.Run(eventType, func(t *testing.T) {
+			c := &mocks.Client{}
+			c.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflowType, mock.Anything).Return(startedRun("wh_1", "run_1"), nil)
+			if w := serve(newHandler(t, c), signedRequest(t, "wh_1", eventBody(eventType, "obj_1"))); w.Code != http.StatusOK {
+				t.Fatalf("status = %d, want 200", w.Code)
+			}
+			c.AssertExpectations(t)
+		})
+	}
+}
+
+func TestWebhookDuplicateIsAcknowledged(t *testing.T) {
+	c := &mocks.Client{}
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
+		Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "run_first"))
+	w := serve(newHandler(t, c), signedRequest(t, "wh_1", eventBody("batch.completed", "batch_1")))
+	if w.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200", w.Code)
+	}
+	var got receiver.StartResult
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := (receiver.StartResult{WorkflowID: "wh_1", RunID: "run_first", Duplicate: true}); got != want {
+		t.Errorf("answer = %+v, want %+v", got, want)
+	}
+}
+
+func TestWebhookRefusals(t *testing.T) {
+	valid := eventBody("response.completed", "resp_1")
+	tests := []struct {
+		name string
+		req  func(t *testing.T) *http.Request
+		want int
+	}{
+		{"missing signature", func(t *testing.T) *http.Request {
+			r := signedRequest(t, "wh_1", valid)
+			r.Header.Del("webhook-signature")
+			return r
+		}, 400},
+		{"forged signature", func(t *testing.T) *http.Request {
+			r := signedRequest(t, "wh_1", valid)
+			r.Header.Set("webhook-signature", "v1,Zm9yZ2VkIHNpZ25hdHVyZSBvZiAzMiBieXRlcyEhISE=")
+			return r
+		}, 400},
+		{"v1a only", func(t *testing.T) *http.Request {
+			r := signedRequest(t, "wh_1", valid)
+			r.Header.Set("webhook-signature", strings.Replace(r.Header.Get("webhook-signature"), "v1,", "v1a,", 1))
+			return r
+		}, 400},
+		{"missing timestamp", func(t *testing.T) *http.Request {
+			r := signedRequest(t, "wh_1", valid)
+			r.Header.Del("webhook-timestamp")
+			return r
+		}, 400},
+		{"malformed timestamp", func(t *testing.T) *http.Request {
+			r := signedRequest(t, "wh_1", valid)
+			r.Header.Set("webhook-timestamp", "1750861210.5")
+			return r
+		}, 400},
+		{"timestamp outside tolerance", func(t *testing.T) *http.Request {
+			h, _ := signing.Headers(testSecret, "wh_1", testNow.Add(-time.Hour), []byte(valid))
+			r := signedRequest(t, "wh_1", valid)
+			r.Header = h
+			return r
+		}, 400},
+		{"missing webhook-id", func(t *testing.T) *http.Request {
+			r := signedRequest(t, "wh_1", valid)
+			r.Header.Del("webhook-id")
+			return r
+		}, 400},
+		{"signed body that is not JSON", func(t *testing.T) *http.Request { return signedRequest(t, "wh_1", "hello") }, 400},
+		{"signed JSON that is not an envelope", func(t *testing.T) *http.Request { return signedRequest(t, "wh_1", `[1,2,3]`) }, 400},
+		{"signed envelope without type", func(t *testing.T) *http.Request {
+			return signedRequest(t, "wh_1", `{"id":"evt_1","object":"event","data":{"id":"x"}}`)
+		}, 400},
+		{"signed envelope without id", func(t *testing.T) *http.Request {
+			return signedRequest(t, "wh_1", `{"type":"response.completed","data":{"id":"x"}}`)
+		}, 400},
+		{"signed envelope with id of the wrong type", func(t *testing.T) *http.Request {
+			return signedRequest(t, "wh_1", `{"id":7,"type":"response.completed","data":{"id":"x"}}`)
+		}, 400},
+		{"signed body that is not UTF-8", func(t *testing.T) *http.Request {
+			return signedRequest(t, "wh_1", "{\"id\":\"evt_\xff\",\"type\":\"response.completed\"}")
+		}, 400},
+		{"body over the limit", func(t *testing.T) *http.Request {
+			return signedRequest(t, "wh_1", `{"id":"evt_1","type":"x","pad":"`+strings.Repeat("a", 2<<10)+`"}`)
+		}, 413},
+		{"body over the limit, length unknown", func(t *testing.T) *http.Request {
+			r := signedRequest(t, "wh_1", valid)
+			r.Body = io.NopCloser(io.MultiReader(strings.NewReader(strings.Repeat(" ", 2<<10)), strings.NewReader(valid)))
+			r.ContentLength = -1
+			return r
+		}, 413},
+		{"GET on the webhook path", func(t *testing.T) *http.Request { return httptest.NewRequest(http.MethodGet, "/webhook", nil) }, 405},
+		{"PUT on the webhook path", func(t *testing.T) *http.Request {
+			return httptest.NewRequest(http.MethodPut, "/webhook", strings.NewReader(valid))
+		}, 405},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &mocks.Client{}
+			w := serve(newHandler(t, c), tt.req(t))
+			if w.Code != tt.want {
+				t.Fatalf("status = %d, want %d; body %s", w.Code, tt.want, w.Body)
+			}
+			c.AssertNotCalled(t, "ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything)
+			var body map[string]string
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body["error"] != http.StatusText(tt.want) {
+				t.Errorf("body = %s, want only the status text (no detail leaked)", w.Body)
+			}
+			if tt.want == 405 && w.Header().Get("Allow") != http.MethodPost {
+				t.Errorf("Allow = %q, want POST", w.Header().Get("Allow"))
+			}
+		})
+	}
+}
+
+func TestWebhookAnswers503WhenTemporalFails(t *testing.T) {
+	tests := []struct {
+		name  string
+		start func(args mock.Arguments)
+		err   error
+	}{
+		{"unavailable", func(mock.Arguments) {}, serviceerror.NewUnavailable("connection refused")},
+		{"slower than the start deadline", func(args mock.Arguments) { <-args.Get(0).(context.Context).Done() }, context.DeadlineExceeded},
+		{"search attribute not registered", func(mock.Arguments) {}, serviceerror.NewInvalidArgument("search attribute OpenAIEventType is not defined")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &mocks.Client{}
+			c.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).Run(tt.start).Return(nil, tt.err)
+			w := serve(newHandler(t, c), signedRequest(t, "wh_1", eventBody("response.completed", "resp_1")))
+			if w.Code != http.StatusServiceUnavailable {
+				t.Fatalf("status = %d, want 503", w.Code)
+			}
+			if w.Header().Get("Retry-After") == "" {
+				t.Error("no Retry-After on 503")
+			}
+		})
+	}
+}
+
+func TestWebhookRefusesWhenAllStartSlotsAreBusy(t *testing.T) {
+	c := &mocks.Client{}
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
+		Run(func(mock.Arguments) { entered <- struct{}{}; <-release }).
+		Return(startedRun("wh_1", "run_1"), nil)
+	h, err := receiver.New(c, receiver.Options{
+		Verifier:     receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow }),
+		MaxInFlight:  1,
+		StartTimeout: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan int)
+	go func() { first <- serve(h, signedRequest(t, "wh_1", eventBody("response.completed", "r"))).Code }()
+	<-entered
+	if w := serve(h, signedRequest(t, "wh_2", eventBody("response.completed", "r"))); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("second start while the only slot is busy: status %d, want 503", w.Code)
+	}
+	close(release)
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("first start: status %d, want 200", code)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	up := &mocks.Client{}
+	up.On("CheckHealth", mock.Anything, mock.Anything).Return(&client.CheckHealthResponse{}, nil)
+	down := &mocks.Client{}
+	down.On("CheckHealth", mock.Anything, mock.Anything).Return(nil, errors.New("connection refused"))
+	tests := []struct {
+		name string
+		c    *mocks.Client
+		path string
+		want int
+	}{
+		{"healthz while Temporal is down", down, "/healthz", 200},
+		{"readyz with Temporal up", up, "/readyz", 200},
+		{"readyz with Temporal down", down, "/readyz", 503},
+		{"unknown path", up, "/nope", 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if w := serve(newHandler(t, tt.c), httptest.NewRequest(http.MethodGet, tt.path, nil)); w.Code != tt.want {
+				t.Errorf("GET %s = %d, want %d", tt.path, w.Code, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewRequiresAVerifier(t *testing.T) {
+	if _, err := receiver.New(&mocks.Client{}, receiver.Options{}); err == nil {
+		t.Fatal("New without Verifier succeeded")
+	}
+}
+
