@@ -1,0 +1,57 @@
+// Package worker runs hookbridge's workflows and activities on a task queue.
+package worker
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/activities"
+	"github.com/hookbridge/hookbridge/workflows"
+)
+
+// Options configure the worker. The zero value of each field is its default.
+type Options struct {
+	// TaskQueue of the event workflows. Default hookbridge.DefaultTaskQueue.
+	TaskQueue string
+	// Worker passes through to the SDK worker (concurrency, pollers,
+	// WorkerStopTimeout for graceful stops).
+	Worker worker.Options
+}
+
+// New returns a worker with every hookbridge workflow and activity
+// registered. The workflow names are the ones the receiver starts.
+func New(c client.Client, acts *activities.Activities, opts Options) worker.Worker {
+	if opts.TaskQueue == "" {
+		opts.TaskQueue = hookbridge.DefaultTaskQueue
+	}
+	w := worker.New(c, opts.TaskQueue, opts.Worker)
+	for name, fn := range map[string]any{
+		hookbridge.FamilyResponse.WorkflowType():   workflows.ResponseEvent,
+		hookbridge.FamilyBatch.WorkflowType():      workflows.BatchEvent,
+		hookbridge.FamilyFineTuning.WorkflowType(): workflows.FineTuningJobEvent,
+		hookbridge.FamilyEvalRun.WorkflowType():    workflows.EvalRunEvent,
+		hookbridge.OtherEventWorkflow:              workflows.OtherEvent,
+	} {
+		w.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
+	}
+	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+	return w
+}
+
+// Run runs the worker until ctx is done, then stops it: polling ends at
+// once and running activities get Options.Worker.WorkerStopTimeout to finish.
+func Run(ctx context.Context, c client.Client, acts *activities.Activities, opts Options) error {
+	w := New(c, acts, opts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}

@@ -1,0 +1,170 @@
+package workflows_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/activities"
+	"github.com/hookbridge/hookbridge/workflows"
+)
+
+var a *activities.Activities
+
+func event(eventType, objectID string) hookbridge.Event {
+	return hookbridge.Event{WebhookID: "wh_1", ID: "evt_1", Type: eventType, CreatedAt: 1750861210, ObjectID: objectID, Payload: []byte(`{}`)}
+}
+
+// newEnv returns a test environment in which no earlier workflow handles the event.
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(a)
+	env.OnActivity(a.FindEarlierEvent, mock.Anything, mock.Anything).Return("", nil)
+	t.Cleanup(func() { env.AssertExpectations(t) })
+	return env
+}
+
+func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.EventResult {
+	t.Helper()
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	var res workflows.EventResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func apiError(errType string, status int) error {
+	d := activities.APIErrorDetails{StatusCode: status, Message: "from OpenAI"}
+	if errType == activities.ErrTypeUnavailable {
+		return temporal.NewApplicationErrorWithOptions("unavailable", errType, temporal.ApplicationErrorOptions{Details: []any{d}})
+	}
+	return temporal.NewNonRetryableApplicationError("refused", errType, nil, d)
+}
+
+func TestResponseEventRetrievesTheResponse(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{
+		Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed", OutputText: "hello",
+	}, nil).Once()
+	env.ExecuteWorkflow(workflows.ResponseEvent, event("response.completed", "resp_1"))
+	res := result(t, env)
+	if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.OutputText != "hello" {
+		t.Errorf("result = %+v", res)
+	}
+	if res.EventID != "evt_1" || res.EventType != "response.completed" || res.ID != "resp_1" || res.WebhookID != "wh_1" {
+		t.Errorf("identity = %+v", res)
+	}
+}
+
+func TestRetrieveFailures(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		want       workflows.Outcome
+		wantStatus int
+	}{
+		{"404 ends with not_found", apiError(activities.ErrTypeNotFound, 404), workflows.OutcomeNotFound, 404},
+		{"401 ends with rejected", apiError(activities.ErrTypeRejected, 401), workflows.OutcomeRejected, 401},
+		{"422 ends with rejected", apiError(activities.ErrTypeRejected, 422), workflows.OutcomeRejected, 422},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newEnv(t)
+			env.OnActivity(a.RetrieveFineTuningJob, mock.Anything, "ftjob_1").Return(hookbridge.Object{}, tt.err).Once()
+			env.ExecuteWorkflow(workflows.FineTuningJobEvent, event("fine_tuning.job.succeeded", "ftjob_1"))
+			res := result(t, env)
+			if res.Outcome != tt.want || res.APIError == nil || res.APIError.StatusCode != tt.wantStatus {
+				t.Errorf("result = %+v (api error %+v), want %s with %d", res, res.APIError, tt.want, tt.wantStatus)
+			}
+		})
+	}
+}
+
+func TestRetrieveRetriesUnavailableAndNetworkErrors(t *testing.T) {
+	for name, first := range map[string]error{
+		"429":           apiError(activities.ErrTypeUnavailable, 429),
+		"network error": errors.New("connection reset by peer"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := newEnv(t)
+			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{}, first).Times(2)
+			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "failed"}, nil).Once()
+			env.ExecuteWorkflow(workflows.ResponseEvent, event("response.failed", "resp_1"))
+			if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "failed" {
+				t.Errorf("result = %+v", res)
+			}
+		})
+	}
+}
+
+func TestBatchEventStoresFilesOfAFinishedBatch(t *testing.T) {
+	env := newEnv(t)
+	batch := hookbridge.Object{Type: hookbridge.FamilyBatch, ID: "batch_1", Status: "completed", OutputFileID: "file-out", ErrorFileID: "file-err",
+		RequestCounts: &hookbridge.RequestCounts{Total: 3, Completed: 2, Failed: 1}}
+	stored := batch
+	stored.OutputBlob = &hookbridge.BlobRef{URL: "mem://openai/batches/batch_1/output.jsonl", Bytes: 10}
+	env.OnActivity(a.RetrieveBatch, mock.Anything, "batch_1").Return(batch, nil).Once()
+	env.OnActivity(a.StoreBatchFiles, mock.Anything, batch).Return(stored, nil).Once()
+	env.ExecuteWorkflow(workflows.BatchEvent, event("batch.completed", "batch_1"))
+	res := result(t, env)
+	if res.OutputBlob == nil || res.RequestCounts.Completed != 2 {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestBatchEventSkipsFilesOfARunningBatch(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.RetrieveBatch, mock.Anything, "batch_1").Return(hookbridge.Object{Type: hookbridge.FamilyBatch, ID: "batch_1", Status: "in_progress", OutputFileID: "file-out"}, nil).Once()
+	env.ExecuteWorkflow(workflows.BatchEvent, event("batch.completed", "batch_1"))
+	if res := result(t, env); res.Status != "in_progress" || res.OutputBlob != nil {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestEventsWithoutRetrievalAreRecorded(t *testing.T) {
+	tests := []struct {
+		name     string
+		workflow any
+		ev       hookbridge.Event
+	}{
+		{"eval run", workflows.EvalRunEvent, event("eval.run.succeeded", "evalrun_1")},
+		{"known type without object", workflows.OtherEvent, event("realtime.call.incoming", "rtc_1")},
+		{"unknown type", workflows.OtherEvent, event("something.new", "")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newEnv(t)
+			env.ExecuteWorkflow(tt.workflow, tt.ev)
+			res := result(t, env)
+			if res.Outcome != workflows.OutcomeRecorded || res.EventType != tt.ev.Type || res.ID != tt.ev.ObjectID {
+				t.Errorf("result = %+v", res)
+			}
+		})
+	}
+}
+
+func TestAnEventIDHandledEarlierIsNotProcessedTwice(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(a)
+	env.OnActivity(a.FindEarlierEvent, mock.Anything, mock.MatchedBy(func(q activities.EarlierEventQuery) bool {
+		return q.EventID == "evt_1"
+	})).Return("wh_0", nil).Once()
+	env.ExecuteWorkflow(workflows.ResponseEvent, event("response.completed", "resp_1"))
+	res := result(t, env)
+	if res.Outcome != workflows.OutcomeDuplicate || res.DuplicateOf != "wh_0" {
+		t.Errorf("result = %+v", res)
+	}
+	env.AssertNotCalled(t, "RetrieveResponse", mock.Anything, mock.Anything)
+}
