@@ -1,0 +1,93 @@
+// Command worker runs hookbridge's event workflows and their activities:
+// it retrieves the objects OpenAI's webhooks name and stores batch files.
+// It is configured by environment variables; see the README.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	sdkworker "go.temporal.io/sdk/worker"
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob"
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/blob/s3blob"
+
+	"github.com/hookbridge/hookbridge/activities"
+	"github.com/hookbridge/hookbridge/internal/config"
+	"github.com/hookbridge/hookbridge/internal/startup"
+	"github.com/hookbridge/hookbridge/worker"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := config.ParseWorker(nil)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "worker: configuration: %v\n", err)
+		os.Exit(2)
+	}
+	logger := startup.Logger(os.Stderr, cfg.LogLevel)
+	if err := run(ctx, cfg, logger); err != nil {
+		logger.Error("worker stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// simulatorAPIKey stands in when OPENAI_BASE_URL points at the OpenAI
+// simulator and no key is set: the simulator only checks that one is sent.
+const simulatorAPIKey = "sk-hookbridge-simulator"
+
+func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
+	c, err := startup.Client(cfg.Temporal, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	bucket, err := blob.OpenBucket(ctx, cfg.BlobURL)
+	if err != nil {
+		return fmt.Errorf("BLOB_URL: %w", err)
+	}
+	defer bucket.Close()
+
+	apiKey := cfg.OpenAIAPIKey
+	if apiKey == "" {
+		apiKey = simulatorAPIKey
+	}
+	opts := []option.RequestOption{option.WithAPIKey(apiKey), option.WithMaxRetries(0)}
+	if cfg.OpenAIBaseURL != "" {
+		opts = append(opts, option.WithBaseURL(cfg.OpenAIBaseURL))
+	}
+	acts := &activities.Activities{
+		OpenAI:   openai.NewClient(opts...),
+		Blobs:    bucket,
+		BlobURL:  cfg.BlobURL,
+		Temporal: c,
+	}
+	if err := startup.PrepareNamespace(ctx, c, cfg.Temporal, logger); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	logger.Info("worker running", "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "openai", baseURLForLog(cfg.OpenAIBaseURL), "blob_url", cfg.BlobURL)
+	err = worker.Run(ctx, c, acts, worker.Options{
+		TaskQueue: cfg.TaskQueue,
+		Worker:    sdkworker.Options{WorkerStopTimeout: cfg.ShutdownTimeout},
+	})
+	logger.Info("worker stopped")
+	return err
+}
+
+func baseURLForLog(u string) string {
+	if u == "" {
+		return "https://api.openai.com/v1"
+	}
+	return u
+}
