@@ -1,0 +1,169 @@
+// Package proc runs a subprocess the way hookbridge's tools need one run: in
+// its own process group, killed when its owner dies (on Linux), stopped with
+// SIGTERM and then SIGKILL, its output passed on line by line with a prefix
+// and its last lines kept for error messages.
+//
+// It serves the Temporal dev server, the receiver and worker that
+// `hookbridge dev` runs next to it, and the end-to-end tests.
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+const (
+	defaultTailLines = 100
+	// waitDelay bounds the wait for the output pipes to close once the
+	// process has exited: something it started may outlive it and keep them
+	// open.
+	waitDelay = 5 * time.Second
+)
+
+// Options configure Start. Only Path is required.
+type Options struct {
+	// Path is the executable, looked up in PATH if it has no slash.
+	Path string
+	// Args are the arguments, without the program name. Default: none.
+	Args []string
+	// Env is the whole environment of the process. Default (nil):
+	// os.Environ().
+	Env []string
+	// Dir is the working directory. Default: the caller's.
+	Dir string
+	// Log receives the process's stdout and stderr. Default: discarded.
+	// Without a Prefix the output is passed on as it comes. With one, every
+	// line is written as Prefix+line+"\n" in one Write call, an unfinished
+	// last line included once the process exits, so processes sharing one
+	// Log never mix within a line, provided Log is safe for concurrent use
+	// (an *os.File is). Errors from Log are ignored: a broken log must not
+	// block the process.
+	Log io.Writer
+	// Prefix starts every line written to Log, such as "[worker] ".
+	// Default: none, the output is passed on unchanged.
+	Prefix string
+	// TailLines is how many lines of output Tail returns. Default: 100.
+	TailLines int
+}
+
+// Process is a process started by Start, running or exited. Its methods are
+// safe for concurrent use.
+type Process struct {
+	cmd  *exec.Cmd
+	out  *output
+	done chan struct{} // closed once cmd.Wait has returned
+	err  error         // cmd.Wait's result, set before done is closed
+}
+
+// Start starts the process that opts describe, without waiting for it. The
+// process leads a new process group, so Signal, Stop and Kill also reach
+// whatever it starts, and a Ctrl-C in the terminal reaches only its owner.
+// On Linux the process is killed with SIGKILL when the thread that started
+// it ends, which in Go means when the owner dies, however it dies; so don't
+// call Start from a goroutine locked to its thread that may exit before the
+// process should. The error is os/exec's, which names the executable.
+func Start(opts Options) (*Process, error) {
+	if opts.TailLines <= 0 {
+		opts.TailLines = defaultTailLines
+	}
+	out := newOutput(opts.Log, opts.Prefix, opts.TailLines)
+	cmd := exec.Command(opts.Path, opts.Args...)
+	cmd.Env = opts.Env
+	cmd.Dir = opts.Dir
+	cmd.Stdout, cmd.Stderr = &out.stdout, &out.stderr
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.WaitDelay = waitDelay
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &Process{cmd: cmd, out: out, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		// Wait has returned, so the output is all in.
+		out.flush()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// PID returns the process ID, which is also the ID of its process group.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Exited returns a channel closed once the process has exited and been
+// reaped, for whatever reason, and all its output has been read.
+func (p *Process) Exited() <-chan struct{} { return p.done }
+
+// ExitErr returns how the process ended, as exec.Cmd.Wait reports it: nil
+// for exit status 0, an *exec.ExitError for another status or a signal. It
+// returns nil while the process runs.
+func (p *Process) ExitErr() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// exited reports whether the process has exited and been reaped.
+func (p *Process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Signal sends sig to the process group. It does nothing once the process
+// has exited: the group's ID may then belong to processes we did not start.
+func (p *Process) Signal(sig syscall.Signal) error {
+	if p.exited() {
+		return nil
+	}
+	// A negative PID signals the whole group, so nothing the process
+	// started is orphaned.
+	err := syscall.Kill(-p.PID(), sig)
+	if err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal process group %d: %w", p.PID(), err)
+	}
+	return nil
+}
+
+// Stop sends SIGTERM to the process group, then SIGKILL if the process is
+// still running grace later, and waits for it to exit. It returns nil once
+// the process has exited, whatever its exit status (see ExitErr). It is safe
+// to call more than once, concurrently, and after the process has exited.
+func (p *Process) Stop(grace time.Duration) error {
+	if err := p.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-p.done:
+		return nil
+	case <-timer.C:
+	}
+	return p.Kill()
+}
+
+// Kill sends SIGKILL to the process group, as a crash would, and waits for
+// the process to exit. It is safe to call more than once, concurrently, and
+// after the process has exited.
+func (p *Process) Kill() error {
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	<-p.done
+	return nil
+}
+
+// Tail returns the last Options.TailLines lines the process wrote to stdout
+// and stderr, without the prefix, joined by newlines. An unfinished last line
+// counts as a line.
+func (p *Process) Tail() string { return p.out.tail() }
