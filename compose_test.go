@@ -1,0 +1,233 @@
+package hookbridge_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/compose-spec/compose-go/v2/types"
+)
+
+// composeEnv is the environment a user must supply to docker compose.
+func composeEnv() map[string]string {
+	return map[string]string{
+		"OPENAI_API_KEY":        "sk-test",
+		"OPENAI_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	}
+}
+
+// loadCompose parses docker-compose.yml as docker compose would, with env as
+// the only environment (never the test process's own). It only parses: no
+// Docker engine or network is involved.
+func loadCompose(t *testing.T, env map[string]string) (*types.Project, error) {
+	t.Helper()
+	wd, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loader.LoadWithContext(context.Background(), types.ConfigDetails{
+		WorkingDir:  wd,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(wd, "docker-compose.yml")}},
+		Environment: env,
+	})
+}
+
+func TestComposeServices(t *testing.T) {
+	p, err := loadCompose(t, composeEnv())
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+
+	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "setup", "worker", "receiver"} {
+		if _, ok := p.Services[name]; !ok {
+			t.Errorf("service %q missing; have %v", name, p.ServiceNames())
+		}
+	}
+
+	for name, s := range p.Services {
+		for dep := range s.DependsOn {
+			if _, ok := p.Services[dep]; !ok {
+				t.Errorf("service %q depends on %q, which does not exist", name, dep)
+			}
+		}
+	}
+}
+
+func TestComposePorts(t *testing.T) {
+	p, err := loadCompose(t, composeEnv())
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+
+	tests := []struct {
+		service   string
+		published string
+		target    uint32
+	}{
+		{"receiver", "8000", 8000},
+		{"temporal-ui", "8233", 8080},
+		{"temporal", "7233", 7233},
+	}
+	for _, tt := range tests {
+		s, ok := p.Services[tt.service]
+		if !ok {
+			t.Errorf("service %q missing", tt.service)
+			continue
+		}
+		found := slices.ContainsFunc(s.Ports, func(pc types.ServicePortConfig) bool {
+			return pc.Published == tt.published && pc.Target == tt.target
+		})
+		if !found {
+			t.Errorf("%s ports = %+v, want %s:%d published", tt.service, s.Ports, tt.published, tt.target)
+		}
+	}
+}
+
+func TestComposeOurImage(t *testing.T) {
+	p, err := loadCompose(t, composeEnv())
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	wd, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		service    string
+		entrypoint string
+	}{
+		{"receiver", "/usr/local/bin/receiver"},
+		{"worker", "/usr/local/bin/worker"},
+		{"setup", "/usr/local/bin/hookbridge"},
+	}
+	for _, tt := range tests {
+		s, ok := p.Services[tt.service]
+		if !ok {
+			t.Errorf("service %q missing", tt.service)
+			continue
+		}
+		if s.Build == nil {
+			t.Errorf("%s: no build section", tt.service)
+			continue
+		}
+		if got := filepath.Clean(s.Build.Context); got != wd {
+			t.Errorf("%s build context = %q, want the repo root %q", tt.service, got, wd)
+		}
+		if got := s.Build.Dockerfile; got != "Dockerfile" {
+			t.Errorf("%s dockerfile = %q, want %q", tt.service, got, "Dockerfile")
+		}
+		if got, want := s.Image, "hookbridge:local"; got != want {
+			t.Errorf("%s image = %q, want %q", tt.service, got, want)
+		}
+		if got := []string(s.Entrypoint); len(got) == 0 || got[0] != tt.entrypoint {
+			t.Errorf("%s entrypoint = %q, want %q", tt.service, got, tt.entrypoint)
+		}
+	}
+
+	setup := p.Services["setup"]
+	if got, want := strings.Join(setup.Command, " "), "setup --retention 168h"; got != want {
+		t.Errorf("setup command = %q, want %q", got, want)
+	}
+	for _, name := range []string{"worker", "receiver"} {
+		dep, ok := p.Services[name].DependsOn["setup"]
+		if got, want := dep.Condition, types.ServiceConditionCompletedSuccessfully; !ok || got != want {
+			t.Errorf("%s depends_on setup condition = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestComposeEnvironment(t *testing.T) {
+	env := composeEnv()
+	p, err := loadCompose(t, env)
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+
+	tests := []struct {
+		service string
+		name    string
+		want    string
+	}{
+		{"receiver", "OPENAI_WEBHOOK_SECRET", env["OPENAI_WEBHOOK_SECRET"]},
+		{"receiver", "RECEIVER_ADDR", ":8000"},
+		{"receiver", "TEMPORAL_ADDRESS", "temporal:7233"},
+		{"receiver", "TEMPORAL_NAMESPACE", "default"},
+		{"receiver", "TEMPORAL_TASK_QUEUE", "openai-webhooks"},
+		{"worker", "OPENAI_API_KEY", env["OPENAI_API_KEY"]},
+		{"worker", "OPENAI_BASE_URL", ""},
+		{"worker", "TEMPORAL_ADDRESS", "temporal:7233"},
+		{"worker", "TEMPORAL_NAMESPACE", "default"},
+		{"worker", "TEMPORAL_TASK_QUEUE", "openai-webhooks"},
+		{"setup", "TEMPORAL_ADDRESS", "temporal:7233"},
+		{"temporal-ui", "TEMPORAL_ADDRESS", "temporal:7233"},
+	}
+	for _, tt := range tests {
+		v, ok := p.Services[tt.service].Environment[tt.name]
+		if !ok || v == nil {
+			t.Errorf("%s: %s not set", tt.service, tt.name)
+			continue
+		}
+		if got := *v; got != tt.want {
+			t.Errorf("%s: %s = %q, want %q", tt.service, tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestComposeRequiresSecrets checks the ${VAR:?} guards: compose refuses to
+// start without the variables rather than running with empty secrets.
+func TestComposeRequiresSecrets(t *testing.T) {
+	for _, missing := range []string{"OPENAI_WEBHOOK_SECRET", "OPENAI_API_KEY"} {
+		t.Run(missing, func(t *testing.T) {
+			env := composeEnv()
+			delete(env, missing)
+			_, err := loadCompose(t, env)
+			if err == nil {
+				t.Fatalf("load without %s: no error", missing)
+			}
+			var req *template.MissingRequiredError
+			if !errors.As(err, &req) {
+				t.Fatalf("load without %s: error %v, want a missing-required-variable error", missing, err)
+			}
+			if !strings.Contains(err.Error(), missing) {
+				t.Errorf("error %q does not name %s", err, missing)
+			}
+		})
+	}
+}
+
+// TestDockerfileBuildsAllBinaries catches drift between the Dockerfile and
+// the binaries docker-compose.yml runs.
+func TestDockerfileBuildsAllBinaries(t *testing.T) {
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var build string
+	for line := range strings.Lines(string(b)) {
+		if strings.Contains(line, "go build") {
+			build = line
+			break
+		}
+	}
+	if build == "" {
+		t.Fatal("Dockerfile has no go build line")
+	}
+	fields := strings.Fields(build)
+	for _, pkg := range []string{"./cmd/receiver", "./cmd/worker", "./cmd/hookbridge"} {
+		if !slices.Contains(fields, pkg) {
+			t.Errorf("go build line %q does not build %s", strings.TrimSpace(build), pkg)
+		}
+	}
+	for _, want := range []string{"EXPOSE 8000 9090", "FROM gcr.io/distroless/static-debian12:nonroot"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+}
