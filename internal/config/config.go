@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -134,8 +135,40 @@ func ParseWorker(environ map[string]string) (Worker, error) {
 }
 
 // parse reads environ, or the process environment when environ is nil.
+// caarlos0/env names the struct field of a malformed value; the error names
+// the variable instead, which is what the user has to fix.
 func parse[T any](environ map[string]string) (T, error) {
-	return env.ParseAsWithOptions[T](env.Options{Environment: environ})
+	cfg, err := env.ParseAsWithOptions[T](env.Options{Environment: environ})
+	var all env.AggregateError
+	if !errors.As(err, &all) {
+		return cfg, err
+	}
+	names := map[string]string{}
+	variableNames(reflect.TypeFor[T](), names)
+	errs := make([]error, 0, len(all.Errors))
+	for _, e := range all.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) && names[pe.Name] != "" {
+			e = fmt.Errorf("%s: %w", names[pe.Name], pe.Err)
+		}
+		errs = append(errs, e)
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// variableNames maps the fields of t, embedded structs included, to their
+// environment variables.
+func variableNames(t reflect.Type, names map[string]string) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			variableNames(f.Type, names)
+			continue
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("env"), ","); name != "" {
+			names[f.Name] = name
+		}
+	}
 }
 
 func (c Temporal) validate() error {

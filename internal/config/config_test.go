@@ -1,0 +1,96 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookbridge/hookbridge/internal/config"
+)
+
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+func TestReceiverDefaults(t *testing.T) {
+	cfg, err := config.ParseReceiver(map[string]string{"OPENAI_WEBHOOK_SECRET": secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != ":8000" || cfg.Path != "/webhook" || cfg.Tolerance != 5*time.Minute || cfg.MaxBodyBytes != 1<<20 ||
+		cfg.StartTimeout > 3*time.Second || cfg.Address != "localhost:7233" || cfg.Namespace != "default" || cfg.TaskQueue != "openai-webhooks" {
+		t.Errorf("defaults = %+v", cfg)
+	}
+}
+
+func TestReceiverSecretsAreCommaSeparated(t *testing.T) {
+	other := "whsec_dGhpcyBpcyBhbm90aGVyIHNlY3JldCBrZXkgMTIzNA=="
+	cfg, err := config.ParseReceiver(map[string]string{"OPENAI_WEBHOOK_SECRET": secret + ", " + other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Secrets(); len(got) != 2 || got[0] != secret || got[1] != other {
+		t.Errorf("Secrets() = %q", got)
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name    string
+		parse   func(map[string]string) error
+		environ map[string]string
+		want    string
+	}{
+		{"receiver without secret", receiver, map[string]string{}, "OPENAI_WEBHOOK_SECRET"},
+		{"short whsec secret", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": "whsec_c2hvcnQ="}, "OPENAI_WEBHOOK_SECRET"},
+		{"whsec secret not base64", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": "whsec_***"}, "OPENAI_WEBHOOK_SECRET"},
+		{"second secret malformed", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret + ",whsec_x"}, "secret 2 of 2"},
+		{"tolerance not a duration", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_TOLERANCE": "five"}, "RECEIVER_TOLERANCE"},
+		{"path without slash", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_PATH": "hook"}, "RECEIVER_PATH"},
+		{"worker without API key", worker, map[string]string{}, "OPENAI_API_KEY"},
+		{"worker with relative base URL", worker, map[string]string{"OPENAI_API_KEY": "sk", "OPENAI_BASE_URL": "localhost/v1"}, "OPENAI_BASE_URL"},
+		{"TLS file missing", worker, map[string]string{"OPENAI_API_KEY": "sk", "TEMPORAL_TLS_CLIENT_CERT_PATH": "/nonexistent.pem", "TEMPORAL_TLS_CLIENT_KEY_PATH": "/nonexistent.key"}, "TEMPORAL_TLS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.parse(tt.environ)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one naming %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "MfKQ9r8G") {
+				t.Errorf("error leaks the secret: %v", err)
+			}
+		})
+	}
+}
+
+func receiver(environ map[string]string) error {
+	_, err := config.ParseReceiver(environ)
+	return err
+}
+
+func worker(environ map[string]string) error {
+	_, err := config.ParseWorker(environ)
+	return err
+}
+
+func TestTemporalCloudSettingsEnableTLS(t *testing.T) {
+	cfg, err := config.ParseWorker(map[string]string{
+		"OPENAI_API_KEY":     "sk",
+		"TEMPORAL_ADDRESS":   "my-ns.a1b2c.tmprl.cloud:7233",
+		"TEMPORAL_NAMESPACE": "my-ns.a1b2c",
+		"TEMPORAL_API_KEY":   "key",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := cfg.ClientOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.HostPort != "my-ns.a1b2c.tmprl.cloud:7233" || opts.Namespace != "my-ns.a1b2c" || opts.Credentials == nil || opts.ConnectionOptions.TLS == nil {
+		t.Errorf("client options = %+v", opts)
+	}
+	cfg.TLS = new(bool) // TEMPORAL_TLS=false
+	if opts, err = cfg.ClientOptions(); err != nil || !opts.ConnectionOptions.TLSDisabled {
+		t.Errorf("TEMPORAL_TLS=false: TLSDisabled = %v, %v", opts.ConnectionOptions.TLSDisabled, err)
+	}
+}
