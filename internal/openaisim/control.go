@@ -1,0 +1,225 @@
+package openaisim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// The control API: the Go control methods as JSON over HTTP, for tests in
+// other processes and for the CLI. No API key is needed and no fault
+// applies. Durations are Go duration strings ("250ms") or milliseconds.
+//
+//	POST /_sim/seed          {"type","object_id"}                -> the object
+//	POST /_sim/emit          {"type","object_id"}                -> Delivery
+//	POST /_sim/outcome       {"selector","status"}               -> 204
+//	POST /_sim/fail_next     {"object_id","n","status","retry_after"} -> 204
+//	POST /_sim/latency       {"latency"}                         -> 204
+//	POST /_sim/stall         {"n","duration"}                    -> 204
+//	POST /_sim/clear_faults                                      -> 204
+//	GET  /_sim/calls?method=GET&path=/v1/batches                 -> {"count"}
+//	GET  /_sim/deliveries                                        -> [Delivery]
+//	GET  /_sim/stats                                             -> {"emitted","delivered","pending","gave_up"}
+//	POST /_sim/wait_idle?timeout=10s                             -> 204, or 504 on timeout
+
+// controlPrefix is the path prefix of the control API.
+const controlPrefix = "/_sim/"
+
+// Duration is a time.Duration in the control API's JSON: a Go duration
+// string such as "1.5s", or a number of milliseconds.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a Go duration string or a number of milliseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var ms float64
+	if err := json.Unmarshal(b, &ms); err == nil {
+		*d = Duration(ms * float64(time.Millisecond))
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: want a string like \"250ms\" or milliseconds, got %s", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Control API request bodies, exported so that Go clients in other
+// processes can send them.
+type (
+	// EventRequest is the body of /_sim/seed and /_sim/emit.
+	EventRequest struct {
+		Type     string `json:"type"`
+		ObjectID string `json:"object_id,omitempty"`
+	}
+	// OutcomeRequest is the body of /_sim/outcome (see SetOutcome).
+	OutcomeRequest struct {
+		Selector string `json:"selector"`
+		Status   string `json:"status"`
+	}
+	// FailNextRequest is the body of /_sim/fail_next (see FailNext).
+	FailNextRequest struct {
+		ObjectID   string   `json:"object_id,omitempty"`
+		N          int      `json:"n"`
+		Status     int      `json:"status"`
+		RetryAfter Duration `json:"retry_after,omitempty"`
+	}
+	// LatencyRequest is the body of /_sim/latency (see SetLatency).
+	LatencyRequest struct {
+		Latency Duration `json:"latency"`
+	}
+	// StallRequest is the body of /_sim/stall (see Stall).
+	StallRequest struct {
+		N        int      `json:"n"`
+		Duration Duration `json:"duration"`
+	}
+	// StatsResponse is the answer of /_sim/stats (see Stats).
+	StatsResponse struct {
+		Emitted   int `json:"emitted"`
+		Delivered int `json:"delivered"`
+		Pending   int `json:"pending"`
+		GaveUp    int `json:"gave_up"`
+	}
+)
+
+func (s *Server) controlRoutes() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("POST /_sim/seed", func(w http.ResponseWriter, r *http.Request) {
+		var req EventRequest
+		if !decodeControl(w, r, &req) {
+			return
+		}
+		obj, err := s.Seed(req.Type, req.ObjectID)
+		if err != nil {
+			writeControlError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, obj.(json.RawMessage))
+	})
+	m.HandleFunc("POST /_sim/emit", func(w http.ResponseWriter, r *http.Request) {
+		var req EventRequest
+		if !decodeControl(w, r, &req) {
+			return
+		}
+		d, err := s.Emit(req.Type, req.ObjectID)
+		if err != nil {
+			writeControlError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, mustJSON(d))
+	})
+	m.HandleFunc("POST /_sim/outcome", func(w http.ResponseWriter, r *http.Request) {
+		var req OutcomeRequest
+		if !decodeControl(w, r, &req) {
+			return
+		}
+		if err := s.SetOutcome(req.Selector, req.Status); err != nil {
+			writeControlError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("POST /_sim/fail_next", func(w http.ResponseWriter, r *http.Request) {
+		var req FailNextRequest
+		if !decodeControl(w, r, &req) {
+			return
+		}
+		if req.N > 0 && (req.Status < 400 || req.Status > 599) {
+			writeError(w, badRequest("status must be an HTTP error status (400-599)", "status", "invalid_value"))
+			return
+		}
+		s.FailNext(req.ObjectID, req.N, req.Status, time.Duration(req.RetryAfter))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("POST /_sim/latency", func(w http.ResponseWriter, r *http.Request) {
+		var req LatencyRequest
+		if !decodeControl(w, r, &req) {
+			return
+		}
+		s.SetLatency(time.Duration(req.Latency))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("POST /_sim/stall", func(w http.ResponseWriter, r *http.Request) {
+		var req StallRequest
+		if !decodeControl(w, r, &req) {
+			return
+		}
+		s.Stall(req.N, time.Duration(req.Duration))
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("POST /_sim/clear_faults", func(w http.ResponseWriter, r *http.Request) {
+		s.ClearFaults()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("GET /_sim/calls", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		writeJSON(w, http.StatusOK, mustJSON(map[string]int{"count": s.Calls(q.Get("method"), q.Get("path"))}))
+	})
+	m.HandleFunc("GET /_sim/deliveries", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, mustJSON(s.Deliveries()))
+	})
+	m.HandleFunc("GET /_sim/stats", func(w http.ResponseWriter, r *http.Request) {
+		var st StatsResponse
+		st.Emitted, st.Delivered, st.Pending, st.GaveUp = s.Stats()
+		writeJSON(w, http.StatusOK, mustJSON(st))
+	})
+	m.HandleFunc("POST /_sim/wait_idle", func(w http.ResponseWriter, r *http.Request) {
+		timeout := 30 * time.Second
+		if v := r.URL.Query().Get("timeout"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				writeError(w, badRequest("invalid timeout: "+strconv.Quote(v), "timeout", "invalid_value"))
+				return
+			}
+			timeout = d
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		if err := s.WaitIdle(ctx); err != nil {
+			writeControlError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{Status: http.StatusNotFound, Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path), Type: "invalid_request_error"})
+	})
+	return m
+}
+
+func decodeControl(w http.ResponseWriter, r *http.Request, v any) bool {
+	if e := decodeJSON(w, r, v); e != nil {
+		writeError(w, e)
+		return false
+	}
+	return true
+}
+
+// writeControlError maps the control errors to statuses.
+func writeControlError(w http.ResponseWriter, err error) {
+	status := http.StatusBadRequest
+	switch {
+	case errors.Is(err, ErrConflict):
+		status = http.StatusConflict
+	case errors.Is(err, ErrClosed):
+		status = http.StatusServiceUnavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		status = http.StatusGatewayTimeout
+	case errors.Is(err, ErrNoWebhookURL):
+		status = http.StatusPreconditionFailed
+	}
+	writeError(w, &apiError{Status: status, Message: err.Error(), Type: "invalid_request_error"})
+}

@@ -1,0 +1,150 @@
+package openaisim
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Faults injected into the REST API, and the call counters tests assert on.
+// They apply to every path outside /_sim/.
+
+type faults struct {
+	mu         sync.Mutex
+	rules      []failRule
+	latency    time.Duration
+	stallCount int
+	stallFor   time.Duration
+	calls      map[string]int // "METHOD path" -> calls
+}
+
+type failRule struct {
+	objectID   string
+	remaining  int
+	status     int
+	retryAfter time.Duration
+}
+
+// FailNext makes the next n REST calls touching objectID (its id is a
+// segment of the path, e.g. GET /v1/batches/{id} or /v1/files/{id}/content)
+// answer status in OpenAI's error shape instead of doing anything. objectID
+// "" matches every call. With retryAfter > 0 the answers carry Retry-After
+// (seconds, rounded up) and retry-after-ms. Rules stack and are consumed in
+// the order they were added; n <= 0 removes the rules for objectID.
+func (s *Server) FailNext(objectID string, n int, status int, retryAfter time.Duration) {
+	f := &s.faults
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n <= 0 {
+		rules := f.rules[:0]
+		for _, r := range f.rules {
+			if r.objectID != objectID {
+				rules = append(rules, r)
+			}
+		}
+		f.rules = rules
+		return
+	}
+	f.rules = append(f.rules, failRule{objectID: objectID, remaining: n, status: status, retryAfter: retryAfter})
+}
+
+// SetLatency makes every REST answer wait d first; a request cancelled
+// meanwhile gets no answer. 0 removes the latency.
+func (s *Server) SetLatency(d time.Duration) {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.latency = max(d, 0)
+}
+
+// Stall makes the next n REST calls hang for d (on top of any latency)
+// before they are answered normally: the "stalled API" fault. A new Stall
+// replaces the previous one; n <= 0 removes it.
+func (s *Server) Stall(n int, d time.Duration) {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.stallCount, s.faults.stallFor = max(n, 0), d
+}
+
+// ClearFaults removes every FailNext rule, the latency and the stall.
+func (s *Server) ClearFaults() {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.rules, s.faults.latency, s.faults.stallCount, s.faults.stallFor = nil, 0, 0, 0
+}
+
+// Calls returns how many REST calls (outside /_sim/) had the method and a
+// path starting with pathPrefix, e.g. Calls("GET", "/v1/responses/"); method
+// "" counts every method. Calls answered with a fault count too.
+func (s *Server) Calls(method, pathPrefix string) int {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	total := 0
+	for key, n := range s.faults.calls {
+		m, path, _ := strings.Cut(key, " ")
+		if (method == "" || strings.EqualFold(method, m)) && strings.HasPrefix(path, pathPrefix) {
+			total += n
+		}
+	}
+	return total
+}
+
+// begin counts a call and returns how long it must wait.
+func (f *faults) begin(method, path string) (stall, latency time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[method+" "+path]++
+	if f.stallCount > 0 {
+		f.stallCount--
+		stall = f.stallFor
+	}
+	return stall, f.latency
+}
+
+// take consumes the first failure rule matching the path.
+func (f *faults) take(path string) (failRule, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.rules {
+		r := &f.rules[i]
+		if r.objectID != "" && !hasSegment(path, r.objectID) {
+			continue
+		}
+		r.remaining--
+		taken := *r
+		if r.remaining <= 0 {
+			f.rules = append(f.rules[:i], f.rules[i+1:]...)
+		}
+		return taken, true
+	}
+	return failRule{}, false
+}
+
+func hasSegment(path, segment string) bool {
+	for _, s := range strings.Split(path, "/") {
+		if s == segment {
+			return true
+		}
+	}
+	return false
+}
+
+// faultError is the answer OpenAI gives with status.
+func faultError(status int) *apiError {
+	e := &apiError{Status: status, Type: "invalid_request_error"}
+	switch {
+	case status == http.StatusTooManyRequests:
+		e.Message, e.Type, e.Code = "Rate limit reached for requests (simulated). Please try again later.", "requests", "rate_limit_exceeded"
+	case status == http.StatusUnauthorized:
+		e.Message, e.Code = "Incorrect API key provided (simulated).", "invalid_api_key"
+	case status == http.StatusNotFound:
+		e.Message = "Not found (simulated)."
+	case status == http.StatusServiceUnavailable:
+		e.Message, e.Type = "The server is overloaded or not ready yet (simulated).", "server_error"
+	case status >= 500:
+		e.Message, e.Type = "The server had an error while processing your request. Sorry about that! (simulated)", "server_error"
+	default:
+		e.Message = http.StatusText(status) + " (simulated)."
+	}
+	return e
+}

@@ -1,0 +1,453 @@
+package openaisim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookbridge/hookbridge/internal/signing"
+)
+
+// The webhook sender delivers events the way OpenAI does: Standard Webhooks
+// headers, a webhook-id that stays the same on every retry of an event, a
+// webhook-timestamp and signature fresh on every attempt, and exponential
+// backoff for up to RetryFor. Only a 2xx answer within AckTimeout is a
+// success: redirects are not followed, and 3xx, 4xx, 5xx, network errors and
+// timeouts are all retried. (OpenAI does not document a 4xx exception; a
+// receiver that answers 400 to a bad delivery keeps getting it until the
+// retry window closes, which is also what Standard Webhooks senders do.)
+
+// UserAgent is the user-agent of every delivery, as OpenAI sends it.
+const UserAgent = "OpenAI/1.0 (+https://platform.openai.com/docs/webhooks)"
+
+// maxAckBody is how much of a receiver's answer is read before closing it.
+const maxAckBody = 64 << 10
+
+// DeliveryState is where a delivery stands.
+type DeliveryState string
+
+// The states of a delivery.
+const (
+	// DeliveryPending: not yet acknowledged, attempts continue (or the
+	// Server closed before they could).
+	DeliveryPending DeliveryState = "pending"
+	// DeliveryDelivered: an attempt got a 2xx answer within AckTimeout.
+	DeliveryDelivered DeliveryState = "delivered"
+	// DeliveryGaveUp: RetryFor passed without a successful attempt.
+	DeliveryGaveUp DeliveryState = "gave_up"
+)
+
+// Attempt is one POST of a delivery.
+type Attempt struct {
+	// At is the attempt's webhook-timestamp, on the simulator's clock.
+	At time.Time `json:"at"`
+	// StatusCode is the receiver's answer, 0 when there was none.
+	StatusCode int `json:"status_code,omitempty"`
+	// Error describes a network error or timeout; empty when the receiver answered.
+	Error string `json:"error,omitempty"`
+	// Duration is how long the attempt took, in real time.
+	Duration time.Duration `json:"duration"`
+}
+
+// Delivery is one delivery of an event: its identity, its attempts and its
+// state. An event delivered twice (Options.DuplicateRate) has two
+// deliveries with the same WebhookID and EventID, the second marked Duplicate.
+type Delivery struct {
+	WebhookID string `json:"webhook_id"`
+	EventID   string `json:"event_id"`
+	Type      string `json:"type"`
+	ObjectID  string `json:"object_id"`
+	// CreatedAt is the event's created_at, in Unix seconds.
+	CreatedAt int64 `json:"created_at"`
+	// Body is the signed request body, the same on every attempt.
+	Body json.RawMessage `json:"body"`
+	// Duplicate marks the extra delivery of a duplicated event.
+	Duplicate bool `json:"duplicate,omitempty"`
+	// Reordered marks an event whose first attempt was held back by ReorderDelay.
+	Reordered bool          `json:"reordered,omitempty"`
+	State     DeliveryState `json:"state"`
+	Attempts  []Attempt     `json:"attempts"`
+}
+
+func (d *Delivery) clone() Delivery {
+	c := *d
+	c.Attempts = append([]Attempt(nil), d.Attempts...)
+	return c
+}
+
+type sender struct {
+	s         *Server
+	url       string
+	secret    string
+	secretErr error
+	client    *http.Client
+	own       *http.Transport // ours to close; nil with Options.Transport
+	sem       chan struct{}
+	ctx       context.Context // cancelled by close: aborts waits and attempts
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // one per delivery goroutine
+
+	mu      sync.Mutex
+	closed  bool
+	all     []*Delivery
+	pending int
+	changed chan struct{} // closed and replaced whenever pending or closed changes
+}
+
+func newSender(s *Server) *sender {
+	o := s.opts
+	h := &sender{
+		s:       s,
+		url:     o.WebhookURL,
+		secret:  o.WebhookSecret,
+		sem:     make(chan struct{}, o.Concurrency),
+		changed: make(chan struct{}),
+	}
+	if o.WebhookURL != "" {
+		if _, err := signing.DecodeSecret(o.WebhookSecret); err != nil {
+			h.secretErr = fmt.Errorf("openaisim: webhook secret: %w", err)
+		}
+	}
+	rt := o.Transport
+	if rt == nil {
+		h.own = http.DefaultTransport.(*http.Transport).Clone()
+		rt = h.own
+	}
+	h.client = &http.Client{
+		Transport:     rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	return h
+}
+
+// Emit delivers an event of eventType about objectID to Options.WebhookURL,
+// whether or not the object exists (like OpenAI's dashboard test events).
+// objectID "" seeds a matching object first when the type has one (see
+// Seed), or else generates an id. It returns the new delivery, still
+// pending; follow it with Deliveries or WaitIdle.
+func (s *Server) Emit(eventType, objectID string) (Delivery, error) {
+	if eventType == "" {
+		return Delivery{}, fmt.Errorf("%w: empty", ErrUnknownEventType)
+	}
+	if err := s.hooks.usable(); err != nil {
+		return Delivery{}, err
+	}
+	if objectID == "" {
+		if _, ok := seedTargets[eventType]; ok {
+			obj, err := s.Seed(eventType, "")
+			if err != nil {
+				return Delivery{}, err
+			}
+			var o struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(obj.(json.RawMessage), &o)
+			objectID = o.ID
+		} else {
+			objectID = s.hexID(objectPrefix(eventType), 32)
+		}
+	}
+	return s.hooks.emit(eventType, objectID)
+}
+
+// Deliveries returns a copy of every delivery so far, in emission order.
+func (s *Server) Deliveries() []Delivery {
+	h := s.hooks
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Delivery, len(h.all))
+	for i, d := range h.all {
+		out[i] = d.clone()
+	}
+	return out
+}
+
+// Stats counts the deliveries (a duplicated event counts twice) by state.
+func (s *Server) Stats() (emitted, delivered, pending, gaveUp int) {
+	h := s.hooks
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range h.all {
+		switch d.State {
+		case DeliveryDelivered:
+			delivered++
+		case DeliveryGaveUp:
+			gaveUp++
+		}
+	}
+	return len(h.all), delivered, h.pending, gaveUp
+}
+
+// WaitIdle returns nil once no delivery is pending or in flight, ctx's error
+// if it ends first, or ErrClosed when the Server closes with deliveries
+// still pending. Objects still running their lifecycle are not waited for.
+func (s *Server) WaitIdle(ctx context.Context) error {
+	h := s.hooks
+	for {
+		h.mu.Lock()
+		pending, closed, changed := h.pending, h.closed, h.changed
+		h.mu.Unlock()
+		switch {
+		case pending == 0:
+			return nil
+		case closed:
+			return fmt.Errorf("%w with %d deliveries pending", ErrClosed, pending)
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// objectPrefix returns the id prefix of the object an event type is about,
+// for types Seed cannot create.
+func objectPrefix(eventType string) string {
+	for _, p := range []struct{ family, prefix string }{
+		{"realtime.call.", "rtc_"},
+		{"live.", "sess_"},
+		{"agent.session.", "as_"},
+		{"agent.environment.", "env_"},
+		{"safety.", "safety_"},
+	} {
+		if strings.HasPrefix(eventType, p.family) {
+			return p.prefix
+		}
+	}
+	return "obj_"
+}
+
+// eventData returns the data of an event: {"id": ...} for most types, the
+// fields openai-go requires for the others.
+func eventData(eventType, id string) any {
+	noHeaders := []struct{}{}
+	switch eventType {
+	case "realtime.call.incoming":
+		return map[string]any{"call_id": id, "sip_headers": noHeaders}
+	case "live.call.incoming":
+		return map[string]any{"session_id": id, "sip_headers": noHeaders}
+	case "live.transport.incoming":
+		return map[string]any{"session_id": id, "sip_headers": noHeaders, "type": "sip"}
+	case "agent.session.created":
+		return map[string]any{"id": id, "environment_type": "none"}
+	case "agent.session.action_required":
+		return map[string]any{"id": id, "required_action": map[string]string{"type": "function_call"}}
+	}
+	return map[string]string{"id": id}
+}
+
+// usable reports why the sender cannot emit, if it cannot.
+func (h *sender) usable() error {
+	switch {
+	case h.url == "":
+		return ErrNoWebhookURL
+	case h.secretErr != nil:
+		return h.secretErr
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// emit records an event and starts delivering it.
+func (h *sender) emit(eventType, objectID string) (Delivery, error) {
+	if err := h.usable(); err != nil {
+		return Delivery{}, err
+	}
+	s := h.s
+	created := s.now().Unix()
+	d := &Delivery{
+		WebhookID: s.hexID("wh_", 32),
+		EventID:   s.hexID("evt_", 32),
+		Type:      eventType,
+		ObjectID:  objectID,
+		CreatedAt: created,
+		State:     DeliveryPending,
+	}
+	d.Body = mustJSON(struct {
+		ID        string `json:"id"`
+		Object    string `json:"object"`
+		CreatedAt int64  `json:"created_at"`
+		Type      string `json:"type"`
+		Data      any    `json:"data"`
+	}{d.EventID, "event", created, eventType, eventData(eventType, objectID)})
+	duplicate := s.opts.DuplicateRate > 0 && s.randFloat() < s.opts.DuplicateRate
+	var hold time.Duration
+	if s.opts.ReorderRate > 0 && s.randFloat() < s.opts.ReorderRate {
+		d.Reordered, hold = true, s.opts.ReorderDelay
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.startLocked(d, hold, duplicate) {
+		return Delivery{}, ErrClosed
+	}
+	s.log.Debug("openaisim: event emitted", "type", eventType, "object_id", objectID, "webhook_id", d.WebhookID, "event_id", d.EventID)
+	return d.clone(), nil
+}
+
+// startLocked records a pending delivery and starts its goroutine, unless
+// the sender is closed. The caller holds h.mu.
+func (h *sender) startLocked(d *Delivery, hold time.Duration, duplicate bool) bool {
+	if h.closed {
+		return false
+	}
+	h.all = append(h.all, d)
+	h.pending++
+	h.notifyLocked()
+	h.wg.Add(1)
+	go h.run(d, hold, duplicate, time.Now())
+	return true
+}
+
+func (h *sender) notifyLocked() {
+	close(h.changed)
+	h.changed = make(chan struct{})
+}
+
+// run makes the attempts of one delivery until one succeeds, the retry
+// window closes, or the sender closes (the delivery then stays pending).
+func (h *sender) run(d *Delivery, delay time.Duration, duplicate bool, emitted time.Time) {
+	defer h.wg.Done()
+	log := h.s.log.With("webhook_id", d.WebhookID, "type", d.Type, "object_id", d.ObjectID)
+	for attempt := 1; ; attempt++ {
+		if !h.wait(delay) {
+			return
+		}
+		select {
+		case h.sem <- struct{}{}:
+		case <-h.ctx.Done():
+			return
+		}
+		a := h.attempt(d)
+		<-h.sem
+		if h.ctx.Err() != nil {
+			return // closed mid-attempt: the attempt does not count
+		}
+
+		h.mu.Lock()
+		d.Attempts = append(d.Attempts, a)
+		if a.Error == "" && a.StatusCode >= 200 && a.StatusCode < 300 {
+			d.State = DeliveryDelivered
+			h.pending--
+			if duplicate {
+				dup := *d
+				dup.Duplicate, dup.Reordered, dup.State, dup.Attempts = true, false, DeliveryPending, nil
+				h.startLocked(&dup, 0, false)
+			}
+			h.notifyLocked()
+			h.mu.Unlock()
+			log.Debug("openaisim: webhook delivered", "attempts", attempt, "duplicate", d.Duplicate)
+			return
+		}
+		delay = h.backoff(attempt)
+		if time.Since(emitted)+delay > h.s.opts.RetryFor {
+			d.State = DeliveryGaveUp
+			h.pending--
+			h.notifyLocked()
+			h.mu.Unlock()
+			log.Warn("openaisim: webhook delivery gave up", "attempts", attempt, "last_status", a.StatusCode, "last_error", a.Error)
+			return
+		}
+		h.mu.Unlock()
+		log.Debug("openaisim: webhook attempt failed", "attempt", attempt, "status", a.StatusCode, "error", a.Error, "retry_in", delay)
+	}
+}
+
+// wait sleeps d unless the sender closes; it reports whether to go on.
+func (h *sender) wait(d time.Duration) bool {
+	if d <= 0 {
+		return h.ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-h.ctx.Done():
+		return false
+	}
+}
+
+// backoff returns the delay after failed attempt n: RetryBase*2^(n-1),
+// jittered by ±20%, capped at RetryCap.
+func (h *sender) backoff(n int) time.Duration {
+	o := h.s.opts
+	d := float64(o.RetryBase) * math.Pow(2, float64(n-1))
+	d *= 0.8 + 0.4*h.s.randFloat()
+	if d >= float64(o.RetryCap) {
+		return o.RetryCap
+	}
+	return time.Duration(d)
+}
+
+// attempt POSTs the delivery once, signed for this attempt's timestamp.
+func (h *sender) attempt(d *Delivery) Attempt {
+	at := h.s.now()
+	a := Attempt{At: at}
+	headers, err := signing.Headers(h.secret, d.WebhookID, at, d.Body)
+	if err != nil { // checked at emit; kept for safety
+		a.Error = err.Error()
+		return a
+	}
+	timeout := h.s.opts.AckTimeout
+	ctx, cancel := context.WithTimeout(h.ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(d.Body))
+	if err != nil {
+		a.Error = err.Error()
+		return a
+	}
+	for k, v := range headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", UserAgent)
+
+	start := time.Now()
+	resp, err := h.client.Do(req)
+	if err == nil {
+		a.StatusCode = resp.StatusCode
+		_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAckBody))
+		_ = resp.Body.Close()
+	}
+	a.Duration = time.Since(start)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			a.Error = fmt.Sprintf("no answer within the ack timeout of %s", timeout)
+		} else {
+			a.Error = err.Error()
+		}
+	}
+	return a
+}
+
+// close stops the deliveries and waits for their goroutines.
+func (h *sender) close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	h.notifyLocked()
+	h.mu.Unlock()
+	h.cancel()
+	h.wg.Wait()
+	if h.own != nil {
+		h.own.CloseIdleConnections()
+	}
+}
