@@ -70,6 +70,12 @@ type Options struct {
 	// Log receives the server's stdout and stderr. Default: discarded. The
 	// last 100 lines are kept anyway for start errors and LogTail.
 	Log io.Writer
+	// LogLevel is the server's log level: debug, info, warn, error or
+	// never. Default: warn.
+	LogLevel string
+	// LogPrefix starts every line written to Log, e.g. "[temporal] ".
+	// Default: none.
+	LogPrefix string
 	// StartTimeout bounds the wait for readiness in Start and Restart.
 	// Default: 60s.
 	StartTimeout time.Duration
@@ -86,6 +92,7 @@ type Server struct {
 	tmpDir     string
 	timeout    time.Duration
 	log        io.Writer
+	logPrefix  string
 
 	mu       sync.Mutex
 	proc     *proc.Process // the current run; nil until the first starts
@@ -124,6 +131,9 @@ func newServer(opts Options) (*Server, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = defaultStartTimeout
 	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "warn"
+	}
 	// Restart reuses every port, so none is left for the CLI to pick.
 	want := 2 // HTTP API and metrics
 	if opts.Port == 0 {
@@ -150,6 +160,7 @@ func newServer(opts Options) (*Server, error) {
 		namespaces: append([]string{"default"}, opts.Namespaces...),
 		timeout:    opts.StartTimeout,
 		log:        opts.Log,
+		logPrefix:  opts.LogPrefix,
 	}
 	if opts.DBFile == "" {
 		dir, err := os.MkdirTemp("", "hookbridge-devserver-")
@@ -172,7 +183,7 @@ func newServer(opts Options) (*Server, error) {
 		// SIGKILL: SQLite replays the log on the next open.
 		"--sqlite-pragma", "journal_mode=wal",
 		"--sqlite-pragma", "synchronous=normal",
-		"--log-level", "warn",
+		"--log-level", opts.LogLevel,
 		// The CLI otherwise fills flags we leave unset from the user's
 		// ~/.config/temporalio/temporal.yaml.
 		"--env-file", os.DevNull,
@@ -305,7 +316,7 @@ func (s *Server) start(ctx context.Context) error {
 		s.mu.Unlock()
 		return errors.New("already running")
 	}
-	p, err := proc.Start(proc.Options{Path: s.binary, Args: s.args, Log: s.log, TailLines: tailLines})
+	p, err := proc.Start(proc.Options{Path: s.binary, Args: s.args, Log: s.log, Prefix: s.logPrefix, TailLines: tailLines})
 	if err != nil {
 		s.mu.Unlock()
 		return fmt.Errorf("run %s: %w", s.binary, err)

@@ -1,0 +1,78 @@
+// Package cli implements the hookbridge command: each subcommand is a
+// function of its arguments and output streams, so tests run it in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+)
+
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"dev", "", "run the whole stack locally: Temporal dev server, worker, receiver (and the OpenAI simulator without OPENAI_API_KEY)", runDev},
+		{"send", "TYPE", "sign and send one test event to the receiver, like the dashboard's \"send test event\"", runSend},
+		{"setup", "", "register hookbridge's search attributes and set the namespace retention (idempotent)", runSetup},
+	}
+}
+
+// errUsage marks an error in the command line; Run prints the usage after it.
+var errUsage = errors.New("usage")
+
+// Run runs the subcommand named by args[0] and returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(stderr, "hookbridge %s: %v\n", c.name, err)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "hookbridge %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "hookbridge: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: hookbridge COMMAND [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-6s %-5s %s\n", c.name, c.args, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun `hookbridge COMMAND -h` for a command's flags. Settings come from the environment; see the README.")
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name, args string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("hookbridge "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: hookbridge %s [flags] %s\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}

@@ -1,0 +1,238 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/devserver"
+	"github.com/hookbridge/hookbridge/internal/namespace"
+	"github.com/hookbridge/hookbridge/internal/openaisim"
+	"github.com/hookbridge/hookbridge/internal/proc"
+)
+
+// devOptions are the flags of `hookbridge dev`.
+type devOptions struct {
+	dataDir       string
+	temporalPort  int
+	uiPort        int
+	receiverAddr  string
+	simulatorAddr string
+}
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dev", "", stderr)
+	var o devOptions
+	fs.StringVar(&o.dataDir, "data", ".hookbridge", "folder for the dev server's SQLite file and the batch blobs (kept across runs)")
+	fs.IntVar(&o.temporalPort, "temporal-port", 7233, "Temporal frontend port")
+	fs.IntVar(&o.uiPort, "ui-port", 8233, "Temporal UI port")
+	fs.StringVar(&o.receiverAddr, "receiver-addr", envOr("RECEIVER_ADDR", "127.0.0.1:8000"), "receiver listen address")
+	fs.StringVar(&o.simulatorAddr, "simulator-addr", defaultSimulatorAddr, "OpenAI simulator listen address (used when OPENAI_API_KEY is unset)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return dev(ctx, o, stdout)
+}
+
+// defaultSimulatorAddr is where `hookbridge dev` serves the simulator, and
+// where `hookbridge send` looks for it.
+const defaultSimulatorAddr = "127.0.0.1:8100"
+
+func dev(ctx context.Context, o devOptions, out io.Writer) error {
+	binDir, err := executableDir()
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{"receiver", "worker"} {
+		if _, err := os.Stat(filepath.Join(binDir, name)); err != nil {
+			return fmt.Errorf("%s not found next to hookbridge in %s: build all three with `make build`", name, binDir)
+		}
+	}
+
+	temporalCLI, err := devserver.Find()
+	if errors.Is(err, devserver.ErrNotFound) {
+		temporalCLI, err = devserver.Install(ctx, binDir, out)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "starting the Temporal dev server (state in %s)...\n", filepath.Join(o.dataDir, "temporal.db"))
+	temporal, err := devserver.Start(ctx, devserver.Options{
+		Binary:    temporalCLI,
+		DBFile:    filepath.Join(o.dataDir, "temporal.db"),
+		Port:      o.temporalPort,
+		UIPort:    o.uiPort,
+		Log:       out,
+		LogPrefix: "[temporal] ",
+		// Its warnings are noise here (dial errors while it stops).
+		LogLevel: "error",
+	})
+	if err != nil {
+		return err
+	}
+	defer stopping(out, "Temporal dev server", temporal.Stop)
+
+	c, err := client.DialContext(ctx, client.Options{HostPort: temporal.Address(), Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := setup(ctx, c, "default", namespace.DefaultRetention, out); err != nil {
+		return err
+	}
+
+	receiverURL := "http://" + loopback(o.receiverAddr) + "/webhook"
+	env := append(os.Environ(),
+		"TEMPORAL_ADDRESS="+temporal.Address(),
+		"TEMPORAL_NAMESPACE=default",
+		"RECEIVER_ADDR="+o.receiverAddr,
+		"BLOB_URL=file://"+absolute(filepath.Join(o.dataDir, "blobs"))+"?create_dir=true",
+	)
+	secret := os.Getenv("OPENAI_WEBHOOK_SECRET")
+	if secret == "" {
+		secret = DevWebhookSecret
+		env = append(env, "OPENAI_WEBHOOK_SECRET="+secret)
+		fmt.Fprintln(out, "OPENAI_WEBHOOK_SECRET is unset: using the local dev secret (hookbridge send uses it too)")
+	}
+	if os.Getenv("OPENAI_API_KEY") == "" {
+		simURL, stop, err := startSimulator(o.simulatorAddr, receiverURL, firstSecret(secret))
+		if err != nil {
+			return err
+		}
+		defer stopping(out, "OpenAI simulator", stop)
+		env = append(env, "OPENAI_BASE_URL="+simURL+"/v1")
+		fmt.Fprintf(out, "OPENAI_API_KEY is unset: the worker talks to the OpenAI simulator at %s, which delivers its webhooks to %s\n", simURL, receiverURL)
+	}
+
+	worker, err := proc.Start(proc.Options{Path: filepath.Join(binDir, "worker"), Env: env, Log: out, Prefix: "[worker] "})
+	if err != nil {
+		return err
+	}
+	defer stopping(out, "worker", func() error { return worker.Stop(35 * time.Second) })
+	receiver, err := proc.Start(proc.Options{Path: filepath.Join(binDir, "receiver"), Env: env, Log: out, Prefix: "[receiver] "})
+	if err != nil {
+		return err
+	}
+	defer stopping(out, "receiver", func() error { return receiver.Stop(15 * time.Second) })
+
+	if err := waitReady(ctx, c, receiverURL, worker, receiver); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `
+hookbridge is running.
+  Temporal UI:   %s/namespaces/default/workflows
+  receiver:      %s
+  try:           bin/hookbridge send response.completed
+Press Ctrl-C to stop.
+
+`, temporal.UIURL(), receiverURL)
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(out, "stopping...")
+		return nil
+	case <-worker.Exited():
+		return fmt.Errorf("the worker exited: %v", worker.ExitErr())
+	case <-receiver.Exited():
+		return fmt.Errorf("the receiver exited: %v", receiver.ExitErr())
+	case <-temporal.Exited():
+		return errors.New("the Temporal dev server exited")
+	}
+}
+
+// waitReady waits until the receiver answers /readyz and the worker polls
+// the task queue, or one of them exits.
+func waitReady(ctx context.Context, c client.Client, receiverURL string, worker, receiver *proc.Process) error {
+	readyz := receiverURL[:len(receiverURL)-len("/webhook")] + "/readyz"
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		resp, err := http.Get(readyz)
+		receiverReady := err == nil && resp.StatusCode == http.StatusOK
+		if err == nil {
+			resp.Body.Close()
+		}
+		tq, err := c.DescribeTaskQueue(ctx, envOr("TEMPORAL_TASK_QUEUE", hookbridge.DefaultTaskQueue), enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if receiverReady && err == nil && len(tq.GetPollers()) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("receiver and worker not ready after a minute: %w", ctx.Err())
+		case <-worker.Exited():
+			return fmt.Errorf("the worker exited: %v", worker.ExitErr())
+		case <-receiver.Exited():
+			return fmt.Errorf("the receiver exited: %v", receiver.ExitErr())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// startSimulator serves the OpenAI simulator on addr, delivering its
+// webhooks to receiverURL.
+func startSimulator(addr, receiverURL, secret string) (string, func() error, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("OpenAI simulator: %w", err)
+	}
+	sim := openaisim.New(openaisim.Options{WebhookURL: receiverURL, WebhookSecret: secret, CompleteAfter: 3 * time.Second})
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() error {
+		sim.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(ctx)
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}
+
+func stopping(out io.Writer, what string, stop func() error) {
+	if err := stop(); err != nil {
+		fmt.Fprintf(out, "stopping the %s: %v\n", what, err)
+	}
+}
+
+func executableDir() (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	exe, err = filepath.EvalSymlinks(exe)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Dir(exe), nil
+}
+
+// loopback turns a listen address such as ":8000" into one to connect to.
+func loopback(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func absolute(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	return abs
+}

@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookbridge/hookbridge/internal/config"
+	"github.com/hookbridge/hookbridge/internal/namespace"
+)
+
+func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("setup", "", stderr)
+	retention := fs.Duration("retention", namespace.DefaultRetention, "namespace retention to ensure (never lowered); must be at least 72h to cover OpenAI's retries")
+	address := fs.String("address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS or localhost:7233)")
+	ns := fs.String("namespace", "", "namespace (default $TEMPORAL_NAMESPACE or default)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cfg, err := config.ParseTemporal(nil)
+	if err != nil {
+		return err
+	}
+	if *address != "" {
+		cfg.Address = *address
+	}
+	if *ns != "" {
+		cfg.Namespace = *ns
+	}
+	opts, err := cfg.ClientOptions()
+	if err != nil {
+		return err
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := client.DialContext(dialCtx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Address, err)
+	}
+	defer c.Close()
+	return setup(ctx, c, cfg.Namespace, *retention, stdout)
+}
+
+// setup is idempotent: it adds only missing search attributes and only ever
+// raises the retention.
+func setup(ctx context.Context, c client.Client, ns string, retention time.Duration, stdout io.Writer) error {
+	if retention < namespace.MinRetention {
+		return fmt.Errorf("%w: --retention %s is shorter than OpenAI's 72h retry window", errUsage, retention)
+	}
+	added, err := namespace.EnsureSearchAttributes(ctx, c, ns)
+	if err != nil {
+		return err
+	}
+	if len(added) > 0 {
+		fmt.Fprintf(stdout, "namespace %s: registered search attributes %s\n", ns, strings.Join(added, ", "))
+	} else {
+		fmt.Fprintf(stdout, "namespace %s: search attributes already registered\n", ns)
+	}
+	current, err := namespace.Retention(ctx, c, ns)
+	if err != nil {
+		return err
+	}
+	if current >= retention {
+		fmt.Fprintf(stdout, "namespace %s: retention %s already covers %s\n", ns, current, retention)
+		return nil
+	}
+	if err := namespace.SetRetention(ctx, c, ns, retention); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "namespace %s: retention raised from %s to %s\n", ns, current, retention)
+	return nil
+}
