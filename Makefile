@@ -1,0 +1,36 @@
+# hookbridge: `make run` runs the whole system locally, `make test` runs every test.
+
+GO        ?= go
+BIN       := $(CURDIR)/bin
+TEMPORAL_CLI_VERSION := v1.5.1
+# The Temporal CLI: the one on PATH, else one built from the Go module proxy into ./bin.
+TEMPORAL  ?= $(or $(shell command -v temporal 2>/dev/null),$(BIN)/temporal)
+export TEMPORAL_CLI := $(TEMPORAL)
+
+.PHONY: all build run test unit e2e vet bench fuzz demo clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+$(BIN)/temporal:
+	@echo "building Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (about 6 minutes the first time)..."
+	GOBIN=$(BIN) $(GO) install -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=$(TEMPORAL_CLI_VERSION:v%=%)" github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+# Only build the CLI when none is on PATH.
+temporal-cli: $(if $(filter $(BIN)/temporal,$(TEMPORAL)),$(BIN)/temporal)
+
+run: build temporal-cli
+	$(BIN)/hookbridge dev
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...
+
+test: vet temporal-cli
+	$(GO) test -count=1 -timeout 14m ./...
+
+clean:
+	rm -rf $(BIN)/hookbridge $(BIN)/receiver $(BIN)/worker

@@ -1,0 +1,259 @@
+package e2e
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookbridge/hookbridge/internal/signing"
+	"github.com/hookbridge/hookbridge/workflows"
+)
+
+// One event per family, delivered by the simulator as OpenAI would, ends as
+// one completed workflow with the retrieved data.
+func TestEachFamilyCompletesWithTheRetrievedObject(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	mustSeed := func(eventType, id string) {
+		if _, err := s.sim.Seed(eventType, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSeed("response.completed", "resp_e2e1")
+	mustSeed("batch.completed", "batch_e2e1")
+	mustSeed("fine_tuning.job.succeeded", "ftjob-e2e1")
+	mustSeed("eval.run.succeeded", "evalrun_e2e1")
+
+	tests := []struct {
+		eventType, objectID string
+		check               func(t *testing.T, res workflows.EventResult)
+	}{
+		{"response.completed", "resp_e2e1", func(t *testing.T, res workflows.EventResult) {
+			if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.OutputText == "" || res.Usage == nil {
+				t.Errorf("response result = %+v", res)
+			}
+		}},
+		{"batch.completed", "batch_e2e1", func(t *testing.T, res workflows.EventResult) {
+			if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.RequestCounts == nil || res.OutputBlob == nil {
+				t.Fatalf("batch result = %+v", res)
+			}
+			stored, err := os.ReadFile(filepath.Join(s.blobDir, filepath.FromSlash(res.OutputBlob.Key)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			original := fileContent(t, s, res.OutputFileID)
+			if string(stored) != original || int64(len(stored)) != res.OutputBlob.Bytes {
+				t.Errorf("stored output (%d bytes) differs from OpenAI's file (%d bytes)", len(stored), len(original))
+			}
+		}},
+		{"fine_tuning.job.succeeded", "ftjob-e2e1", func(t *testing.T, res workflows.EventResult) {
+			if res.Outcome != workflows.OutcomeRetrieved || res.Status != "succeeded" || res.FineTunedModel == "" {
+				t.Errorf("fine-tuning result = %+v", res)
+			}
+		}},
+		{"eval.run.succeeded", "evalrun_e2e1", func(t *testing.T, res workflows.EventResult) {
+			if res.Outcome != workflows.OutcomeRecorded || res.ID != "evalrun_e2e1" {
+				t.Errorf("eval run result = %+v", res)
+			}
+		}},
+		{"response.completed", "resp_sample_from_the_dashboard", func(t *testing.T, res workflows.EventResult) {
+			if res.Outcome != workflows.OutcomeNotFound || res.APIError == nil || res.APIError.StatusCode != http.StatusNotFound {
+				t.Errorf("sample id result = %+v", res)
+			}
+		}},
+		{"something.brand_new", "thing_1", func(t *testing.T, res workflows.EventResult) {
+			if res.Outcome != workflows.OutcomeRecorded || res.EventType != "something.brand_new" {
+				t.Errorf("unknown type result = %+v", res)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.eventType+"/"+tt.objectID, func(t *testing.T) {
+			d, err := s.sim.Emit(tt.eventType, tt.objectID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := s.result(t, d.WebhookID)
+			if res.WebhookID != d.WebhookID || res.EventType != tt.eventType || res.EventID == "" {
+				t.Errorf("identity = %+v", res)
+			}
+			tt.check(t, res)
+		})
+	}
+}
+
+func fileContent(t *testing.T, s *stack, fileID string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.simURL+"/v1/files/"+fileID+"/content", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer sk-e2e")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("download %s: %v %v", fileID, resp, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// A webhook-id delivered 3 times in a row, then 8 times at once, is one
+// execution, and every delivery is acknowledged.
+func TestRedeliveriesAreOneExecution(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	if _, err := s.sim.Seed("response.completed", "resp_dup"); err != nil {
+		t.Fatal(err)
+	}
+	const id = "wh_redelivered"
+	body := eventBody("evt_redelivered", "response.completed", "resp_dup")
+
+	var answers []answer
+	for range 3 {
+		answers = append(answers, s.post(t, id, body))
+	}
+	h, err := signing.Headers(secret, id, time.Now(), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	concurrent := make([]answer, 8)
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range concurrent {
+		wg.Go(func() { concurrent[i], errs[i] = s.deliver(h, body) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	answers = append(answers, concurrent...)
+
+	fresh := 0
+	for i, a := range answers {
+		if a.status != http.StatusOK {
+			t.Fatalf("delivery %d: status %d, want 200", i, a.status)
+		}
+		if a.result.RunID != answers[0].result.RunID || a.result.WorkflowID != id {
+			t.Errorf("delivery %d: %+v, want run %s of %s", i, a.result, answers[0].result.RunID, id)
+		}
+		if !a.result.Duplicate {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d deliveries started a workflow, want 1", fresh)
+	}
+	if res := s.result(t, id); res.Outcome != workflows.OutcomeRetrieved {
+		t.Errorf("result = %+v", res)
+	}
+	waitFor(t, 10*time.Second, "visibility to list the closed run", func() bool {
+		return s.count(t, `WorkflowId = "`+id+`" AND ExecutionStatus = "Completed"`) == 1
+	})
+	if n := s.count(t, `WorkflowId = "`+id+`"`); n != 1 {
+		t.Errorf("%d executions with ID %s, want 1", n, id)
+	}
+	// After completion too, a late retry is a duplicate, not a second run.
+	if a := s.post(t, id, body); a.status != http.StatusOK || !a.result.Duplicate {
+		t.Errorf("retry after completion = %+v, want 200 duplicate", a)
+	}
+}
+
+// Nothing that fails verification or parsing starts a workflow.
+func TestRejectedDeliveriesStartNothing(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	body := eventBody("evt_rejected", "response.completed", "resp_1")
+	signed := func(id string, at time.Time, b string) http.Header {
+		h, err := signing.Headers(secret, id, at, []byte(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	forged := func(id string) http.Header {
+		h, err := signing.Headers("whsec_"+strings.Repeat("Zm9yZ2Vk", 4), id, time.Now(), []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	tests := []struct {
+		name, id, body string
+		headers        http.Header
+		want           int
+	}{
+		{"forged signature", "wh_forged", body, forged("wh_forged"), 400},
+		{"stale timestamp", "wh_stale", body, signed("wh_stale", time.Now().Add(-time.Hour), body), 400},
+		{"signed garbage", "wh_garbage", "not json", signed("wh_garbage", time.Now(), "not json"), 400},
+		{"oversized", "wh_big", strings.Repeat("x", 2<<20), signed("wh_big", time.Now(), strings.Repeat("x", 2<<20)), 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if a := s.deliverOrFail(t, tt.headers, tt.body); a.status != tt.want {
+				t.Errorf("status = %d, want %d", a.status, tt.want)
+			}
+			if s.exists(t, tt.id) {
+				t.Errorf("workflow %s exists after a rejected delivery", tt.id)
+			}
+		})
+	}
+}
+
+// With Temporal down the receiver answers 503 within OpenAI's ack window;
+// once Temporal is back, the retried delivery is accepted and completes.
+func TestTemporalOutageIsRetriedNotLost(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	if _, err := s.sim.Seed("fine_tuning.job.succeeded", "ftjob-outage"); err != nil {
+		t.Fatal(err)
+	}
+	const id = "wh_outage"
+	body := eventBody("evt_outage", "fine_tuning.job.succeeded", "ftjob-outage")
+
+	if err := s.temporal.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	a := s.post(t, id, body)
+	if a.status != http.StatusServiceUnavailable || a.retryAfter == "" {
+		t.Fatalf("with Temporal down: status %d, Retry-After %q; want 503 with Retry-After", a.status, a.retryAfter)
+	}
+	t.Logf("503 after %v", a.took)
+
+	if err := s.temporal.Restart(testContext(t, time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the retried delivery to be accepted", func() bool {
+		return s.post(t, id, body).status == http.StatusOK
+	})
+	if res := s.result(t, id); res.Outcome != workflows.OutcomeRetrieved || res.FineTunedModel == "" {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+// Defence in depth: should OpenAI send one event under two webhook-ids, the
+// later workflow finds the earlier one by event id and does not process it.
+func TestOneEventUnderTwoWebhookIDsIsProcessedOnce(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	if _, err := s.sim.Seed("response.completed", "resp_twice"); err != nil {
+		t.Fatal(err)
+	}
+	body := eventBody("evt_twice", "response.completed", "resp_twice")
+	if a := s.post(t, "wh_first", body); a.status != http.StatusOK || a.result.Duplicate {
+		t.Fatalf("first delivery = %+v", a)
+	}
+	if res := s.result(t, "wh_first"); res.Outcome != workflows.OutcomeRetrieved {
+		t.Fatalf("first result = %+v", res)
+	}
+	if a := s.post(t, "wh_second", body); a.status != http.StatusOK || a.result.Duplicate {
+		t.Fatalf("second delivery = %+v", a)
+	}
+	if res := s.result(t, "wh_second"); res.Outcome != workflows.OutcomeDuplicate || res.DuplicateOf != "wh_first" {
+		t.Errorf("second result = %+v, want duplicate of wh_first", res)
+	}
+}

@@ -1,0 +1,285 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/hookbridge/hookbridge/internal/devserver"
+	"github.com/hookbridge/hookbridge/internal/openaisim"
+	"github.com/hookbridge/hookbridge/internal/proc"
+	"github.com/hookbridge/hookbridge/internal/signing"
+	"github.com/hookbridge/hookbridge/receiver"
+	"github.com/hookbridge/hookbridge/workflows"
+)
+
+const (
+	secret    = "whsec_ZTJlLXRlc3Qtc2VjcmV0LW9mLWF0LWxlYXN0LTI0LWJ5dGVz"
+	taskQueue = "openai-webhooks"
+)
+
+// stack is one whole hookbridge installation on loopback: dev server,
+// simulator, receiver and worker, all stopped when the test ends.
+type stack struct {
+	t           *testing.T
+	temporal    *devserver.Server
+	client      client.Client
+	sim         *openaisim.Server
+	simURL      string
+	receiverURL string
+	blobDir     string
+	env         []string
+	receiver    *proc.Process
+	worker      *proc.Process
+	logs        *syncBuffer
+}
+
+type stackOptions struct {
+	// sim configures the simulator; its WebhookURL and WebhookSecret are set
+	// to the receiver's.
+	sim openaisim.Options
+	// env adds to the receiver's and worker's environment.
+	env []string
+}
+
+func newStack(t *testing.T, opts stackOptions) *stack {
+	t.Helper()
+	ctx := testContext(t, time.Minute)
+	s := &stack{t: t, logs: &syncBuffer{}, blobDir: t.TempDir()}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("process logs:\n%s", s.logs.String())
+		}
+	})
+
+	temporal, err := devserver.Start(ctx, devserver.Options{Headless: true, DBFile: filepath.Join(t.TempDir(), "temporal.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = temporal.Stop() })
+	s.temporal = temporal
+	c, err := client.Dial(client.Options{HostPort: temporal.Address()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	s.client = c
+
+	port := freePort(t)
+	s.receiverURL = "http://127.0.0.1:" + strconv.Itoa(port) + "/webhook"
+	simOpts := opts.sim
+	simOpts.WebhookURL, simOpts.WebhookSecret = s.receiverURL, secret
+	s.sim = openaisim.New(simOpts)
+	simServer := httptest.NewServer(s.sim)
+	t.Cleanup(func() { s.sim.Close(); simServer.Close() })
+	s.simURL = simServer.URL
+
+	s.env = append(os.Environ(),
+		"TEMPORAL_ADDRESS="+temporal.Address(),
+		"TEMPORAL_NAMESPACE=default",
+		"TEMPORAL_TASK_QUEUE="+taskQueue,
+		"OPENAI_WEBHOOK_SECRET="+secret,
+		"OPENAI_API_KEY=sk-e2e",
+		"OPENAI_BASE_URL="+simServer.URL+"/v1",
+		"RECEIVER_ADDR=127.0.0.1:"+strconv.Itoa(port),
+		"BLOB_URL=file://"+s.blobDir,
+		"LOG_LEVEL=debug",
+	)
+	s.env = append(s.env, opts.env...)
+	s.startWorker()
+	s.startReceiver()
+	return s
+}
+
+// startReceiver starts the receiver and waits until it is ready.
+func (s *stack) startReceiver() {
+	s.t.Helper()
+	s.receiver = s.start("receiver")
+	base := s.receiverURL[:len(s.receiverURL)-len("/webhook")]
+	waitFor(s.t, 30*time.Second, "receiver ready", func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// startWorker starts the worker and waits until it polls the task queue.
+func (s *stack) startWorker() {
+	s.t.Helper()
+	s.worker = s.start("worker")
+	waitFor(s.t, 30*time.Second, "worker polling", func() bool {
+		resp, err := s.client.DescribeTaskQueue(context.Background(), taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		return err == nil && len(resp.GetPollers()) > 0
+	})
+}
+
+func (s *stack) start(name string) *proc.Process {
+	s.t.Helper()
+	p, err := proc.Start(proc.Options{Path: filepath.Join(binDir, name), Env: s.env, Log: s.logs, Prefix: "[" + name + "] "})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { _ = p.Stop(10 * time.Second) })
+	return p
+}
+
+// answer is what the receiver said to one delivery.
+type answer struct {
+	status     int
+	retryAfter string
+	result     receiver.StartResult
+	took       time.Duration
+}
+
+// post delivers body under webhookID, signed now, like one OpenAI attempt.
+func (s *stack) post(t *testing.T, webhookID, body string) answer {
+	t.Helper()
+	h, err := signing.Headers(secret, webhookID, time.Now(), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.deliver(h, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// deliver posts one delivery with OpenAI's few-second acknowledgement
+// window; it is safe to call from any goroutine.
+func (s *stack) deliver(h http.Header, body string) (answer, error) {
+	req, err := http.NewRequest(http.MethodPost, s.receiverURL, bytes.NewReader([]byte(body)))
+	if err != nil {
+		return answer{}, err
+	}
+	req.Header = h.Clone()
+	req.Header.Set("Content-Type", "application/json")
+	began := time.Now()
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return answer{}, fmt.Errorf("delivery not answered within the ack window: %w", err)
+	}
+	defer resp.Body.Close()
+	a := answer{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), took: time.Since(began)}
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(&a.result); err != nil {
+			return a, fmt.Errorf("200 answer: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// result waits for the event workflow to exist and complete, and returns
+// its result.
+func (s *stack) result(t *testing.T, webhookID string) workflows.EventResult {
+	t.Helper()
+	waitFor(t, 30*time.Second, "workflow "+webhookID+" to start", func() bool { return s.exists(t, webhookID) })
+	ctx := testContext(t, time.Minute)
+	var res workflows.EventResult
+	if err := s.client.GetWorkflow(ctx, webhookID, "").Get(ctx, &res); err != nil {
+		t.Fatalf("workflow %s: %v", webhookID, err)
+	}
+	return res
+}
+
+// exists reports whether Temporal holds a workflow with this ID.
+func (s *stack) exists(t *testing.T, workflowID string) bool {
+	t.Helper()
+	_, err := s.client.DescribeWorkflowExecution(context.Background(), workflowID, "")
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// count returns the number of executions visibility lists for query.
+func (s *stack) count(t *testing.T, query string) int {
+	t.Helper()
+	resp, err := s.client.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(resp.GetCount())
+}
+
+func eventBody(eventID, eventType, objectID string) string {
+	return fmt.Sprintf(`{"id":%q,"object":"event","created_at":%d,"type":%q,"data":{"id":%q}}`, eventID, time.Now().Unix(), eventType, objectID)
+}
+
+func testContext(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// syncBuffer collects the output of several processes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (s *stack) deliverOrFail(t *testing.T, h http.Header, body string) answer {
+	t.Helper()
+	a, err := s.deliver(h, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
