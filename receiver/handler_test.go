@@ -337,4 +337,3 @@ func TestNewRequiresAVerifier(t *testing.T) {
 		t.Fatal("New without Verifier succeeded")
 	}
 }
-
