@@ -1,7 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"errors"
+	"flag"
+	hookbridgeworker "github.com/hookbridge/hookbridge/worker"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
 	"io"
 	"net/http"
 	"os"
@@ -255,5 +262,53 @@ func TestOneEventUnderTwoWebhookIDsIsProcessedOnce(t *testing.T) {
 	}
 	if res := s.result(t, "wh_second"); res.Outcome != workflows.OutcomeDuplicate || res.DuplicateOf != "wh_first" {
 		t.Errorf("second result = %+v, want duplicate of wh_first", res)
+	}
+}
+
+var updateHistories = flag.Bool("update-histories", false, "write the recorded histories to workflows/testdata/histories")
+
+// The histories real runs record replay against the current workflow code.
+// With -update-histories they are saved for the workflows package, whose
+// replay test then guards every later change against breaking workflows
+// that are already running.
+func TestRecordedHistoriesReplay(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	histories := map[string]string{} // file name -> workflow ID
+	for _, eventType := range []string{"response.completed", "batch.completed", "fine_tuning.job.succeeded", "eval.run.succeeded", "unknown.type"} {
+		d, err := s.sim.Emit(eventType, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.result(t, d.WebhookID)
+		histories[eventType] = d.WebhookID
+	}
+	s.post(t, "wh_not_found", eventBody("evt_nf", "response.completed", "resp_unknown"))
+	s.result(t, "wh_not_found")
+	histories["response.not_found"] = "wh_not_found"
+
+	replayer := worker.NewWorkflowReplayer()
+	hookbridgeworker.RegisterWorkflows(replayer)
+	for name, id := range histories {
+		history := &historypb.History{}
+		it := s.client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			event, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			history.Events = append(history.Events, event)
+		}
+		if err := replayer.ReplayWorkflowHistory(nil, history); err != nil {
+			t.Errorf("replaying %s: %v", id, err)
+		}
+		if *updateHistories {
+			b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", "histories", name+".json"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

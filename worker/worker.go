@@ -31,6 +31,20 @@ func New(c client.Client, acts *activities.Activities, opts Options) worker.Work
 		opts.TaskQueue = hookbridge.DefaultTaskQueue
 	}
 	w := worker.New(c, opts.TaskQueue, opts.Worker)
+	RegisterWorkflows(w)
+	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+	return w
+}
+
+// WorkflowRegistry is where workflows are registered: a worker, or a
+// replayer that checks recorded histories against the current code.
+type WorkflowRegistry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+}
+
+// RegisterWorkflows registers every hookbridge workflow under the name the
+// receiver starts it by.
+func RegisterWorkflows(r WorkflowRegistry) {
 	for name, fn := range map[string]any{
 		hookbridge.FamilyResponse.WorkflowType():   workflows.ResponseEvent,
 		hookbridge.FamilyBatch.WorkflowType():      workflows.BatchEvent,
@@ -38,10 +52,8 @@ func New(c client.Client, acts *activities.Activities, opts Options) worker.Work
 		hookbridge.FamilyEvalRun.WorkflowType():    workflows.EvalRunEvent,
 		hookbridge.OtherEventWorkflow:              workflows.OtherEvent,
 	} {
-		w.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
+		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}
-	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
-	return w
 }
 
 // Run runs the worker until ctx is done, then stops it: polling ends at

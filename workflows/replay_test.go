@@ -1,0 +1,30 @@
+package workflows_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/sdk/worker"
+
+	hookbridgeworker "github.com/hookbridge/hookbridge/worker"
+)
+
+// TestRecordedHistoriesReplay replays histories recorded by real runs (see
+// e2e -update-histories): a workflow change that would break executions
+// already running fails here. Re-record only for deliberate, versioned
+// changes.
+func TestRecordedHistoriesReplay(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no recorded histories in testdata/histories: %v", err)
+	}
+	replayer := worker.NewWorkflowReplayer()
+	hookbridgeworker.RegisterWorkflows(replayer)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
