@@ -23,7 +23,8 @@ import (
 // a completed workflow, and Ctrl-C stops everything.
 func TestDevRunsTheWholeStackUntilInterrupted(t *testing.T) {
 	temporalPort, uiPort, receiverPort, simPort := freePort(t), freePort(t), freePort(t), freePort(t)
-	env := environWithout("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_WEBHOOK_SECRET", "RECEIVER_ADDR", "TEMPORAL_ADDRESS", "TEMPORAL_TASK_QUEUE")
+	env := append(environWithout("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_WEBHOOK_SECRET", "RECEIVER_ADDR", "TEMPORAL_ADDRESS", "TEMPORAL_TASK_QUEUE"),
+		"RECEIVER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)), "WORKER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)))
 	logs := &syncBuffer{}
 	dev, err := proc.Start(proc.Options{
 		Path: filepath.Join(binDir, "hookbridge"),

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,8 @@ type stack struct {
 	sim         *openaisim.Server
 	simURL      string
 	receiverURL string
+	// receiverMetrics and workerMetrics are the processes' /metrics URLs.
+	receiverMetrics, workerMetrics string
 	blobDir     string
 	env         []string
 	receiver    *proc.Process
@@ -82,6 +85,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	s.client = c
 
 	port := freePort(t)
+	s.receiverMetrics = "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/metrics"
+	s.workerMetrics = "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/metrics"
 	s.receiverURL = "http://127.0.0.1:" + strconv.Itoa(port) + "/webhook"
 	simOpts := opts.sim
 	simOpts.WebhookURL, simOpts.WebhookSecret = s.receiverURL, secret
@@ -100,6 +105,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		"RECEIVER_ADDR=127.0.0.1:"+strconv.Itoa(port),
 		"BLOB_URL=file://"+s.blobDir,
 		"LOG_LEVEL=debug",
+		"RECEIVER_METRICS_ADDR="+strings.TrimSuffix(strings.TrimPrefix(s.receiverMetrics, "http://"), "/metrics"),
+		"WORKER_METRICS_ADDR="+strings.TrimSuffix(strings.TrimPrefix(s.workerMetrics, "http://"), "/metrics"),
 	)
 	s.env = append(s.env, opts.env...)
 	s.startWorker()

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hookbridge/hookbridge/internal/config"
+	"github.com/hookbridge/hookbridge/internal/metrics"
 	"github.com/hookbridge/hookbridge/internal/startup"
 	"github.com/hookbridge/hookbridge/receiver"
 )
@@ -36,7 +37,15 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
-	c, err := startup.Client(cfg.Temporal, logger)
+	reg := metrics.NewRegistry()
+	sdkMetrics, err := metrics.TemporalHandler(reg, logger)
+	if err != nil {
+		return err
+	}
+	if err := metrics.Serve(ctx, cfg.MetricsAddr, reg, logger); err != nil {
+		return fmt.Errorf("RECEIVER_METRICS_ADDR: %w", err)
+	}
+	c, err := startup.Client(cfg.Temporal, logger, sdkMetrics)
 	if err != nil {
 		return err
 	}
@@ -48,6 +57,7 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		StartTimeout: cfg.StartTimeout,
 		Logger:       logger,
+		Metrics:      receiver.NewMetrics(reg),
 	})
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hookbridge/hookbridge/activities"
 	"github.com/hookbridge/hookbridge/internal/config"
+	"github.com/hookbridge/hookbridge/internal/metrics"
 	"github.com/hookbridge/hookbridge/internal/startup"
 	"github.com/hookbridge/hookbridge/worker"
 )
@@ -45,7 +46,15 @@ func main() {
 const simulatorAPIKey = "sk-hookbridge-simulator"
 
 func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
-	c, err := startup.Client(cfg.Temporal, logger)
+	reg := metrics.NewRegistry()
+	sdkMetrics, err := metrics.TemporalHandler(reg, logger)
+	if err != nil {
+		return err
+	}
+	if err := metrics.Serve(ctx, cfg.MetricsAddr, reg, logger); err != nil {
+		return fmt.Errorf("WORKER_METRICS_ADDR: %w", err)
+	}
+	c, err := startup.Client(cfg.Temporal, logger, sdkMetrics)
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,8 @@ func (t Temporal) hasTLSSettings() bool {
 type Receiver struct {
 	Temporal
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+	// MetricsAddr serves Prometheus metrics; empty turns them off.
+	MetricsAddr string `env:"RECEIVER_METRICS_ADDR" envDefault:":9090"`
 	// WebhookSecrets are the endpoint's signing secrets; any may match, so a
 	// rotation can list the new and the old one.
 	WebhookSecrets []string      `env:"OPENAI_WEBHOOK_SECRET,required,notEmpty"`
@@ -97,7 +99,9 @@ type Receiver struct {
 // Worker is the configuration of the worker process.
 type Worker struct {
 	Temporal
-	LogLevel      string `env:"LOG_LEVEL" envDefault:"info"`
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+	// MetricsAddr serves Prometheus metrics; empty turns them off.
+	MetricsAddr   string `env:"WORKER_METRICS_ADDR" envDefault:":9091"`
 	OpenAIAPIKey  string `env:"OPENAI_API_KEY"`
 	OpenAIBaseURL string `env:"OPENAI_BASE_URL"`
 	// BlobURL is the gocloud.dev/blob bucket URL that batch files stream to.

@@ -38,12 +38,14 @@ func Logger(w io.Writer, level string) *slog.Logger {
 
 // Client returns a Temporal client that connects on first use, so that a
 // process can start (and answer health checks) before Temporal is up.
-func Client(cfg config.Temporal, logger *slog.Logger) (client.Client, error) {
+// The SDK's metrics go to metricsHandler (nil: none).
+func Client(cfg config.Temporal, logger *slog.Logger, metricsHandler client.MetricsHandler) (client.Client, error) {
 	opts, err := cfg.ClientOptions()
 	if err != nil {
 		return nil, err
 	}
 	opts.Logger = sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk"))
+	opts.MetricsHandler = metricsHandler
 	c, err := client.NewLazyClient(opts)
 	if err != nil {
 		return nil, fmt.Errorf("temporal client for %s: %w", cfg.Address, err)
