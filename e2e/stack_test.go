@@ -46,11 +46,11 @@ type stack struct {
 	receiverURL string
 	// receiverMetrics and workerMetrics are the processes' /metrics URLs.
 	receiverMetrics, workerMetrics string
-	blobDir     string
-	env         []string
-	receiver    *proc.Process
-	worker      *proc.Process
-	logs        *syncBuffer
+	blobDir                        string
+	env                            []string
+	receiver                       *proc.Process
+	worker                         *proc.Process
+	logs                           *syncBuffer
 }
 
 type stackOptions struct {
