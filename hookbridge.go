@@ -7,6 +7,7 @@ package hookbridge
 import (
 	"encoding/json"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 )
@@ -48,6 +49,19 @@ func (e Event) Summary() string {
 		return e.Type
 	}
 	return e.Type + " " + e.ObjectID
+}
+
+// Details is the longer description shown for the event in the Temporal UI
+// (Markdown).
+func (e Event) Details() string {
+	d := "OpenAI event `" + e.ID + "` of type `" + e.Type + "`"
+	if e.ObjectID != "" {
+		d += " about `" + e.ObjectID + "`"
+	}
+	if e.CreatedAt > 0 {
+		d += ", created " + time.Unix(e.CreatedAt, 0).UTC().Format(time.RFC3339)
+	}
+	return d + ", delivered as webhook `" + e.WebhookID + "`."
 }
 
 // Family groups event types that are handled by the same workflow.

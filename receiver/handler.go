@@ -171,6 +171,7 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    ev.SearchAttributes(),
 		StaticSummary:                            ev.Summary(),
+		StaticDetails:                            ev.Details(),
 	}, hookbridge.FamilyOf(ev.Type).WorkflowType(), ev)
 	h.opts.Metrics.startEnds(time.Since(began))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

@@ -109,6 +109,9 @@ func TestWebhookStartsTheEventWorkflow(t *testing.T) {
 	if gotOpts.StaticSummary != "response.completed resp_123" {
 		t.Errorf("StaticSummary = %q", gotOpts.StaticSummary)
 	}
+	if want := "OpenAI event `evt_1` of type `response.completed` about `resp_123`, created 2025-06-25T14:20:00Z, delivered as webhook `wh_1`."; gotOpts.StaticDetails != want {
+		t.Errorf("StaticDetails = %q, want %q", gotOpts.StaticDetails, want)
+	}
 	sa := gotOpts.TypedSearchAttributes
 	if v, _ := sa.GetKeyword(hookbridge.EventTypeKey); v != "response.completed" {
 		t.Errorf("OpenAIEventType = %q", v)
