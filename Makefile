@@ -24,6 +24,10 @@ temporal-cli: $(if $(filter $(BIN)/temporal,$(TEMPORAL)),$(BIN)/temporal)
 run: build temporal-cli
 	$(BIN)/hookbridge dev
 
+# A guided tour on the local stack (simulator mode), which keeps running afterwards.
+demo: build temporal-cli
+	$(BIN)/hookbridge demo
+
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...

@@ -22,35 +22,15 @@ import (
 // up the stack with the simulator, `hookbridge send` in another shell gets
 // a completed workflow, and Ctrl-C stops everything.
 func TestDevRunsTheWholeStackUntilInterrupted(t *testing.T) {
-	temporalPort, uiPort, receiverPort, simPort := freePort(t), freePort(t), freePort(t), freePort(t)
-	env := append(environWithout("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_WEBHOOK_SECRET", "RECEIVER_ADDR", "TEMPORAL_ADDRESS", "TEMPORAL_TASK_QUEUE"),
-		"RECEIVER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)), "WORKER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)))
-	logs := &syncBuffer{}
-	dev, err := proc.Start(proc.Options{
-		Path: filepath.Join(binDir, "hookbridge"),
-		Args: []string{"dev", "--data", t.TempDir(),
-			"--temporal-port", strconv.Itoa(temporalPort), "--ui-port", strconv.Itoa(uiPort),
-			"--receiver-addr", "127.0.0.1:" + strconv.Itoa(receiverPort), "--simulator-addr", "127.0.0.1:" + strconv.Itoa(simPort)},
-		Env: env,
-		Log: logs,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = dev.Stop(30 * time.Second)
-		if t.Failed() {
-			t.Logf("hookbridge dev output:\n%s", logs.String())
-		}
-	})
+	d := startDev(t, "dev")
 	waitFor(t, 2*time.Minute, "hookbridge dev to be running", func() bool {
-		return strings.Contains(logs.String(), "hookbridge is running.")
+		return strings.Contains(d.logs.String(), "hookbridge is running.")
 	})
 
 	send := exec.Command(filepath.Join(binDir, "hookbridge"), "send", "response.completed",
-		"--url", "http://127.0.0.1:"+strconv.Itoa(receiverPort)+"/webhook",
-		"--simulator", "http://127.0.0.1:"+strconv.Itoa(simPort))
-	send.Env = env
+		"--url", "http://127.0.0.1:"+strconv.Itoa(d.receiverPort)+"/webhook",
+		"--simulator", "http://127.0.0.1:"+strconv.Itoa(d.simPort))
+	send.Env = d.env
 	out, err := send.CombinedOutput()
 	if err != nil {
 		t.Fatalf("hookbridge send: %v\n%s", err, out)
@@ -59,7 +39,7 @@ func TestDevRunsTheWholeStackUntilInterrupted(t *testing.T) {
 	if m == nil {
 		t.Fatalf("hookbridge send printed no workflow link:\n%s", out)
 	}
-	c, err := client.Dial(client.Options{HostPort: "127.0.0.1:" + strconv.Itoa(temporalPort)})
+	c, err := client.Dial(client.Options{HostPort: "127.0.0.1:" + strconv.Itoa(d.temporalPort)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,22 +53,67 @@ func TestDevRunsTheWholeStackUntilInterrupted(t *testing.T) {
 		t.Errorf("result = %+v, want the simulator's completed response", res)
 	}
 
-	if err := dev.Signal(syscall.SIGINT); err != nil {
+	if err := d.proc.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-dev.Exited():
+	case <-d.proc.Exited():
 	case <-time.After(time.Minute):
 		t.Fatal("hookbridge dev did not stop within a minute of Ctrl-C")
 	}
-	if err := dev.ExitErr(); err != nil {
+	if err := d.proc.ExitErr(); err != nil {
 		t.Errorf("hookbridge dev exited with %v after Ctrl-C", err)
 	}
-	for _, port := range []int{temporalPort, receiverPort, simPort} {
+	for _, port := range []int{d.temporalPort, d.receiverPort, d.simPort} {
 		if conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second); err == nil {
 			conn.Close()
 			t.Errorf("port %d still answers after hookbridge dev stopped", port)
 		}
+	}
+}
+
+// devRun is a running `hookbridge dev` or `hookbridge demo` on free ports.
+type devRun struct {
+	proc                                        *proc.Process
+	logs                                        *syncBuffer
+	env                                         []string
+	temporalPort, uiPort, receiverPort, simPort int
+}
+
+func startDev(t *testing.T, command string) devRun {
+	t.Helper()
+	d := devRun{logs: &syncBuffer{}, temporalPort: freePort(t), uiPort: freePort(t), receiverPort: freePort(t), simPort: freePort(t)}
+	d.env = append(environWithout("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_WEBHOOK_SECRET", "RECEIVER_ADDR", "TEMPORAL_ADDRESS", "TEMPORAL_TASK_QUEUE"),
+		"RECEIVER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)), "WORKER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)))
+	p, err := proc.Start(proc.Options{
+		Path: filepath.Join(binDir, "hookbridge"),
+		Args: []string{command, "--data", t.TempDir(),
+			"--temporal-port", strconv.Itoa(d.temporalPort), "--ui-port", strconv.Itoa(d.uiPort),
+			"--receiver-addr", "127.0.0.1:" + strconv.Itoa(d.receiverPort), "--simulator-addr", "127.0.0.1:" + strconv.Itoa(d.simPort)},
+		Env: d.env,
+		Log: d.logs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.proc = p
+	t.Cleanup(func() {
+		_ = p.Stop(30 * time.Second)
+		if t.Failed() {
+			t.Logf("hookbridge %s output:\n%s", command, d.logs.String())
+		}
+	})
+	return d
+}
+
+// The guided tour of `make demo` reaches the end of its script.
+func TestDemoTourCompletes(t *testing.T) {
+	d := startDev(t, "demo")
+	waitFor(t, 2*time.Minute, "the demo to finish its tour", func() bool {
+		return strings.Contains(d.logs.String(), "demo 4/4: completed: outcome retrieved, status completed")
+	})
+	if !regexp.MustCompile(`see it in the Temporal UI: http://127\.0\.0\.1:\d+/namespaces/default/workflows/wh_[0-9a-f]+`).MatchString(d.logs.String()) {
+		t.Errorf("the demo printed no UI link to the workflow")
 	}
 }
 

@@ -20,6 +20,8 @@ func commands() []command {
 		{"dev", "", "run the whole stack locally: Temporal dev server, worker, receiver (and the OpenAI simulator without OPENAI_API_KEY)", runDev},
 		{"send", "TYPE", "sign and send one test event to the receiver, like the dashboard's \"send test event\"", runSend},
 		{"setup", "", "register hookbridge's search attributes and set the namespace retention (idempotent)", runSetup},
+		{"simulate", "", "run the OpenAI simulator alone: the API subset the worker uses, and signed webhooks with OpenAI's retries", runSimulate},
+		{"demo", "", "a guided tour on the local stack: a background response in the simulator, its webhook, the completed workflow", runDemo},
 	}
 }
 
@@ -61,7 +63,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: hookbridge COMMAND [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-6s %-5s %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(w, "  %-8s %-5s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun `hookbridge COMMAND -h` for a command's flags. Settings come from the environment; see the README.")
 }

@@ -30,10 +30,29 @@ type devOptions struct {
 	uiPort        int
 	receiverAddr  string
 	simulatorAddr string
+	// simulate runs the OpenAI simulator even when OPENAI_API_KEY is set.
+	simulate bool
+}
+
+// devStack is what a running `hookbridge dev` offers to code that runs in
+// it, such as the demo tour.
+type devStack struct {
+	temporal     client.Client
+	uiURL        string
+	receiverURL  string
+	simulatorURL string // empty when the worker talks to OpenAI
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("dev", "", stderr)
+	o, err := parseDevFlags("dev", args, stderr)
+	if err != nil {
+		return err
+	}
+	return dev(ctx, o, stdout, nil)
+}
+
+func parseDevFlags(name string, args []string, stderr io.Writer) (devOptions, error) {
+	fs := newFlagSet(name, "", stderr)
 	var o devOptions
 	fs.StringVar(&o.dataDir, "data", ".hookbridge", "folder for the dev server's SQLite file and the batch blobs (kept across runs)")
 	fs.IntVar(&o.temporalPort, "temporal-port", 7233, "Temporal frontend port")
@@ -41,16 +60,18 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&o.receiverAddr, "receiver-addr", envOr("RECEIVER_ADDR", "127.0.0.1:8000"), "receiver listen address")
 	fs.StringVar(&o.simulatorAddr, "simulator-addr", defaultSimulatorAddr, "OpenAI simulator listen address (used when OPENAI_API_KEY is unset)")
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return o, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return dev(ctx, o, stdout)
+	return o, nil
 }
 
 // defaultSimulatorAddr is where `hookbridge dev` serves the simulator, and
 // where `hookbridge send` looks for it.
 const defaultSimulatorAddr = "127.0.0.1:8100"
 
-func dev(ctx context.Context, o devOptions, out io.Writer) error {
+// dev runs the local stack until ctx is done; once it is ready, then (when
+// not nil) runs in it.
+func dev(ctx context.Context, o devOptions, out io.Writer, then func(context.Context, devStack) error) error {
 	binDir, err := executableDir()
 	if err != nil {
 		return err
@@ -106,14 +127,16 @@ func dev(ctx context.Context, o devOptions, out io.Writer) error {
 		env = append(env, "OPENAI_WEBHOOK_SECRET="+secret)
 		fmt.Fprintln(out, "OPENAI_WEBHOOK_SECRET is unset: using the local dev secret (hookbridge send uses it too)")
 	}
-	if os.Getenv("OPENAI_API_KEY") == "" {
-		simURL, stop, err := startSimulator(o.simulatorAddr, receiverURL, firstSecret(secret))
+	stack := devStack{temporal: c, uiURL: temporal.UIURL(), receiverURL: receiverURL}
+	if o.simulate || os.Getenv("OPENAI_API_KEY") == "" {
+		simURL, stop, err := startSimulator(simulatorOptions{addr: o.simulatorAddr, webhookURL: receiverURL, secret: firstSecret(secret)})
 		if err != nil {
 			return err
 		}
 		defer stopping(out, "OpenAI simulator", stop)
 		env = append(env, "OPENAI_BASE_URL="+simURL+"/v1")
-		fmt.Fprintf(out, "OPENAI_API_KEY is unset: the worker talks to the OpenAI simulator at %s, which delivers its webhooks to %s\n", simURL, receiverURL)
+		stack.simulatorURL = simURL
+		fmt.Fprintf(out, "the worker talks to the OpenAI simulator at %s, which delivers its webhooks to %s\n", simURL, receiverURL)
 	}
 
 	worker, err := proc.Start(proc.Options{Path: filepath.Join(binDir, "worker"), Env: env, Log: out, Prefix: "[worker] "})
@@ -134,10 +157,16 @@ func dev(ctx context.Context, o devOptions, out io.Writer) error {
 hookbridge is running.
   Temporal UI:   %s/namespaces/default/workflows
   receiver:      %s
+  metrics:       http://%s/metrics (receiver), http://%s/metrics (worker)
   try:           bin/hookbridge send response.completed
 Press Ctrl-C to stop.
 
-`, temporal.UIURL(), receiverURL)
+`, temporal.UIURL(), receiverURL, loopback(envOr("RECEIVER_METRICS_ADDR", ":9090")), loopback(envOr("WORKER_METRICS_ADDR", ":9091")))
+	if then != nil {
+		if err := then(ctx, stack); err != nil && ctx.Err() == nil {
+			return err
+		}
+	}
 
 	select {
 	case <-ctx.Done():
@@ -180,14 +209,28 @@ func waitReady(ctx context.Context, c client.Client, receiverURL string, worker,
 	}
 }
 
-// startSimulator serves the OpenAI simulator on addr, delivering its
-// webhooks to receiverURL.
-func startSimulator(addr, receiverURL, secret string) (string, func() error, error) {
-	ln, err := net.Listen("tcp", addr)
+// simulatorOptions are the settings of a simulator served by the CLI.
+type simulatorOptions struct {
+	addr, webhookURL, secret string
+	// sim overrides the simulator's defaults; WebhookURL and WebhookSecret
+	// come from the fields above.
+	sim openaisim.Options
+}
+
+// startSimulator serves the OpenAI simulator on o.addr, delivering its
+// webhooks to o.webhookURL, and returns its base URL and how to stop it.
+func startSimulator(o simulatorOptions) (string, func() error, error) {
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("OpenAI simulator: %w", err)
 	}
-	sim := openaisim.New(openaisim.Options{WebhookURL: receiverURL, WebhookSecret: secret, CompleteAfter: 3 * time.Second})
+	opts := o.sim
+	opts.WebhookURL, opts.WebhookSecret = o.webhookURL, o.secret
+	if opts.CompleteAfter == 0 {
+		// Long enough to see objects in progress, short enough not to wait.
+		opts.CompleteAfter = 3 * time.Second
+	}
+	sim := openaisim.New(opts)
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	stop := func() error {
