@@ -7,7 +7,10 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL  ?= $(or $(shell command -v temporal 2>/dev/null),$(BIN)/temporal)
 export TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: all build run test unit e2e vet bench fuzz demo clean
+.PHONY: all build run test vet bench demo clean temporal-cli chromium
+
+# apt-get needs root; use sudo when not root.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 all: build
 
@@ -33,7 +36,14 @@ vet:
 	$(GO) vet ./...
 	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...
 
-test: vet temporal-cli
+# Debian's Chromium drives the Temporal UI test; installed when missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the UI test..."; \
+		$(SUDO) apt-get install -y -qq chromium >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }; }
+
+test: vet temporal-cli chromium
 	$(GO) test -count=1 -timeout 14m ./...
 
 clean:

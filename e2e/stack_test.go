@@ -59,6 +59,8 @@ type stackOptions struct {
 	sim openaisim.Options
 	// env adds to the receiver's and worker's environment.
 	env []string
+	// ui starts the dev server with its Web UI.
+	ui bool
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -71,7 +73,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		}
 	})
 
-	temporal, err := devserver.Start(ctx, devserver.Options{Headless: true, DBFile: filepath.Join(t.TempDir(), "temporal.db")})
+	temporal, err := devserver.Start(ctx, devserver.Options{Headless: !opts.ui, DBFile: filepath.Join(t.TempDir(), "temporal.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
