@@ -23,6 +23,18 @@ const (
 	// MetadataWorkflowID is the metadata key naming the workflow that waits
 	// for an OpenAI object.
 	MetadataWorkflowID = "temporal_workflow_id"
+	// MemoEvalID is the memo field of an EvalRun workflow holding its eval
+	// id: eval.run events carry only the run id.
+	MemoEvalID = "eval_id"
+)
+
+// Workflow types of the ready-made workflows that create OpenAI work and
+// wait for it (see package workflows).
+const (
+	BackgroundResponseWorkflow = "BackgroundResponse"
+	BatchWorkflow              = "Batch"
+	FineTuningJobWorkflow      = "FineTuningJob"
+	EvalRunWorkflow            = "EvalRun"
 )
 
 // Event is a verified webhook delivery: the Standard Webhooks id plus the

@@ -68,3 +68,50 @@ func TestEventSummaryAndSearchAttributes(t *testing.T) {
 		t.Error("OpenAIObjectID set for an event without object")
 	}
 }
+
+func TestParseRoutes(t *testing.T) {
+	routes, err := hookbridge.ParseRoutes(" response.completed=HandleResponse@billing-queue, batch.*=HandleBatch ,*=Audit@audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []hookbridge.Route{
+		{Match: "response.completed", WorkflowType: "HandleResponse", TaskQueue: "billing-queue"},
+		{Match: "batch.*", WorkflowType: "HandleBatch"},
+		{Match: "*", WorkflowType: "Audit", TaskQueue: "audit"},
+	}
+	if len(routes) != len(want) {
+		t.Fatalf("routes = %+v", routes)
+	}
+	for i := range want {
+		if routes[i] != want[i] {
+			t.Errorf("route %d = %+v, want %+v", i, routes[i], want[i])
+		}
+	}
+	for _, bad := range []string{"response.completed", "=Handle", "x=", "x=Handle@", "batch*=H", "ba*ch.completed=H"} {
+		if _, err := hookbridge.ParseRoutes(bad); err == nil {
+			t.Errorf("ParseRoutes(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestRouteMatches(t *testing.T) {
+	tests := []struct {
+		match, eventType string
+		want             bool
+	}{
+		{"response.completed", "response.completed", true},
+		{"response.completed", "response.failed", false},
+		{"batch.*", "batch.completed", true},
+		{"batch.*", "batches.completed", false},
+		{"fine_tuning.job.*", "fine_tuning.job.succeeded", true},
+		{"*", "anything.at.all", true},
+	}
+	for _, tt := range tests {
+		if got := (hookbridge.Route{Match: tt.match}).Matches(tt.eventType); got != tt.want {
+			t.Errorf("%q matches %q = %v, want %v", tt.match, tt.eventType, got, tt.want)
+		}
+	}
+	if got := (hookbridge.Route{WorkflowType: "HandleResponse"}).ChildWorkflowID("wh_1"); got != "wh_1/HandleResponse" {
+		t.Errorf("ChildWorkflowID = %q", got)
+	}
+}

@@ -91,6 +91,10 @@ func (a *Activities) RetrieveFineTuningJob(ctx context.Context, id string) (hook
 	if err != nil {
 		return hookbridge.Object{}, classify("retrieve fine-tuning job "+id, err)
 	}
+	return jobObject(j), nil
+}
+
+func jobObject(j *openai.FineTuningJob) hookbridge.Object {
 	o := hookbridge.Object{
 		Type:           hookbridge.FamilyFineTuning,
 		ID:             j.ID,
@@ -101,7 +105,7 @@ func (a *Activities) RetrieveFineTuningJob(ctx context.Context, id string) (hook
 	if j.Error.Message != "" {
 		o.Error = &hookbridge.ObjectError{Code: j.Error.Code, Message: j.Error.Message}
 	}
-	return o, nil
+	return o
 }
 
 // StoreBatchFiles streams a batch's output and error files from OpenAI to

@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"github.com/hookbridge/hookbridge"
 	hookbridgeworker "github.com/hookbridge/hookbridge/worker"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -286,8 +289,21 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	s.result(t, "wh_not_found")
 	histories["response.not_found"] = "wh_not_found"
 
+	// The ready-made workflows, each continued by its webhook.
+	get[workflows.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "history-bg", hello(3600)))
+	histories["BackgroundResponse"] = "history-bg"
+	get[workflows.BatchResult](t, s.run(t, hookbridge.BatchWorkflow, "history-batch", workflows.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
+		json.RawMessage(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`),
+	}}))
+	histories["Batch"] = "history-batch"
+	evalRun := get[workflows.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "history-eval", workflows.EvalRunInput{
+		EvalID: "eval_history", DataSource: json.RawMessage(`{"type":"jsonl","source":{"type":"file_content","content":[{"item":{}}]}}`), PollIntervalSeconds: 3600,
+	}))
+	histories["EvalRun"] = "history-eval"
+	histories["eval.run.succeeded.mapped"] = s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), evalRun.RunID, hookbridge.FamilyEvalRun.WorkflowType()))[0]
+
 	replayer := worker.NewWorkflowReplayer()
-	hookbridgeworker.RegisterWorkflows(replayer)
+	hookbridgeworker.RegisterWorkflows(replayer, nil)
 	for name, id := range histories {
 		history := &historypb.History{}
 		it := s.client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

@@ -19,6 +19,8 @@ import (
 type Options struct {
 	// TaskQueue of the event workflows. Default hookbridge.DefaultTaskQueue.
 	TaskQueue string
+	// Routes start user workflows for matching events. Default none.
+	Routes []hookbridge.Route
 	// Worker passes through to the SDK worker (concurrency, pollers,
 	// WorkerStopTimeout for graceful stops).
 	Worker worker.Options
@@ -31,7 +33,7 @@ func New(c client.Client, acts *activities.Activities, opts Options) worker.Work
 		opts.TaskQueue = hookbridge.DefaultTaskQueue
 	}
 	w := worker.New(c, opts.TaskQueue, opts.Worker)
-	RegisterWorkflows(w)
+	RegisterWorkflows(w, opts.Routes)
 	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
 	return w
 }
@@ -42,15 +44,21 @@ type WorkflowRegistry interface {
 	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
 }
 
-// RegisterWorkflows registers every hookbridge workflow under the name the
-// receiver starts it by.
-func RegisterWorkflows(r WorkflowRegistry) {
+// RegisterWorkflows registers every hookbridge workflow under the name it
+// is started by: the event workflows (with their routes) and the
+// ready-made workflows that create OpenAI work and wait for it.
+func RegisterWorkflows(r WorkflowRegistry, routes []hookbridge.Route) {
+	events := &workflows.EventWorkflows{Routes: routes}
 	for name, fn := range map[string]any{
-		hookbridge.FamilyResponse.WorkflowType():   workflows.ResponseEvent,
-		hookbridge.FamilyBatch.WorkflowType():      workflows.BatchEvent,
-		hookbridge.FamilyFineTuning.WorkflowType(): workflows.FineTuningJobEvent,
-		hookbridge.FamilyEvalRun.WorkflowType():    workflows.EvalRunEvent,
-		hookbridge.OtherEventWorkflow:              workflows.OtherEvent,
+		hookbridge.FamilyResponse.WorkflowType():   events.ResponseEvent,
+		hookbridge.FamilyBatch.WorkflowType():      events.BatchEvent,
+		hookbridge.FamilyFineTuning.WorkflowType(): events.FineTuningJobEvent,
+		hookbridge.FamilyEvalRun.WorkflowType():    events.EvalRunEvent,
+		hookbridge.OtherEventWorkflow:              events.OtherEvent,
+		hookbridge.BackgroundResponseWorkflow:      workflows.BackgroundResponse,
+		hookbridge.BatchWorkflow:                   workflows.Batch,
+		hookbridge.FineTuningJobWorkflow:           workflows.FineTuningJob,
+		hookbridge.EvalRunWorkflow:                 workflows.EvalRun,
 	} {
 		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}

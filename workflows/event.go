@@ -4,10 +4,12 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -49,6 +51,12 @@ type EventResult struct {
 	APIError *activities.APIErrorDetails `json:"api_error,omitempty"`
 	// DuplicateOf is the workflow ID that handles this event id.
 	DuplicateOf string `json:"duplicate_of,omitempty"`
+	// Signalled is the workflow named in the object's metadata, signalled
+	// with the object; SignalError says why that failed (it had ended).
+	Signalled   string `json:"signalled_workflow_id,omitempty"`
+	SignalError string `json:"signal_error,omitempty"`
+	// RoutedTo lists the user workflows started for this event.
+	RoutedTo []string `json:"routed_to,omitempty"`
 }
 
 var a *activities.Activities
@@ -76,56 +84,98 @@ var findOptions = workflow.LocalActivityOptions{
 	RetryPolicy:         retrieveOptions.RetryPolicy,
 }
 
+// findOwnerOptions give visibility ten seconds to show the EvalRun workflow
+// of a run (it records the run as soon as it has created it, and runs take
+// far longer than that); past that the run was not started by hookbridge.
+var findOwnerOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    5 * time.Second,
+	ScheduleToCloseTimeout: 10 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    500 * time.Millisecond,
+		BackoffCoefficient: 2,
+		MaximumInterval:    5 * time.Second,
+	},
+}
+
+// EventWorkflows are the event workflows, one per family. Routes send
+// outcomes on to user workflows; they are read through a side effect, so a
+// worker restarted with other routes does not break running workflows.
+type EventWorkflows struct {
+	Routes []hookbridge.Route
+}
+
 // ResponseEvent handles response.* events: it retrieves the response.
-func ResponseEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
-		var o hookbridge.Object
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), a.RetrieveResponse, ev.ObjectID).Get(ctx, &o)
-		return o, err
+func (w *EventWorkflows) ResponseEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+	return w.handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
+		return retrieve(ctx, a.RetrieveResponse, ev.ObjectID)
 	})
 }
 
 // BatchEvent handles batch.* events: it retrieves the batch and, once the
 // batch is over, copies its output and error files to the blob store.
-func BatchEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
-		var o hookbridge.Object
-		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), a.RetrieveBatch, ev.ObjectID).Get(ctx, &o); err != nil {
+func (w *EventWorkflows) BatchEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+	return w.handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
+		o, err := retrieve(ctx, a.RetrieveBatch, ev.ObjectID)
+		if err != nil {
 			return o, err
 		}
-		if !o.Terminal() || (o.OutputFileID == "" && o.ErrorFileID == "") {
-			return o, nil
-		}
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.StoreBatchFiles, o).Get(ctx, &o)
-		return o, err
+		return storeBatchFiles(ctx, o)
 	})
 }
 
 // FineTuningJobEvent handles fine_tuning.job.* events: it retrieves the job.
-func FineTuningJobEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
-		var o hookbridge.Object
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), a.RetrieveFineTuningJob, ev.ObjectID).Get(ctx, &o)
-		return o, err
+func (w *EventWorkflows) FineTuningJobEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+	return w.handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
+		return retrieve(ctx, a.RetrieveFineTuningJob, ev.ObjectID)
 	})
 }
 
-// EvalRunEvent handles eval.run.* events. The event carries only the run id
-// and retrieving a run needs its eval id, so the event is recorded.
-func EvalRunEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return handle(ctx, ev, nil)
+// EvalRunEvent handles eval.run.* events. They carry only the run id, and
+// retrieving a run needs its eval id: the EvalRun workflow that started the
+// run knows it. Runs started elsewhere are recorded.
+func (w *EventWorkflows) EvalRunEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+	var owner activities.EvalRunOwner
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, findOwnerOptions), a.FindEvalRunOwner, ev.ObjectID).Get(ctx, &owner)
+	if err != nil {
+		if ctx.Err() != nil {
+			return EventResult{}, err
+		}
+		workflow.GetLogger(ctx).Info("no EvalRun workflow started this run: recording the event", "run_id", ev.ObjectID)
+		return w.handle(ctx, ev, nil)
+	}
+	return w.handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
+		return retrieve(ctx, a.RetrieveEvalRun, activities.EvalRunRef{EvalID: owner.EvalID, RunID: ev.ObjectID})
+	})
 }
 
 // OtherEvent records events of every other type, known or not: nothing
 // verified is dropped.
-func OtherEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return handle(ctx, ev, nil)
+func (w *EventWorkflows) OtherEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+	return w.handle(ctx, ev, nil)
+}
+
+// retrieve runs a retrieve activity with durable retries.
+func retrieve[T any](ctx workflow.Context, activity func(context.Context, T) (hookbridge.Object, error), arg T) (hookbridge.Object, error) {
+	var o hookbridge.Object
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), activity, arg).Get(ctx, &o)
+	return o, err
+}
+
+// storeBatchFiles copies the files of a batch that is over to the blob store.
+func storeBatchFiles(ctx workflow.Context, batch hookbridge.Object) (hookbridge.Object, error) {
+	if !batch.Terminal() || (batch.OutputFileID == "" && batch.ErrorFileID == "") {
+		return batch, nil
+	}
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, storeOptions), a.StoreBatchFiles, batch).Get(ctx, &batch)
+	return batch, err
 }
 
 // handle is the pipeline every event workflow shares: skip an event id that
 // an earlier workflow handles, retrieve the object (when retrieve is not
-// nil), and turn OpenAI's refusals into a clean outcome.
-func handle(ctx workflow.Context, ev hookbridge.Event, retrieve func(workflow.Context) (hookbridge.Object, error)) (EventResult, error) {
+// nil), turn OpenAI's refusals into a clean outcome, then pass the outcome
+// on: a signal to the workflow named in the object's metadata, and a child
+// workflow per matching route.
+func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retrieve func(workflow.Context) (hookbridge.Object, error)) (EventResult, error) {
 	logger := workflow.GetLogger(ctx)
 	res := EventResult{
 		WebhookID: ev.WebhookID,
@@ -147,24 +197,81 @@ func handle(ctx workflow.Context, ev hookbridge.Event, retrieve func(workflow.Co
 		logger.Info("event already handled by an earlier workflow", "event_id", ev.ID, "duplicate_of", earlier)
 		return finish(ctx, res), nil
 	}
-	if retrieve == nil {
-		res.Outcome = OutcomeRecorded
-		return finish(ctx, res), nil
+	res.Outcome = OutcomeRecorded
+	if retrieve != nil {
+		obj, err := retrieve(ctx)
+		var appErr *temporal.ApplicationError
+		switch {
+		case err == nil:
+			res.Outcome, res.Object = OutcomeRetrieved, obj
+		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound:
+			res.Outcome, res.APIError = OutcomeNotFound, apiErrorDetails(appErr)
+		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRejected:
+			res.Outcome, res.APIError = OutcomeRejected, apiErrorDetails(appErr)
+			logger.Error("OpenAI refused the request; fix the cause and reset this workflow to run it again", "error", err)
+		default:
+			return res, err
+		}
 	}
-	obj, err := retrieve(ctx)
-	var appErr *temporal.ApplicationError
-	switch {
-	case err == nil:
-		res.Outcome, res.Object = OutcomeRetrieved, obj
-	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound:
-		res.Outcome, res.APIError = OutcomeNotFound, apiErrorDetails(appErr)
-	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRejected:
-		res.Outcome, res.APIError = OutcomeRejected, apiErrorDetails(appErr)
-		logger.Error("OpenAI refused the request; fix the cause and reset this workflow to run it again", "error", err)
-	default:
+	if res.Outcome == OutcomeRetrieved {
+		res.Signalled, res.SignalError = signalWaiter(ctx, res.Object)
+	}
+	routed, err := w.route(ctx, res)
+	if err != nil {
 		return res, err
 	}
+	res.RoutedTo = routed
 	return finish(ctx, res), nil
+}
+
+// signalWaiter sends the object to the workflow named in its metadata. A
+// target that no longer runs is not an error: the event stays recorded here.
+func signalWaiter(ctx workflow.Context, obj hookbridge.Object) (signalled, signalErr string) {
+	target := obj.Metadata[hookbridge.MetadataWorkflowID]
+	if target == "" {
+		return "", ""
+	}
+	if err := workflow.SignalExternalWorkflow(ctx, target, "", hookbridge.SignalName, obj).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("could not signal the waiting workflow", "target", target, "error", err)
+		return "", err.Error()
+	}
+	return target, ""
+}
+
+// route starts the routed user workflows of the event as abandoned
+// children, with IDs derived from the webhook-id so that they start once.
+func (w *EventWorkflows) route(ctx workflow.Context, res EventResult) ([]string, error) {
+	var routes []hookbridge.Route
+	err := workflow.SideEffect(ctx, func(workflow.Context) any {
+		var matching []hookbridge.Route
+		for _, r := range w.Routes {
+			if r.Matches(res.EventType) {
+				matching = append(matching, r)
+			}
+		}
+		return matching
+	}).Get(&routes)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, r := range routes {
+		id := r.ChildWorkflowID(res.WebhookID)
+		child := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            id,
+			TaskQueue:             r.TaskQueue,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			// The user workflow lives on after the event is handled.
+			ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			StaticSummary:     res.EventType + " " + res.ID,
+		}), r.WorkflowType, res)
+		var started *temporal.ChildWorkflowExecutionAlreadyStartedError
+		if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !errors.As(err, &started) {
+			return ids, fmt.Errorf("start routed workflow %s (%s): %w", id, r.WorkflowType, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // finish shows the outcome in the Temporal UI next to the static summary.

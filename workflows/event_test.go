@@ -7,13 +7,17 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/activities"
 	"github.com/hookbridge/hookbridge/workflows"
 )
 
-var a *activities.Activities
+var (
+	a      *activities.Activities
+	events = &workflows.EventWorkflows{}
+)
 
 func event(eventType, objectID string) hookbridge.Event {
 	return hookbridge.Event{WebhookID: "wh_1", ID: "evt_1", Type: eventType, CreatedAt: 1750861210, ObjectID: objectID, Payload: []byte(`{}`)}
@@ -57,7 +61,7 @@ func TestResponseEventRetrievesTheResponse(t *testing.T) {
 	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{
 		Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed", OutputText: "hello",
 	}, nil).Once()
-	env.ExecuteWorkflow(workflows.ResponseEvent, event("response.completed", "resp_1"))
+	env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
 	res := result(t, env)
 	if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.OutputText != "hello" {
 		t.Errorf("result = %+v", res)
@@ -82,7 +86,7 @@ func TestRetrieveFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t)
 			env.OnActivity(a.RetrieveFineTuningJob, mock.Anything, "ftjob_1").Return(hookbridge.Object{}, tt.err).Once()
-			env.ExecuteWorkflow(workflows.FineTuningJobEvent, event("fine_tuning.job.succeeded", "ftjob_1"))
+			env.ExecuteWorkflow(events.FineTuningJobEvent, event("fine_tuning.job.succeeded", "ftjob_1"))
 			res := result(t, env)
 			if res.Outcome != tt.want || res.APIError == nil || res.APIError.StatusCode != tt.wantStatus {
 				t.Errorf("result = %+v (api error %+v), want %s with %d", res, res.APIError, tt.want, tt.wantStatus)
@@ -100,7 +104,7 @@ func TestRetrieveRetriesUnavailableAndNetworkErrors(t *testing.T) {
 			env := newEnv(t)
 			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{}, first).Times(2)
 			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "failed"}, nil).Once()
-			env.ExecuteWorkflow(workflows.ResponseEvent, event("response.failed", "resp_1"))
+			env.ExecuteWorkflow(events.ResponseEvent, event("response.failed", "resp_1"))
 			if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "failed" {
 				t.Errorf("result = %+v", res)
 			}
@@ -116,7 +120,7 @@ func TestBatchEventStoresFilesOfAFinishedBatch(t *testing.T) {
 	stored.OutputBlob = &hookbridge.BlobRef{URL: "mem://openai/batches/batch_1/output.jsonl", Bytes: 10}
 	env.OnActivity(a.RetrieveBatch, mock.Anything, "batch_1").Return(batch, nil).Once()
 	env.OnActivity(a.StoreBatchFiles, mock.Anything, batch).Return(stored, nil).Once()
-	env.ExecuteWorkflow(workflows.BatchEvent, event("batch.completed", "batch_1"))
+	env.ExecuteWorkflow(events.BatchEvent, event("batch.completed", "batch_1"))
 	res := result(t, env)
 	if res.OutputBlob == nil || res.RequestCounts.Completed != 2 {
 		t.Errorf("result = %+v", res)
@@ -126,7 +130,7 @@ func TestBatchEventStoresFilesOfAFinishedBatch(t *testing.T) {
 func TestBatchEventSkipsFilesOfARunningBatch(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.RetrieveBatch, mock.Anything, "batch_1").Return(hookbridge.Object{Type: hookbridge.FamilyBatch, ID: "batch_1", Status: "in_progress", OutputFileID: "file-out"}, nil).Once()
-	env.ExecuteWorkflow(workflows.BatchEvent, event("batch.completed", "batch_1"))
+	env.ExecuteWorkflow(events.BatchEvent, event("batch.completed", "batch_1"))
 	if res := result(t, env); res.Status != "in_progress" || res.OutputBlob != nil {
 		t.Errorf("result = %+v", res)
 	}
@@ -138,9 +142,8 @@ func TestEventsWithoutRetrievalAreRecorded(t *testing.T) {
 		workflow any
 		ev       hookbridge.Event
 	}{
-		{"eval run", workflows.EvalRunEvent, event("eval.run.succeeded", "evalrun_1")},
-		{"known type without object", workflows.OtherEvent, event("realtime.call.incoming", "rtc_1")},
-		{"unknown type", workflows.OtherEvent, event("something.new", "")},
+		{"known type without object", events.OtherEvent, event("realtime.call.incoming", "rtc_1")},
+		{"unknown type", events.OtherEvent, event("something.new", "")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,10 +164,83 @@ func TestAnEventIDHandledEarlierIsNotProcessedTwice(t *testing.T) {
 	env.OnActivity(a.FindEarlierEvent, mock.Anything, mock.MatchedBy(func(q activities.EarlierEventQuery) bool {
 		return q.EventID == "evt_1"
 	})).Return("wh_0", nil).Once()
-	env.ExecuteWorkflow(workflows.ResponseEvent, event("response.completed", "resp_1"))
+	env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
 	res := result(t, env)
 	if res.Outcome != workflows.OutcomeDuplicate || res.DuplicateOf != "wh_0" {
 		t.Errorf("result = %+v", res)
 	}
 	env.AssertNotCalled(t, "RetrieveResponse", mock.Anything, mock.Anything)
 }
+
+func TestEvalRunEventWithoutOwnerIsRecorded(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").
+		Return(activities.EvalRunOwner{}, temporal.NewApplicationError("none", activities.ErrTypeOwnerNotFound))
+	env.ExecuteWorkflow(events.EvalRunEvent, event("eval.run.succeeded", "evalrun_1"))
+	if res := result(t, env); res.Outcome != workflows.OutcomeRecorded || res.ID != "evalrun_1" {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestEvalRunEventIsRetrievedThroughItsOwnerAndSignalsIt(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").Return(activities.EvalRunOwner{WorkflowID: "eval-wf", EvalID: "eval_1"}, nil).Once()
+	run := hookbridge.Object{Type: hookbridge.FamilyEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed",
+		Metadata: map[string]string{hookbridge.MetadataWorkflowID: "eval-wf"}}
+	env.OnActivity(a.RetrieveEvalRun, mock.Anything, activities.EvalRunRef{EvalID: "eval_1", RunID: "evalrun_1"}).Return(run, nil).Once()
+	env.OnSignalExternalWorkflow(mock.Anything, "eval-wf", "", hookbridge.SignalName, run).Return(nil).Once()
+	env.ExecuteWorkflow(events.EvalRunEvent, event("eval.run.succeeded", "evalrun_1"))
+	res := result(t, env)
+	if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.Signalled != "eval-wf" {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestTheWorkflowNamedInMetadataIsSignalled(t *testing.T) {
+	obj := hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed",
+		Metadata: map[string]string{hookbridge.MetadataWorkflowID: "waiting-wf"}}
+	tests := []struct {
+		name                  string
+		signalErr             error
+		wantSignalled, wantEr bool
+	}{
+		{"target running", nil, true, false},
+		{"target gone", errors.New("unknown external workflow execution"), false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newEnv(t)
+			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(obj, nil).Once()
+			env.OnSignalExternalWorkflow(mock.Anything, "waiting-wf", "", hookbridge.SignalName, obj).Return(tt.signalErr).Once()
+			env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
+			res := result(t, env)
+			if res.Outcome != workflows.OutcomeRetrieved || (res.Signalled == "waiting-wf") != tt.wantSignalled || (res.SignalError != "") != tt.wantEr {
+				t.Errorf("result = %+v", res)
+			}
+		})
+	}
+}
+
+func TestRoutesStartUserWorkflowsAsChildren(t *testing.T) {
+	routed := &workflows.EventWorkflows{Routes: []hookbridge.Route{
+		{Match: "response.*", WorkflowType: "HandleResponse", TaskQueue: "billing"},
+		{Match: "batch.*", WorkflowType: "HandleBatch"},
+	}}
+	env := newEnv(t)
+	var got workflows.EventResult
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.EventResult) error {
+		got = in
+		return nil
+	}, workflow.RegisterOptions{Name: "HandleResponse"})
+	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed"}, nil)
+	env.ExecuteWorkflow(routed.ResponseEvent, event("response.completed", "resp_1"))
+	res := result(t, env)
+	if len(res.RoutedTo) != 1 || res.RoutedTo[0] != "wh_1/HandleResponse" {
+		t.Errorf("routed to %v, want [wh_1/HandleResponse]", res.RoutedTo)
+	}
+	if got.EventID != "evt_1" || got.Status != "completed" {
+		t.Errorf("the routed workflow got %+v", got)
+	}
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -19,7 +19,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 		t.Fatalf("no recorded histories in testdata/histories: %v", err)
 	}
 	replayer := worker.NewWorkflowReplayer()
-	hookbridgeworker.RegisterWorkflows(replayer)
+	hookbridgeworker.RegisterWorkflows(replayer, nil)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {

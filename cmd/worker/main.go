@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/openai/openai-go/v3"
@@ -85,13 +86,20 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		}
 		return err
 	}
-	logger.Info("worker running", "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "openai", baseURLForLog(cfg.OpenAIBaseURL), "blob_url", cfg.BlobURL)
+	logger.Info("worker running", "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "openai", baseURLForLog(cfg.OpenAIBaseURL), "blob_url", withoutQuery(cfg.BlobURL), "routes", len(cfg.Routes))
 	err = worker.Run(ctx, c, acts, worker.Options{
 		TaskQueue: cfg.TaskQueue,
+		Routes:    cfg.Routes,
 		Worker:    sdkworker.Options{WorkerStopTimeout: cfg.ShutdownTimeout},
 	})
 	logger.Info("worker stopped")
 	return err
+}
+
+// withoutQuery drops a URL's query, which may hold credentials, for logs.
+func withoutQuery(u string) string {
+	base, _, _ := strings.Cut(u, "?")
+	return base
 }
 
 func baseURLForLog(u string) string {

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 
+	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/signing"
 )
 
@@ -108,6 +109,18 @@ type Worker struct {
 	BlobURL string `env:"BLOB_URL" envDefault:"file://./.hookbridge/blobs?create_dir=true"`
 	// ShutdownTimeout is how long a stopping worker lets running activities finish.
 	ShutdownTimeout time.Duration `env:"WORKER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
+	// Routes start user workflows for matching events.
+	Routes Routes `env:"HOOKBRIDGE_ROUTES"`
+}
+
+// Routes are routes written as in hookbridge.ParseRoutes.
+type Routes []hookbridge.Route
+
+// UnmarshalText parses routes for caarlos0/env.
+func (r *Routes) UnmarshalText(text []byte) error {
+	routes, err := hookbridge.ParseRoutes(string(text))
+	*r = routes
+	return err
 }
 
 // ParseTemporal reads and checks the Temporal connection settings alone, for

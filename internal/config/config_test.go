@@ -46,6 +46,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"tolerance not a duration", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_TOLERANCE": "five"}, "RECEIVER_TOLERANCE"},
 		{"path without slash", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_PATH": "hook"}, "RECEIVER_PATH"},
 		{"worker without API key", worker, map[string]string{}, "OPENAI_API_KEY"},
+		{"malformed route", worker, map[string]string{"OPENAI_API_KEY": "sk", "HOOKBRIDGE_ROUTES": "response.completed"}, "HOOKBRIDGE_ROUTES"},
 		{"worker with relative base URL", worker, map[string]string{"OPENAI_API_KEY": "sk", "OPENAI_BASE_URL": "localhost/v1"}, "OPENAI_BASE_URL"},
 		{"TLS file missing", worker, map[string]string{"OPENAI_API_KEY": "sk", "TEMPORAL_TLS_CLIENT_CERT_PATH": "/nonexistent.pem", "TEMPORAL_TLS_CLIENT_KEY_PATH": "/nonexistent.key"}, "TEMPORAL_TLS"},
 	}
@@ -92,5 +93,15 @@ func TestTemporalCloudSettingsEnableTLS(t *testing.T) {
 	cfg.TLS = new(bool) // TEMPORAL_TLS=false
 	if opts, err = cfg.ClientOptions(); err != nil || !opts.ConnectionOptions.TLSDisabled {
 		t.Errorf("TEMPORAL_TLS=false: TLSDisabled = %v, %v", opts.ConnectionOptions.TLSDisabled, err)
+	}
+}
+
+func TestWorkerRoutes(t *testing.T) {
+	cfg, err := config.ParseWorker(map[string]string{"OPENAI_API_KEY": "sk", "HOOKBRIDGE_ROUTES": "response.completed=HandleResponse@billing, batch.*=HandleBatch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Routes) != 2 || cfg.Routes[0].TaskQueue != "billing" || cfg.Routes[1].Match != "batch.*" {
+		t.Errorf("routes = %+v", cfg.Routes)
 	}
 }

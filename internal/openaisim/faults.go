@@ -16,7 +16,14 @@ type faults struct {
 	latency    time.Duration
 	stallCount int
 	stallFor   time.Duration
+	holds      []holdRule
 	calls      map[string]int // "METHOD path" -> calls
+}
+
+type holdRule struct {
+	method, pathPrefix string
+	remaining          int
+	d                  time.Duration
 }
 
 type failRule struct {
@@ -66,11 +73,53 @@ func (s *Server) Stall(n int, d time.Duration) {
 	s.faults.stallCount, s.faults.stallFor = max(n, 0), d
 }
 
-// ClearFaults removes every FailNext rule, the latency and the stall.
+// HoldAnswers makes the next n REST calls with the method and a path
+// starting with pathPrefix take effect at once but hold their answer for d:
+// the "OpenAI did it, the client timed out" fault, after which a retried
+// create would make a second object. Rules stack; n <= 0 removes the rules
+// for that method and prefix.
+func (s *Server) HoldAnswers(method, pathPrefix string, n int, d time.Duration) {
+	f := &s.faults
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n <= 0 {
+		holds := f.holds[:0]
+		for _, h := range f.holds {
+			if h.method != method || h.pathPrefix != pathPrefix {
+				holds = append(holds, h)
+			}
+		}
+		f.holds = holds
+		return
+	}
+	f.holds = append(f.holds, holdRule{method: method, pathPrefix: pathPrefix, remaining: n, d: d})
+}
+
+// takeHold consumes the first hold rule matching the call.
+func (f *faults) takeHold(method, path string) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.holds {
+		h := &f.holds[i]
+		if !strings.EqualFold(h.method, method) || !strings.HasPrefix(path, h.pathPrefix) {
+			continue
+		}
+		h.remaining--
+		d := h.d
+		if h.remaining <= 0 {
+			f.holds = append(f.holds[:i], f.holds[i+1:]...)
+		}
+		return d
+	}
+	return 0
+}
+
+// ClearFaults removes every FailNext and HoldAnswers rule, the latency and
+// the stall.
 func (s *Server) ClearFaults() {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
-	s.faults.rules, s.faults.latency, s.faults.stallCount, s.faults.stallFor = nil, 0, 0, 0
+	s.faults.rules, s.faults.holds, s.faults.latency, s.faults.stallCount, s.faults.stallFor = nil, nil, 0, 0, 0
 }
 
 // Calls returns how many REST calls (outside /_sim/) had the method and a

@@ -209,3 +209,27 @@ func TestOutcomePrecedence(t *testing.T) {
 		t.Errorf("after removing the default rule: %v %v", resp.Status, err)
 	}
 }
+
+// A held answer lets the call take effect while the client times out: a
+// retried create then finds the first object.
+func TestHoldAnswersTakesEffectButAnswersLate(t *testing.T) {
+	sim, _, client := start(t, openaisim.Options{})
+	sim.HoldAnswers(http.MethodPost, "/v1/batches", 1, 2*time.Second)
+	in := upload(t, client, "in.jsonl", openai.FilePurposeBatch, []byte(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{}}`+"\n"))
+	ctx, cancel := context.WithTimeout(testContext(t), 200*time.Millisecond)
+	defer cancel()
+	_, err := client.Batches.New(ctx, openai.BatchNewParams{InputFileID: in.ID, Endpoint: "/v1/responses", CompletionWindow: "24h"})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("held create: error %v, want the client's timeout", err)
+	}
+	page, err := client.Batches.List(testContext(t), openai.BatchListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Data) != 1 {
+		t.Errorf("%d batches after the timed-out create, want 1: it took effect", len(page.Data))
+	}
+	if _, err := client.Batches.New(testContext(t), openai.BatchNewParams{InputFileID: in.ID, Endpoint: "/v1/responses", CompletionWindow: "24h"}); err != nil {
+		t.Errorf("the hold applied to more than one call: %v", err)
+	}
+}

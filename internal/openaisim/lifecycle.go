@@ -353,6 +353,7 @@ func (s *Server) newFileLocked(filename, purpose string, data []byte) *file {
 		Status:    "processed",
 	}}
 	s.st.files[f.w.ID] = f
+	s.st.fileOrder = append(s.st.fileOrder, f.w.ID)
 	return f
 }
 

@@ -19,6 +19,7 @@ type store struct {
 	evals     map[string]*eval
 	runs      map[string]*evalRun
 
+	fileOrder  []string
 	batchOrder []string
 	jobOrder   []string
 	runOrder   []string

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +43,7 @@ func (s *Server) apiRoutes() *http.ServeMux {
 	m.HandleFunc("GET /v1/responses/{id}", s.getResponse)
 	m.HandleFunc("POST /v1/responses/{id}/cancel", s.postResponseCancel)
 	m.HandleFunc("POST /v1/files", s.createFile)
+	m.HandleFunc("GET /v1/files", s.listFiles)
 	m.HandleFunc("GET /v1/files/{id}", s.getFile)
 	m.HandleFunc("GET /v1/files/{id}/content", s.getFileContent)
 	m.HandleFunc("POST /v1/batches", s.createBatch)
@@ -88,6 +92,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, pattern := s.api.Handler(r); pattern == "" {
 		writeError(w, &apiError{Status: http.StatusNotFound, Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path), Type: "invalid_request_error"})
+		return
+	}
+	if hold := s.faults.takeHold(r.Method, r.URL.Path); hold > 0 {
+		held := httptest.NewRecorder()
+		s.api.ServeHTTP(held, r)
+		if !s.sleepCtx(r.Context(), hold) {
+			return
+		}
+		maps.Copy(w.Header(), held.Header())
+		w.WriteHeader(held.Code)
+		_, _ = w.Write(held.Body.Bytes())
 		return
 	}
 	s.api.ServeHTTP(w, r)
@@ -353,6 +368,30 @@ func (s *Server) createFile(w http.ResponseWriter, r *http.Request) {
 	out := mustJSON(f.w)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
+}
+
+// listFiles pages through files newest first (order=asc reverses it),
+// optionally of one purpose.
+func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) {
+	after, limit, e := listParams(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	purpose := r.URL.Query().Get("purpose")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	order := s.st.fileOrder
+	if r.URL.Query().Get("order") == "asc" {
+		order = slices.Clone(order)
+		slices.Reverse(order)
+	}
+	ids, more := page(order, after, limit, func(id string) bool { return purpose == "" || s.st.files[id].w.Purpose == purpose })
+	data := make([]json.RawMessage, len(ids))
+	for i, id := range ids {
+		data[i] = mustJSON(s.st.files[id].w)
+	}
+	writeList(w, ids, data, more)
 }
 
 func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {

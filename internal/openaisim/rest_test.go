@@ -800,3 +800,25 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("Calls(POST /v1/responses) = %d, want 20", got)
 	}
 }
+
+func TestListFilesByPurposeNewestFirst(t *testing.T) {
+	_, _, client := start(t, openaisim.Options{})
+	a := upload(t, client, "a.jsonl", openai.FilePurposeBatch, []byte("{}\n"))
+	upload(t, client, "b.jsonl", openai.FilePurposeFineTune, []byte("{}\n"))
+	c := upload(t, client, "c.jsonl", openai.FilePurposeBatch, []byte("{}\n"))
+	ctx := testContext(t)
+	page, err := client.Files.List(ctx, openai.FileListParams{Purpose: openai.String("batch")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Data) != 2 || page.Data[0].ID != c.ID || page.Data[1].ID != a.ID || page.Data[0].Filename != "c.jsonl" {
+		t.Errorf("batch files = %+v, want c then a", page.Data)
+	}
+	first, err := client.Files.List(ctx, openai.FileListParams{Limit: openai.Int(1), Order: openai.FileListParamsOrderAsc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Data) != 1 || first.Data[0].ID != a.ID || !first.HasMore {
+		t.Errorf("oldest file page = %+v (has_more %v), want a with more", first.Data, first.HasMore)
+	}
+}

@@ -1,0 +1,318 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+
+	"github.com/hookbridge/hookbridge"
+)
+
+// The create activities put hookbridge.MetadataWorkflowID in the object's
+// metadata, so that the event workflow of its webhook signals the creator.
+// OpenAI takes no idempotency key, so a retried create could make a second
+// object: where the API can list (batches, fine-tuning jobs, eval runs,
+// files) they first look for one this workflow already made.
+
+// lookBack bounds the objects a create activity lists when it looks for one
+// it already made: a retry comes seconds after the first attempt, so the
+// object, if any, is among the newest.
+const lookBack = 100
+
+// withWorkflowID returns metadata plus the creating workflow's ID.
+func withWorkflowID(metadata map[string]string, workflowID string) map[string]string {
+	out := make(map[string]string, len(metadata)+1)
+	for k, v := range metadata {
+		out[k] = v
+	}
+	out[hookbridge.MetadataWorkflowID] = workflowID
+	return out
+}
+
+// rawOptions sends extra request fields as they are, so any parameter of
+// the API can be passed through without hookbridge knowing it.
+func rawOptions(params map[string]json.RawMessage) []option.RequestOption {
+	opts := make([]option.RequestOption, 0, len(params))
+	for k, v := range params {
+		opts = append(opts, option.WithJSONSet(k, v))
+	}
+	return opts
+}
+
+// CreateResponseRequest is the input of CreateResponse.
+type CreateResponseRequest struct {
+	WorkflowID   string                     `json:"workflow_id"`
+	Model        string                     `json:"model"`
+	Input        json.RawMessage            `json:"input"`
+	Instructions string                     `json:"instructions,omitempty"`
+	Metadata     map[string]string          `json:"metadata,omitempty"`
+	Params       map[string]json.RawMessage `json:"params,omitempty"`
+}
+
+// CreateResponse starts a background response. Responses cannot be listed,
+// so a retry after an attempt OpenAI accepted makes a second response; its
+// webhook reaches the waiting workflow, which cancels it.
+func (a *Activities) CreateResponse(ctx context.Context, req CreateResponseRequest) (hookbridge.Object, error) {
+	params := responses.ResponseNewParams{
+		Model:      req.Model,
+		Background: openai.Bool(true),
+		Metadata:   withWorkflowID(req.Metadata, req.WorkflowID),
+	}
+	if req.Instructions != "" {
+		params.Instructions = openai.String(req.Instructions)
+	}
+	// input is a string or a list of input items: send it as given.
+	opts := append(rawOptions(req.Params), option.WithJSONSet("input", req.Input))
+	r, err := a.OpenAI.Responses.New(ctx, params, opts...)
+	if err != nil {
+		return hookbridge.Object{}, classify("create response", err)
+	}
+	return responseObject(r), nil
+}
+
+// CancelResponse cancels a background response and returns its state.
+func (a *Activities) CancelResponse(ctx context.Context, id string) (hookbridge.Object, error) {
+	r, err := a.OpenAI.Responses.Cancel(ctx, id)
+	if err != nil {
+		return hookbridge.Object{}, classify("cancel response "+id, err)
+	}
+	return responseObject(r), nil
+}
+
+// UploadBatchInputRequest is the input of UploadBatchInput.
+type UploadBatchInputRequest struct {
+	WorkflowID string            `json:"workflow_id"`
+	Lines      []json.RawMessage `json:"lines"`
+}
+
+// UploadBatchInput uploads request lines as a JSONL file for a batch, named
+// after the workflow so that a retry finds the file instead of uploading it
+// again.
+func (a *Activities) UploadBatchInput(ctx context.Context, req UploadBatchInputRequest) (string, error) {
+	name := "hookbridge-" + url.PathEscape(req.WorkflowID) + ".jsonl"
+	page, err := a.OpenAI.Files.List(ctx, openai.FileListParams{Purpose: openai.String("batch"), Limit: openai.Int(lookBack), Order: openai.FileListParamsOrderDesc})
+	if err != nil {
+		return "", classify("list files", err)
+	}
+	for _, f := range page.Data {
+		if f.Filename == name {
+			return f.ID, nil
+		}
+	}
+	var body bytes.Buffer
+	for _, line := range req.Lines {
+		if err := json.Compact(&body, line); err != nil {
+			return "", fmt.Errorf("batch request line: %w", err)
+		}
+		body.WriteByte('\n')
+	}
+	f, err := a.OpenAI.Files.New(ctx, openai.FileNewParams{
+		File:    openai.File(&body, name, "application/jsonl"),
+		Purpose: openai.FilePurposeBatch,
+	})
+	if err != nil {
+		return "", classify("upload batch input", err)
+	}
+	return f.ID, nil
+}
+
+// CreateBatchRequest is the input of CreateBatch.
+type CreateBatchRequest struct {
+	WorkflowID       string            `json:"workflow_id"`
+	InputFileID      string            `json:"input_file_id"`
+	Endpoint         string            `json:"endpoint"`
+	CompletionWindow string            `json:"completion_window"`
+	Metadata         map[string]string `json:"metadata,omitempty"`
+}
+
+// CreateBatch creates a batch, or returns the one this workflow already made.
+func (a *Activities) CreateBatch(ctx context.Context, req CreateBatchRequest) (hookbridge.Object, error) {
+	page, err := a.OpenAI.Batches.List(ctx, openai.BatchListParams{Limit: openai.Int(lookBack)})
+	if err != nil {
+		return hookbridge.Object{}, classify("list batches", err)
+	}
+	for i := range page.Data {
+		if page.Data[i].Metadata[hookbridge.MetadataWorkflowID] == req.WorkflowID {
+			return batchObject(&page.Data[i]), nil
+		}
+	}
+	b, err := a.OpenAI.Batches.New(ctx, openai.BatchNewParams{
+		InputFileID:      req.InputFileID,
+		Endpoint:         openai.BatchNewParamsEndpoint(req.Endpoint),
+		CompletionWindow: openai.BatchNewParamsCompletionWindow(req.CompletionWindow),
+		Metadata:         withWorkflowID(req.Metadata, req.WorkflowID),
+	})
+	if err != nil {
+		return hookbridge.Object{}, classify("create batch", err)
+	}
+	return batchObject(b), nil
+}
+
+// CancelBatch cancels a batch and returns its state (cancelling, then
+// cancelled once OpenAI has stopped it).
+func (a *Activities) CancelBatch(ctx context.Context, id string) (hookbridge.Object, error) {
+	b, err := a.OpenAI.Batches.Cancel(ctx, id)
+	if err != nil {
+		return hookbridge.Object{}, classify("cancel batch "+id, err)
+	}
+	return batchObject(b), nil
+}
+
+// CreateFineTuningJobRequest is the input of CreateFineTuningJob.
+type CreateFineTuningJobRequest struct {
+	WorkflowID     string                     `json:"workflow_id"`
+	Model          string                     `json:"model"`
+	TrainingFile   string                     `json:"training_file"`
+	ValidationFile string                     `json:"validation_file,omitempty"`
+	Suffix         string                     `json:"suffix,omitempty"`
+	Metadata       map[string]string          `json:"metadata,omitempty"`
+	Params         map[string]json.RawMessage `json:"params,omitempty"`
+}
+
+// CreateFineTuningJob creates a fine-tuning job, or returns the one this
+// workflow already made (found through the API's metadata filter).
+func (a *Activities) CreateFineTuningJob(ctx context.Context, req CreateFineTuningJobRequest) (hookbridge.Object, error) {
+	page, err := a.OpenAI.FineTuning.Jobs.List(ctx, openai.FineTuningJobListParams{
+		Limit:    openai.Int(1),
+		Metadata: map[string]string{hookbridge.MetadataWorkflowID: req.WorkflowID},
+	})
+	if err != nil {
+		return hookbridge.Object{}, classify("list fine-tuning jobs", err)
+	}
+	if len(page.Data) > 0 {
+		return jobObject(&page.Data[0]), nil
+	}
+	params := openai.FineTuningJobNewParams{
+		Model:        openai.FineTuningJobNewParamsModel(req.Model),
+		TrainingFile: req.TrainingFile,
+		Metadata:     withWorkflowID(req.Metadata, req.WorkflowID),
+	}
+	if req.ValidationFile != "" {
+		params.ValidationFile = openai.String(req.ValidationFile)
+	}
+	if req.Suffix != "" {
+		params.Suffix = openai.String(req.Suffix)
+	}
+	j, err := a.OpenAI.FineTuning.Jobs.New(ctx, params, rawOptions(req.Params)...)
+	if err != nil {
+		return hookbridge.Object{}, classify("create fine-tuning job", err)
+	}
+	return jobObject(j), nil
+}
+
+// CancelFineTuningJob cancels a fine-tuning job and returns its state.
+func (a *Activities) CancelFineTuningJob(ctx context.Context, id string) (hookbridge.Object, error) {
+	j, err := a.OpenAI.FineTuning.Jobs.Cancel(ctx, id)
+	if err != nil {
+		return hookbridge.Object{}, classify("cancel fine-tuning job "+id, err)
+	}
+	return jobObject(j), nil
+}
+
+// evalRun is the part of an eval run hookbridge reads. The SDK has no evals
+// service, so runs are fetched with the client's raw methods.
+type evalRun struct {
+	ID           string            `json:"id"`
+	EvalID       string            `json:"eval_id"`
+	Status       string            `json:"status"`
+	Metadata     map[string]string `json:"metadata"`
+	ResultCounts struct {
+		Total   int64 `json:"total"`
+		Passed  int64 `json:"passed"`
+		Failed  int64 `json:"failed"`
+		Errored int64 `json:"errored"`
+	} `json:"result_counts"`
+	Error *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (r evalRun) object() hookbridge.Object {
+	o := hookbridge.Object{
+		Type:     hookbridge.FamilyEvalRun,
+		ID:       r.ID,
+		EvalID:   r.EvalID,
+		Status:   r.Status,
+		Metadata: r.Metadata,
+		ResultCounts: &hookbridge.ResultCounts{
+			Total: r.ResultCounts.Total, Passed: r.ResultCounts.Passed, Failed: r.ResultCounts.Failed, Errored: r.ResultCounts.Errored,
+		},
+	}
+	if r.Error != nil && r.Error.Message != "" {
+		o.Error = &hookbridge.ObjectError{Code: r.Error.Code, Message: r.Error.Message}
+	}
+	return o
+}
+
+func runPath(evalID, runID string) string {
+	p := "evals/" + url.PathEscape(evalID) + "/runs"
+	if runID != "" {
+		p += "/" + url.PathEscape(runID)
+	}
+	return p
+}
+
+// CreateEvalRunRequest is the input of CreateEvalRun.
+type CreateEvalRunRequest struct {
+	WorkflowID string            `json:"workflow_id"`
+	EvalID     string            `json:"eval_id"`
+	Name       string            `json:"name,omitempty"`
+	DataSource json.RawMessage   `json:"data_source"`
+	Metadata   map[string]string `json:"metadata,omitempty"`
+}
+
+// CreateEvalRun starts a run of an eval, or returns the one this workflow
+// already started.
+func (a *Activities) CreateEvalRun(ctx context.Context, req CreateEvalRunRequest) (hookbridge.Object, error) {
+	var page struct {
+		Data []evalRun `json:"data"`
+	}
+	if err := a.OpenAI.Get(ctx, runPath(req.EvalID, "")+fmt.Sprintf("?limit=%d&order=desc", lookBack), nil, &page); err != nil {
+		return hookbridge.Object{}, classify("list runs of eval "+req.EvalID, err)
+	}
+	for _, r := range page.Data {
+		if r.Metadata[hookbridge.MetadataWorkflowID] == req.WorkflowID {
+			return r.object(), nil
+		}
+	}
+	body := map[string]any{"data_source": req.DataSource, "metadata": withWorkflowID(req.Metadata, req.WorkflowID)}
+	if req.Name != "" {
+		body["name"] = req.Name
+	}
+	var run evalRun
+	if err := a.OpenAI.Post(ctx, runPath(req.EvalID, ""), body, &run); err != nil {
+		return hookbridge.Object{}, classify("create run of eval "+req.EvalID, err)
+	}
+	return run.object(), nil
+}
+
+// EvalRunRef names an eval run: retrieving one needs its eval's id too.
+type EvalRunRef struct {
+	EvalID string `json:"eval_id"`
+	RunID  string `json:"run_id"`
+}
+
+// RetrieveEvalRun gets an eval run.
+func (a *Activities) RetrieveEvalRun(ctx context.Context, ref EvalRunRef) (hookbridge.Object, error) {
+	var run evalRun
+	if err := a.OpenAI.Get(ctx, runPath(ref.EvalID, ref.RunID), nil, &run); err != nil {
+		return hookbridge.Object{}, classify("retrieve eval run "+ref.RunID, err)
+	}
+	return run.object(), nil
+}
+
+// CancelEvalRun cancels an eval run and returns its state.
+func (a *Activities) CancelEvalRun(ctx context.Context, ref EvalRunRef) (hookbridge.Object, error) {
+	var run evalRun
+	if err := a.OpenAI.Post(ctx, runPath(ref.EvalID, ref.RunID), nil, &run); err != nil {
+		return hookbridge.Object{}, classify("cancel eval run "+ref.RunID, err)
+	}
+	return run.object(), nil
+}

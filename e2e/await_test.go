@@ -1,0 +1,353 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/openaisim"
+	"github.com/hookbridge/hookbridge/workflows"
+)
+
+// run runs one of hookbridge's ready-made workflows, as a user would.
+func (s *stack) run(t *testing.T, workflowType, id string, input any) client.WorkflowRun {
+	t.Helper()
+	run, err := s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, workflowType, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+func get[T any](t *testing.T, run client.WorkflowRun) T {
+	t.Helper()
+	var out T
+	if err := run.Get(testContext(t, 2*time.Minute), &out); err != nil {
+		t.Fatalf("workflow %s: %v", run.GetID(), err)
+	}
+	return out
+}
+
+// openAI returns an OpenAI client pointed at the stack's simulator.
+func (s *stack) openAI() openai.Client {
+	return openai.NewClient(option.WithBaseURL(s.simURL+"/v1"), option.WithAPIKey("sk-e2e"), option.WithMaxRetries(0))
+}
+
+func hello(pollSeconds int) workflows.BackgroundResponseInput {
+	return workflows.BackgroundResponseInput{Model: "gpt-4.1-mini", Input: json.RawMessage(`"say hello"`), PollIntervalSeconds: pollSeconds}
+}
+
+// The webhook path: the response's webhook starts an event workflow, which
+// signals the waiting BackgroundResponse.
+func TestBackgroundResponseContinuesWhenItsWebhookArrives(t *testing.T) {
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 300 * time.Millisecond}})
+	res := get[workflows.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-webhook", hello(3600)))
+	if res.Status != "completed" || res.OutputText == "" || res.CompletedVia != workflows.ViaWebhook || res.Metadata[hookbridge.MetadataWorkflowID] != "bg-webhook" {
+		t.Fatalf("result = %+v", res)
+	}
+	ids := s.workflowIDs(t, fmt.Sprintf("%s = %q", hookbridge.ObjectIDKey.GetName(), res.ResponseID))
+	if len(ids) != 1 {
+		t.Fatalf("event workflows for %s: %v, want one", res.ResponseID, ids)
+	}
+	if ev := s.result(t, ids[0]); ev.Signalled != "bg-webhook" {
+		t.Errorf("event result = %+v, want it to have signalled bg-webhook", ev)
+	}
+}
+
+// A webhook that never comes (endpoint misconfigured) does not stall the
+// workflow: polling finds the response finished.
+func TestBackgroundResponsePollsWhenTheWebhookIsLost(t *testing.T) {
+	lost := roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("endpoint unreachable") })
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond, Transport: lost}})
+	res := get[workflows.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-lost", hello(1)))
+	if res.Status != "completed" || res.CompletedVia != workflows.ViaPoll {
+		t.Errorf("result = %+v, want completed via poll", res)
+	}
+}
+
+// Every webhook is delivered twice: one event workflow, one signal.
+func TestDuplicateWebhooksContinueTheWorkflowOnce(t *testing.T) {
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond, DuplicateRate: 1}})
+	res := get[workflows.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-dup", hello(3600)))
+	if res.CompletedVia != workflows.ViaWebhook {
+		t.Fatalf("result = %+v", res)
+	}
+	if err := s.sim.WaitIdle(testContext(t, time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	attempts := 0
+	for _, d := range s.sim.Deliveries() {
+		if d.ObjectID == res.ResponseID {
+			attempts++
+		}
+	}
+	if attempts != 2 {
+		t.Errorf("%d deliveries of the response's event, want 2 (a duplicate)", attempts)
+	}
+	if n := s.count(t, fmt.Sprintf("%s = %q", hookbridge.ObjectIDKey.GetName(), res.ResponseID)); n != 1 {
+		t.Errorf("%d event workflows, want 1", n)
+	}
+}
+
+// OpenAI finishes the response and sends its webhook while the create call
+// is still waiting for its answer: the signal waits in the workflow.
+func TestAWebhookBeforeTheCreateReturnedIsKept(t *testing.T) {
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 100 * time.Millisecond}})
+	s.sim.HoldAnswers(http.MethodPost, "/v1/responses", 1, 3*time.Second)
+	res := get[workflows.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-early", hello(3600)))
+	if res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook {
+		t.Fatalf("result = %+v", res)
+	}
+	ids := s.workflowIDs(t, fmt.Sprintf("%s = %q", hookbridge.ObjectIDKey.GetName(), res.ResponseID))
+	if len(ids) != 1 {
+		t.Fatalf("event workflows: %v", ids)
+	}
+	event, err := s.client.DescribeWorkflowExecution(context.Background(), ids[0], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.client.DescribeWorkflowExecution(context.Background(), "bg-early", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The event workflow (and its signal) finished before the create
+	// activity could have returned (it was held 3 s).
+	if closed, created := event.GetWorkflowExecutionInfo().GetCloseTime().AsTime(), run.GetWorkflowExecutionInfo().GetStartTime().AsTime().Add(3*time.Second); !closed.Before(created) {
+		t.Errorf("the webhook was handled at %v, not before the create returned (after %v)", closed, created)
+	}
+}
+
+// A worker killed while a workflow waits loses nothing: the restarted
+// worker handles the webhook and the waiting workflow continues.
+func TestWorkerKilledWhileWaiting(t *testing.T) {
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 3 * time.Second}})
+	run := s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-kill", hello(3600))
+	waitFor(t, 30*time.Second, "the response to be created", func() bool { return s.sim.Calls(http.MethodPost, "/v1/responses") == 1 })
+	if err := s.worker.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// The response finishes and its webhook is accepted with no worker up.
+	waitFor(t, 30*time.Second, "the webhook to be delivered", func() bool {
+		_, delivered, _, _ := s.sim.Stats()
+		return delivered == 1
+	})
+	s.startWorker()
+	if res := get[workflows.BackgroundResponseResult](t, run); res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+// Cancelling the workflow cancels the response at OpenAI.
+func TestCancellingTheWorkflowCancelsTheResponse(t *testing.T) {
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: time.Minute}})
+	run := s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-cancel", hello(3600))
+	waitFor(t, 30*time.Second, "the response to be created", func() bool { return s.sim.Calls(http.MethodPost, "/v1/responses") == 1 })
+	waitFor(t, 30*time.Second, "the create activity to complete", func() bool {
+		d, err := s.client.DescribeWorkflowExecution(context.Background(), "bg-cancel", "")
+		return err == nil && len(d.GetPendingActivities()) == 0
+	})
+	if err := s.client.CancelWorkflow(context.Background(), "bg-cancel", ""); err != nil {
+		t.Fatal(err)
+	}
+	err := run.Get(testContext(t, time.Minute), nil)
+	var canceled *temporal.CanceledError
+	if !errors.As(err, &canceled) {
+		t.Fatalf("workflow ended with %v, want cancelled", err)
+	}
+	var final hookbridge.Object
+	if err := canceled.Details(&final); err != nil || final.Status != "cancelled" {
+		t.Errorf("recorded final state = %+v (%v), want cancelled", final, err)
+	}
+	ai := s.openAI()
+	got, err := ai.Responses.Get(context.Background(), final.ID, responses.ResponseGetParams{})
+	if err != nil || got.Status != "cancelled" {
+		t.Errorf("at OpenAI the response is %v (%v), want cancelled", got.Status, err)
+	}
+}
+
+// A batch with 100,000 results is streamed to the blob store: the worker's
+// memory does not grow with the file.
+func TestHundredThousandLineBatchIsStreamedInBoundedMemory(t *testing.T) {
+	const lines = 100_000
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 500 * time.Millisecond}})
+	var input bytes.Buffer
+	for i := range lines {
+		fmt.Fprintf(&input, `{"custom_id":"req-%d","method":"POST","url":"/v1/responses","body":{"model":"gpt-4.1-mini","input":"question %d"}}`+"\n", i, i)
+	}
+	ai := s.openAI()
+	file, err := ai.Files.New(context.Background(), openai.FileNewParams{
+		File:    openai.File(&input, "big.jsonl", "application/jsonl"),
+		Purpose: openai.FilePurposeBatch,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := peakRSS(t, s.worker.PID())
+	res := get[workflows.BatchResult](t, s.run(t, hookbridge.BatchWorkflow, "batch-big", workflows.BatchInput{InputFileID: file.ID, PollIntervalSeconds: 3600}))
+	after := peakRSS(t, s.worker.PID())
+	if res.Status != "completed" || res.RequestCounts.Total != lines || res.OutputBlob == nil || len(res.Results) != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+	stored, err := os.Open(blobPath(s, res.OutputBlob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stored.Close()
+	count := 0
+	for sc := bufio.NewScanner(stored); sc.Scan(); {
+		count++
+	}
+	if count != lines {
+		t.Errorf("stored output has %d lines, want %d", count, lines)
+	}
+	t.Logf("output file %d MiB; worker peak RSS %d MiB before the batch, %d MiB after", res.OutputBlob.Bytes>>20, before>>20, after>>20)
+	if after-before > res.OutputBlob.Bytes/2 {
+		t.Errorf("worker peak RSS grew by %d MiB for a %d MiB file: not streamed", (after-before)>>20, res.OutputBlob.Bytes>>20)
+	}
+}
+
+// peakRSS reads a process's peak resident set size (VmHWM) in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// A route sends each event to a user workflow on its own task queue,
+// exactly once even when every webhook is delivered twice.
+func TestRoutedUserWorkflowStartsOncePerEvent(t *testing.T) {
+	s := newStack(t, stackOptions{
+		sim: openaisim.Options{DuplicateRate: 1},
+		env: []string{"HOOKBRIDGE_ROUTES=response.completed=HandleResponse@billing-queue"},
+	})
+	var starts atomic.Int32
+	w := worker.New(s.client, "billing-queue", worker.Options{})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.EventResult) (string, error) {
+		starts.Add(1)
+		return in.OutputText, nil
+	}, workflow.RegisterOptions{Name: "HandleResponse"})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	const events = 5
+	var webhookIDs []string
+	for range events {
+		d, err := s.sim.Emit("response.completed", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		webhookIDs = append(webhookIDs, d.WebhookID)
+	}
+	if _, err := s.sim.Emit("response.failed", ""); err != nil { // not routed
+		t.Fatal(err)
+	}
+	for _, id := range webhookIDs {
+		ev := s.result(t, id)
+		child := hookbridge.Route{WorkflowType: "HandleResponse"}.ChildWorkflowID(id)
+		if len(ev.RoutedTo) != 1 || ev.RoutedTo[0] != child {
+			t.Errorf("event %s routed to %v, want %s", id, ev.RoutedTo, child)
+		}
+		var out string
+		if err := s.client.GetWorkflow(context.Background(), child, "").Get(testContext(t, time.Minute), &out); err != nil || out == "" {
+			t.Errorf("routed workflow %s: %q, %v", child, out, err)
+		}
+	}
+	if err := s.sim.WaitIdle(testContext(t, time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n := starts.Load(); n != events {
+		t.Errorf("the user workflow ran %d times, want %d", n, events)
+	}
+	if n := s.count(t, `WorkflowType = "HandleResponse"`); n != events {
+		t.Errorf("%d HandleResponse executions, want %d", n, events)
+	}
+}
+
+// eval.run events carry only the run id; the event workflow finds the eval
+// through the EvalRun workflow that started the run, retrieves the run and
+// continues that workflow.
+func TestEvalRunEventIsRetrievedThroughTheMapping(t *testing.T) {
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 500 * time.Millisecond}})
+	res := get[workflows.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "eval-run-1", workflows.EvalRunInput{
+		EvalID:              "eval_e2e",
+		DataSource:          json.RawMessage(`{"type":"jsonl","source":{"type":"file_content","content":[{"item":{"q":"1"}},{"item":{"q":"2"}}]}}`),
+		PollIntervalSeconds: 3600,
+	}))
+	if res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook || res.ResultCounts == nil || res.ResultCounts.Total != 2 {
+		t.Fatalf("result = %+v", res)
+	}
+	ids := s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), res.RunID, hookbridge.FamilyEvalRun.WorkflowType()))
+	if len(ids) != 1 {
+		t.Fatalf("event workflows: %v", ids)
+	}
+	if ev := s.result(t, ids[0]); ev.Outcome != workflows.OutcomeRetrieved || ev.EvalID != "eval_e2e" || ev.Signalled != "eval-run-1" {
+		t.Errorf("event result = %+v", ev)
+	}
+}
+
+// The other ready-made workflows complete through their webhooks too.
+func TestFineTuningJobAndSmallBatchComplete(t *testing.T) {
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 300 * time.Millisecond}})
+	ai := s.openAI()
+	training, err := ai.Files.New(context.Background(), openai.FileNewParams{
+		File:    openai.File(strings.NewReader(`{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}`+"\n"), "train.jsonl", "application/jsonl"),
+		Purpose: openai.FilePurposeFineTune,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := s.run(t, hookbridge.FineTuningJobWorkflow, "ft-1", workflows.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: training.ID, PollIntervalSeconds: 3600})
+	batch := s.run(t, hookbridge.BatchWorkflow, "batch-small", workflows.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
+		json.RawMessage(`{"custom_id":"ok-1","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`),
+		json.RawMessage(`{"custom_id":"fail-2","method":"POST","url":"/v1/responses","body":{"model":"m","input":"b"}}`),
+	}})
+	if res := get[workflows.FineTuningJobResult](t, job); res.Status != "succeeded" || res.FineTunedModel == "" || res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("fine-tuning result = %+v", res)
+	}
+	res := get[workflows.BatchResult](t, batch)
+	if res.Status != "completed" || res.RequestCounts.Completed != 1 || res.RequestCounts.Failed != 1 || len(res.Results) != 2 || res.OutputBlob == nil || res.ErrorBlob == nil {
+		t.Errorf("batch result = %+v", res)
+	}
+}
+
+func blobPath(s *stack, ref *hookbridge.BlobRef) string {
+	return s.blobDir + "/" + ref.Key
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

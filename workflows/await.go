@@ -1,0 +1,404 @@
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/activities"
+)
+
+// The ready-made workflows start OpenAI work with their own workflow ID in
+// the object's metadata, then wait for the first of: the openai.event
+// signal that the object's webhook leads to, or a poll that finds the
+// object finished (so a webhook that never comes does not stall them).
+// Cancelling one cancels the OpenAI work and records its final state.
+
+const (
+	// DefaultPollInterval is the first wait before polling OpenAI when no
+	// webhook has come; it doubles up to MaxPollInterval.
+	DefaultPollInterval = 5 * time.Minute
+	// MaxPollInterval bounds the backoff of polling.
+	MaxPollInterval = time.Hour
+)
+
+// Where the object's outcome came from.
+const (
+	ViaWebhook = "webhook"
+	ViaPoll    = "poll"
+)
+
+// createOptions: creating twice is what the create activities guard
+// against, so retries stay bounded and fast.
+var createOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    time.Minute,
+		MaximumAttempts:    10,
+	},
+}
+
+// waiter waits for one OpenAI object to finish.
+type waiter struct {
+	family   hookbridge.Family
+	id       string
+	interval time.Duration
+	// poll retrieves the object; cancel cancels it.
+	poll, cancel func(workflow.Context, string) (hookbridge.Object, error)
+}
+
+func pollInterval(seconds int) time.Duration {
+	if seconds <= 0 {
+		return DefaultPollInterval
+	}
+	return time.Duration(seconds) * time.Second
+}
+
+// wait returns the object once it is terminal, and how that became known.
+// Signals about other objects of the family that name this workflow come
+// from a create OpenAI accepted twice: those objects are cancelled.
+func (w waiter) wait(ctx workflow.Context) (hookbridge.Object, string, []string, error) {
+	signals := workflow.GetSignalChannel(ctx, hookbridge.SignalName)
+	interval := w.interval
+	var strays []string
+	for {
+		timerCtx, stopTimer := workflow.WithCancel(ctx)
+		timer := workflow.NewTimer(timerCtx, interval)
+		var signalled *hookbridge.Object
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(signals, func(c workflow.ReceiveChannel, _ bool) {
+			var o hookbridge.Object
+			c.Receive(ctx, &o)
+			signalled = &o
+		})
+		sel.AddFuture(timer, func(workflow.Future) {})
+		sel.Select(ctx)
+		stopTimer()
+		if err := ctx.Err(); err != nil {
+			return hookbridge.Object{}, "", strays, temporal.NewCanceledError()
+		}
+		switch {
+		case signalled != nil && signalled.Type == w.family && signalled.ID != w.id && signalled.ID != "":
+			workflow.GetLogger(ctx).Warn("cancelling a second object made by a retried create", "object_id", signalled.ID)
+			if !signalled.Terminal() {
+				if _, err := w.cancel(ctx, signalled.ID); err != nil {
+					workflow.GetLogger(ctx).Warn("could not cancel the second object", "object_id", signalled.ID, "error", err)
+				}
+			}
+			strays = append(strays, signalled.ID)
+		case signalled != nil && signalled.ID == w.id && signalled.Terminal():
+			return *signalled, ViaWebhook, strays, nil
+		case signalled == nil:
+			o, err := w.poll(ctx, w.id)
+			if err != nil {
+				return o, "", strays, err
+			}
+			if o.Terminal() {
+				return o, ViaPoll, strays, nil
+			}
+			interval = min(2*interval, MaxPollInterval)
+		}
+	}
+}
+
+// awaitObject waits for the object w names; on cancellation it cancels the
+// OpenAI work first and returns a canceled error carrying the final state.
+func awaitObject(ctx workflow.Context, w waiter) (hookbridge.Object, string, []string, error) {
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("waiting for %s `%s` (webhook, or a poll every %s)", w.family, w.id, w.interval))
+	obj, via, strays, err := w.wait(ctx)
+	if err == nil || !temporal.IsCanceledError(err) {
+		return obj, via, strays, err
+	}
+	// The workflow is being cancelled: cancel the OpenAI work in a context
+	// that survives the cancellation, and record how it ended.
+	cleanup, _ := workflow.NewDisconnectedContext(ctx)
+	final, cancelErr := w.cancel(cleanup, w.id)
+	if cancelErr != nil {
+		workflow.GetLogger(ctx).Error("could not cancel the OpenAI work", "object_id", w.id, "error", cancelErr)
+		final, _ = w.poll(cleanup, w.id)
+	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("cancelled: %s `%s` is %s", w.family, w.id, final.Status))
+	return final, "", strays, temporal.NewCanceledError(final)
+}
+
+// activityFunc adapts an activity taking one argument to a waiter callback.
+func activityFunc[T any](fn any, options workflow.ActivityOptions, arg func(id string) T) func(workflow.Context, string) (hookbridge.Object, error) {
+	return func(ctx workflow.Context, id string) (hookbridge.Object, error) {
+		var o hookbridge.Object
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, options), fn, arg(id)).Get(ctx, &o)
+		return o, err
+	}
+}
+
+func byID(id string) string { return id }
+
+// missing reports a JSON field that was left out or null.
+func missing(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// BackgroundResponseInput is the input of BackgroundResponse (contract).
+type BackgroundResponseInput struct {
+	Model string `json:"model"`
+	// Input is a string or a list of input items, as in the Responses API.
+	Input        json.RawMessage   `json:"input"`
+	Instructions string            `json:"instructions,omitempty"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
+	// Params are further fields of the create request (tools, reasoning,
+	// temperature...), sent as they are.
+	Params map[string]json.RawMessage `json:"params,omitempty"`
+	// PollIntervalSeconds is the first poll delay when no webhook comes.
+	// Default 300.
+	PollIntervalSeconds int `json:"poll_interval_seconds,omitempty"`
+}
+
+// BackgroundResponseResult is the result of BackgroundResponse (contract).
+type BackgroundResponseResult struct {
+	ResponseID       string                  `json:"response_id"`
+	Status           string                  `json:"status"`
+	OutputText       string                  `json:"output_text,omitempty"`
+	Error            *hookbridge.ObjectError `json:"error,omitempty"`
+	IncompleteReason string                  `json:"incomplete_reason,omitempty"`
+	Usage            *hookbridge.Usage       `json:"usage,omitempty"`
+	Metadata         map[string]string       `json:"metadata,omitempty"`
+	// CompletedVia is "webhook" or "poll".
+	CompletedVia string `json:"completed_via,omitempty"`
+	// DuplicatesCancelled lists responses a retried create made twice.
+	DuplicatesCancelled []string `json:"duplicates_cancelled,omitempty"`
+}
+
+// BackgroundResponse creates a background response and returns it once it
+// has finished.
+func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (BackgroundResponseResult, error) {
+	if in.Model == "" || missing(in.Input) {
+		return BackgroundResponseResult{}, temporal.NewNonRetryableApplicationError("model and input are required", "InvalidInput", nil)
+	}
+	var created hookbridge.Object
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.CreateResponse, activities.CreateResponseRequest{
+		WorkflowID:   workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Model:        in.Model,
+		Input:        in.Input,
+		Instructions: in.Instructions,
+		Metadata:     in.Metadata,
+		Params:       in.Params,
+	}).Get(ctx, &created)
+	if err != nil {
+		return BackgroundResponseResult{}, err
+	}
+	obj, via, strays := created, "", []string(nil)
+	if !created.Terminal() {
+		obj, via, strays, err = awaitObject(ctx, waiter{
+			family:   hookbridge.FamilyResponse,
+			id:       created.ID,
+			interval: pollInterval(in.PollIntervalSeconds),
+			poll:     activityFunc(a.RetrieveResponse, retrieveOptions, byID),
+			cancel:   activityFunc(a.CancelResponse, retrieveOptions, byID),
+		})
+	}
+	res := BackgroundResponseResult{
+		ResponseID: obj.ID, Status: obj.Status, OutputText: obj.OutputText, Error: obj.Error,
+		IncompleteReason: obj.IncompleteReason, Usage: obj.Usage, Metadata: obj.Metadata,
+		CompletedVia: via, DuplicatesCancelled: strays,
+	}
+	return res, err
+}
+
+// BatchInput is the input of Batch: request lines, or an uploaded file.
+type BatchInput struct {
+	// Requests are the batch's request lines ({"custom_id","method","url","body"}),
+	// uploaded as a JSONL file. Keep them small (the input lives in the
+	// workflow's history); upload large files yourself and pass InputFileID.
+	Requests    []json.RawMessage `json:"requests,omitempty"`
+	InputFileID string            `json:"input_file_id,omitempty"`
+	// Endpoint defaults to /v1/responses; CompletionWindow to 24h.
+	Endpoint            string            `json:"endpoint,omitempty"`
+	CompletionWindow    string            `json:"completion_window,omitempty"`
+	Metadata            map[string]string `json:"metadata,omitempty"`
+	PollIntervalSeconds int               `json:"poll_interval_seconds,omitempty"`
+}
+
+// BatchResult is the result of Batch.
+type BatchResult struct {
+	BatchID       string                    `json:"batch_id"`
+	Status        string                    `json:"status"`
+	RequestCounts *hookbridge.RequestCounts `json:"request_counts,omitempty"`
+	Error         *hookbridge.ObjectError   `json:"error,omitempty"`
+	OutputBlob    *hookbridge.BlobRef       `json:"output_blob,omitempty"`
+	ErrorBlob     *hookbridge.BlobRef       `json:"error_blob,omitempty"`
+	// Results holds the output and error lines of a small batch (at most
+	// SmallBatchRequests requests); larger ones are read from the blobs.
+	Results      []json.RawMessage `json:"results,omitempty"`
+	CompletedVia string            `json:"completed_via,omitempty"`
+}
+
+// SmallBatchRequests is the largest batch whose result lines Batch returns.
+const SmallBatchRequests = 100
+
+// Batch creates a batch, waits for it, streams its output and error files
+// to the blob store and returns counts, blob references and, for small
+// batches, the result lines.
+func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
+	if (len(in.Requests) == 0) == (in.InputFileID == "") {
+		return BatchResult{}, temporal.NewNonRetryableApplicationError("give either requests or input_file_id", "InvalidInput", nil)
+	}
+	workflowID := workflow.GetInfo(ctx).WorkflowExecution.ID
+	fileID := in.InputFileID
+	if fileID == "" {
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.UploadBatchInput,
+			activities.UploadBatchInputRequest{WorkflowID: workflowID, Lines: in.Requests}).Get(ctx, &fileID)
+		if err != nil {
+			return BatchResult{}, err
+		}
+	}
+	req := activities.CreateBatchRequest{WorkflowID: workflowID, InputFileID: fileID, Endpoint: in.Endpoint, CompletionWindow: in.CompletionWindow, Metadata: in.Metadata}
+	if req.Endpoint == "" {
+		req.Endpoint = "/v1/responses"
+	}
+	if req.CompletionWindow == "" {
+		req.CompletionWindow = "24h"
+	}
+	var created hookbridge.Object
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.CreateBatch, req).Get(ctx, &created); err != nil {
+		return BatchResult{}, err
+	}
+	obj, via, err := created, "", error(nil)
+	if !created.Terminal() {
+		obj, via, _, err = awaitObject(ctx, waiter{
+			family:   hookbridge.FamilyBatch,
+			id:       created.ID,
+			interval: pollInterval(in.PollIntervalSeconds),
+			poll:     activityFunc(a.RetrieveBatch, retrieveOptions, byID),
+			cancel:   activityFunc(a.CancelBatch, retrieveOptions, byID),
+		})
+	}
+	res := BatchResult{BatchID: obj.ID, Status: obj.Status, RequestCounts: obj.RequestCounts, Error: obj.Error, CompletedVia: via}
+	if err != nil {
+		return res, err
+	}
+	stored, err := storeBatchFiles(ctx, obj)
+	if err != nil {
+		return res, err
+	}
+	res.OutputBlob, res.ErrorBlob = stored.OutputBlob, stored.ErrorBlob
+	if obj.RequestCounts != nil && obj.RequestCounts.Total <= SmallBatchRequests && (obj.OutputFileID != "" || obj.ErrorFileID != "") {
+		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), a.ReadBatchResults, obj).Get(ctx, &res.Results)
+	}
+	return res, err
+}
+
+// FineTuningJobInput is the input of FineTuningJob.
+type FineTuningJobInput struct {
+	Model          string            `json:"model"`
+	TrainingFile   string            `json:"training_file"`
+	ValidationFile string            `json:"validation_file,omitempty"`
+	Suffix         string            `json:"suffix,omitempty"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	// Params are further fields of the create request (method,
+	// hyperparameters, seed...), sent as they are.
+	Params              map[string]json.RawMessage `json:"params,omitempty"`
+	PollIntervalSeconds int                        `json:"poll_interval_seconds,omitempty"`
+}
+
+// FineTuningJobResult is the result of FineTuningJob.
+type FineTuningJobResult struct {
+	JobID          string                  `json:"job_id"`
+	Status         string                  `json:"status"`
+	FineTunedModel string                  `json:"fine_tuned_model,omitempty"`
+	Error          *hookbridge.ObjectError `json:"error,omitempty"`
+	CompletedVia   string                  `json:"completed_via,omitempty"`
+}
+
+// FineTuningJob creates a fine-tuning job and returns it once it is over.
+func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobResult, error) {
+	if in.Model == "" || in.TrainingFile == "" {
+		return FineTuningJobResult{}, temporal.NewNonRetryableApplicationError("model and training_file are required", "InvalidInput", nil)
+	}
+	var created hookbridge.Object
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.CreateFineTuningJob, activities.CreateFineTuningJobRequest{
+		WorkflowID:     workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Model:          in.Model,
+		TrainingFile:   in.TrainingFile,
+		ValidationFile: in.ValidationFile,
+		Suffix:         in.Suffix,
+		Metadata:       in.Metadata,
+		Params:         in.Params,
+	}).Get(ctx, &created)
+	if err != nil {
+		return FineTuningJobResult{}, err
+	}
+	obj, via := created, ""
+	if !created.Terminal() {
+		obj, via, _, err = awaitObject(ctx, waiter{
+			family:   hookbridge.FamilyFineTuning,
+			id:       created.ID,
+			interval: pollInterval(in.PollIntervalSeconds),
+			poll:     activityFunc(a.RetrieveFineTuningJob, retrieveOptions, byID),
+			cancel:   activityFunc(a.CancelFineTuningJob, retrieveOptions, byID),
+		})
+	}
+	return FineTuningJobResult{JobID: obj.ID, Status: obj.Status, FineTunedModel: obj.FineTunedModel, Error: obj.Error, CompletedVia: via}, err
+}
+
+// EvalRunInput is the input of EvalRun.
+type EvalRunInput struct {
+	EvalID              string            `json:"eval_id"`
+	Name                string            `json:"name,omitempty"`
+	DataSource          json.RawMessage   `json:"data_source"`
+	Metadata            map[string]string `json:"metadata,omitempty"`
+	PollIntervalSeconds int               `json:"poll_interval_seconds,omitempty"`
+}
+
+// EvalRunResult is the result of EvalRun.
+type EvalRunResult struct {
+	RunID        string                   `json:"run_id"`
+	EvalID       string                   `json:"eval_id"`
+	Status       string                   `json:"status"`
+	ResultCounts *hookbridge.ResultCounts `json:"result_counts,omitempty"`
+	Error        *hookbridge.ObjectError  `json:"error,omitempty"`
+	CompletedVia string                   `json:"completed_via,omitempty"`
+}
+
+// EvalRun starts a run of an eval and returns it once it is over. eval.run
+// events carry only the run id, so the workflow records the run as its
+// OpenAIObjectID search attribute and the eval id in its memo: that is how
+// the event workflow finds the eval id and this workflow.
+func EvalRun(ctx workflow.Context, in EvalRunInput) (EvalRunResult, error) {
+	if in.EvalID == "" || missing(in.DataSource) {
+		return EvalRunResult{}, temporal.NewNonRetryableApplicationError("eval_id and data_source are required", "InvalidInput", nil)
+	}
+	var created hookbridge.Object
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.CreateEvalRun, activities.CreateEvalRunRequest{
+		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		EvalID:     in.EvalID,
+		Name:       in.Name,
+		DataSource: in.DataSource,
+		Metadata:   in.Metadata,
+	}).Get(ctx, &created)
+	if err != nil {
+		return EvalRunResult{}, err
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{hookbridge.MemoEvalID: in.EvalID}); err != nil {
+		return EvalRunResult{}, err
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, hookbridge.ObjectIDKey.ValueSet(created.ID)); err != nil {
+		return EvalRunResult{}, err
+	}
+	ref := func(id string) activities.EvalRunRef { return activities.EvalRunRef{EvalID: in.EvalID, RunID: id} }
+	obj, via := created, ""
+	if !created.Terminal() {
+		obj, via, _, err = awaitObject(ctx, waiter{
+			family:   hookbridge.FamilyEvalRun,
+			id:       created.ID,
+			interval: pollInterval(in.PollIntervalSeconds),
+			poll:     activityFunc(a.RetrieveEvalRun, retrieveOptions, ref),
+			cancel:   activityFunc(a.CancelEvalRun, retrieveOptions, ref),
+		})
+	}
+	return EvalRunResult{RunID: obj.ID, EvalID: in.EvalID, Status: obj.Status, ResultCounts: obj.ResultCounts, Error: obj.Error, CompletedVia: via}, err
+}

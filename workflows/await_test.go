@@ -1,0 +1,210 @@
+package workflows_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/activities"
+	"github.com/hookbridge/hookbridge/workflows"
+)
+
+func response(id, status string) hookbridge.Object {
+	o := hookbridge.Object{Type: hookbridge.FamilyResponse, ID: id, Status: status,
+		Metadata: map[string]string{hookbridge.MetadataWorkflowID: "default-test-workflow-id"}}
+	if status == "completed" {
+		o.OutputText = "hello"
+	}
+	return o
+}
+
+var responseInput = workflows.BackgroundResponseInput{Model: "gpt-4.1-mini", Input: json.RawMessage(`"say hello"`), PollIntervalSeconds: 60}
+
+func awaitEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(a)
+	t.Cleanup(func() { env.AssertExpectations(t) })
+	return env
+}
+
+func backgroundResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.BackgroundResponseResult {
+	t.Helper()
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	var res workflows.BackgroundResponseResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestBackgroundResponseCompletesOnTheWebhookSignal(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.MatchedBy(func(r activities.CreateResponseRequest) bool {
+		return r.WorkflowID == "default-test-workflow-id" && r.Model == "gpt-4.1-mini" && string(r.Input) == `"say hello"`
+	})).Return(response("resp_1", "queued"), nil).Once()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_1", "completed")) }, 10*time.Second)
+	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
+	res := backgroundResult(t, env)
+	if res.ResponseID != "resp_1" || res.Status != "completed" || res.OutputText != "hello" || res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("result = %+v", res)
+	}
+	env.AssertNotCalled(t, "RetrieveResponse", mock.Anything, mock.Anything)
+}
+
+func TestBackgroundResponsePollsWhenNoWebhookComes(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
+	// Polls back off: 60s, then 120s later.
+	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(response("resp_1", "in_progress"), nil).Once()
+	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(response("resp_1", "completed"), nil).Once()
+	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
+	res := backgroundResult(t, env)
+	if res.Status != "completed" || res.CompletedVia != workflows.ViaPoll {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestAWebhookBeforeTheCreateReturnedIsNotLost(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).After(30*time.Second).Return(response("resp_1", "queued"), nil).Once()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_1", "completed")) }, time.Second)
+	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
+	if res := backgroundResult(t, env); res.CompletedVia != workflows.ViaWebhook || res.Status != "completed" {
+		t.Errorf("result = %+v", res)
+	}
+	env.AssertNotCalled(t, "RetrieveResponse", mock.Anything, mock.Anything)
+}
+
+func TestDuplicateWebhooksAreHarmless(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
+	for _, at := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second} {
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_1", "completed")) }, at)
+	}
+	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
+	if res := backgroundResult(t, env); res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestASecondResponseFromARetriedCreateIsCancelled(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_2", "queued"), nil).Once()
+	env.OnActivity(a.CancelResponse, mock.Anything, "resp_1").Return(response("resp_1", "cancelled"), nil).Once()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_1", "in_progress")) }, time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_2", "completed")) }, 2*time.Second)
+	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
+	res := backgroundResult(t, env)
+	if res.ResponseID != "resp_2" || len(res.DuplicatesCancelled) != 1 || res.DuplicatesCancelled[0] != "resp_1" {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestCancellingBackgroundResponseCancelsItAtOpenAI(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
+	env.OnActivity(a.CancelResponse, mock.Anything, "resp_1").Return(response("resp_1", "cancelled"), nil).Once()
+	env.RegisterDelayedCallback(env.CancelWorkflow, 10*time.Second)
+	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
+	err := env.GetWorkflowError()
+	var canceled *temporal.CanceledError
+	if !errorsAs(err, &canceled) {
+		t.Fatalf("workflow error = %v, want canceled", err)
+	}
+	var final hookbridge.Object
+	if !canceled.HasDetails() || canceled.Details(&final) != nil || final.Status != "cancelled" {
+		t.Errorf("cancellation details = %+v, want the final cancelled state", final)
+	}
+}
+
+func TestBatchUploadsCreatesWaitsAndReturnsResults(t *testing.T) {
+	env := awaitEnv(t)
+	lines := []json.RawMessage{json.RawMessage(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{}}`)}
+	env.OnActivity(a.UploadBatchInput, mock.Anything, mock.MatchedBy(func(r activities.UploadBatchInputRequest) bool { return len(r.Lines) == 1 })).Return("file-in", nil).Once()
+	env.OnActivity(a.CreateBatch, mock.Anything, mock.MatchedBy(func(r activities.CreateBatchRequest) bool {
+		return r.InputFileID == "file-in" && r.Endpoint == "/v1/responses" && r.CompletionWindow == "24h"
+	})).Return(hookbridge.Object{Type: hookbridge.FamilyBatch, ID: "batch_1", Status: "validating"}, nil).Once()
+	done := hookbridge.Object{Type: hookbridge.FamilyBatch, ID: "batch_1", Status: "completed", OutputFileID: "file-out",
+		RequestCounts: &hookbridge.RequestCounts{Total: 1, Completed: 1}}
+	stored := done
+	stored.OutputBlob = &hookbridge.BlobRef{URL: "file:///b/out.jsonl", Key: "out.jsonl", Bytes: 10}
+	env.OnActivity(a.StoreBatchFiles, mock.Anything, done).Return(stored, nil).Once()
+	env.OnActivity(a.ReadBatchResults, mock.Anything, done).Return([]json.RawMessage{json.RawMessage(`{"custom_id":"a"}`)}, nil).Once()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, done) }, time.Second)
+	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{Requests: lines})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.BatchResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.BatchID != "batch_1" || res.Status != "completed" || res.OutputBlob == nil || len(res.Results) != 1 || res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestFineTuningJobCancelReachesOpenAI(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateFineTuningJob, mock.Anything, mock.Anything).Return(hookbridge.Object{Type: hookbridge.FamilyFineTuning, ID: "ftjob-1", Status: "queued"}, nil).Once()
+	env.OnActivity(a.CancelFineTuningJob, mock.Anything, "ftjob-1").Return(hookbridge.Object{Type: hookbridge.FamilyFineTuning, ID: "ftjob-1", Status: "cancelled"}, nil).Once()
+	env.RegisterDelayedCallback(env.CancelWorkflow, time.Second)
+	env.ExecuteWorkflow(workflows.FineTuningJob, workflows.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: "file-train"})
+	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
+		t.Errorf("workflow error = %v, want canceled", err)
+	}
+}
+
+func TestEvalRunRecordsTheMappingAndCompletes(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateEvalRun, mock.Anything, mock.MatchedBy(func(r activities.CreateEvalRunRequest) bool { return r.EvalID == "eval_1" })).
+		Return(hookbridge.Object{Type: hookbridge.FamilyEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "queued"}, nil).Once()
+	env.OnUpsertMemo(map[string]any{hookbridge.MemoEvalID: "eval_1"}).Return(nil).Once()
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Once()
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(hookbridge.SignalName, hookbridge.Object{Type: hookbridge.FamilyEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed"})
+	}, time.Second)
+	env.ExecuteWorkflow(workflows.EvalRun, workflows.EvalRunInput{EvalID: "eval_1", DataSource: json.RawMessage(`{"type":"jsonl"}`)})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.EvalRunResult
+	if err := env.GetWorkflowResult(&res); err != nil || res.RunID != "evalrun_1" || res.Status != "completed" {
+		t.Errorf("result = %+v, %v", res, err)
+	}
+}
+
+func TestAwaitWorkflowsRefuseIncompleteInput(t *testing.T) {
+	tests := map[string]func(env *testsuite.TestWorkflowEnvironment){
+		"response without input": func(env *testsuite.TestWorkflowEnvironment) {
+			env.ExecuteWorkflow(workflows.BackgroundResponse, workflows.BackgroundResponseInput{Model: "m"})
+		},
+		"batch with both inputs": func(env *testsuite.TestWorkflowEnvironment) {
+			env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{InputFileID: "f", Requests: []json.RawMessage{json.RawMessage(`{}`)}})
+		},
+		"job without training file": func(env *testsuite.TestWorkflowEnvironment) {
+			env.ExecuteWorkflow(workflows.FineTuningJob, workflows.FineTuningJobInput{Model: "m"})
+		},
+		"eval run without eval": func(env *testsuite.TestWorkflowEnvironment) {
+			env.ExecuteWorkflow(workflows.EvalRun, workflows.EvalRunInput{DataSource: json.RawMessage(`{}`)})
+		},
+	}
+	for name, run := range tests {
+		t.Run(name, func(t *testing.T) {
+			env := awaitEnv(t)
+			run(env)
+			var appErr *temporal.ApplicationError
+			if err := env.GetWorkflowError(); !errorsAs(err, &appErr) || appErr.Type() != "InvalidInput" {
+				t.Errorf("workflow error = %v, want InvalidInput", err)
+			}
+		})
+	}
+}
