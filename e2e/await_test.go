@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -351,3 +353,65 @@ func blobPath(s *stack, ref *hookbridge.BlobRef) string {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// `hookbridge submit` starts the ready-made workflows and prints their results.
+func TestSubmitPrintsTheResult(t *testing.T) {
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond}})
+	requests := filepath.Join(t.TempDir(), "requests.jsonl")
+	if err := os.WriteFile(requests, []byte(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`+"\n\n"+
+		`{"custom_id":"b","method":"POST","url":"/v1/responses","body":{"model":"m","input":"b"}}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"response", "--model", "gpt-4.1-mini", "--input", "say hello", "--poll", "3600"}, []string{`"status": "completed"`, `"output_text": "simulated answer to: say hello"`, `"completed_via": "webhook"`}},
+		{[]string{"batch", requests, "--poll", "3600"}, []string{`"status": "completed"`, `"custom_id": "a"`, `"custom_id": "b"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0], func(t *testing.T) {
+			cmd := exec.Command(filepath.Join(binDir, "hookbridge"), append([]string{"submit"}, tt.args...)...)
+			cmd.Env = append(environWithout("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE"), "TEMPORAL_ADDRESS="+s.temporal.Address())
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("hookbridge submit: %v\n%s", err, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output lacks %s:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// Summarize is the README's example of a user workflow calling
+// BackgroundResponse as a child, kept here so the example stays true.
+func Summarize(ctx workflow.Context, text string) (string, error) {
+	ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{TaskQueue: "openai-webhooks"})
+	var res struct {
+		Status     string `json:"status"`
+		OutputText string `json:"output_text"`
+	}
+	input := map[string]any{"model": "gpt-4.1-mini", "input": "Summarize: " + text}
+	err := workflow.ExecuteChildWorkflow(ctx, "BackgroundResponse", input).Get(ctx, &res)
+	return res.OutputText, err
+}
+
+func TestTheREADMEChildWorkflowExampleWorks(t *testing.T) {
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond}})
+	w := worker.New(s.client, "user-queue", worker.Options{})
+	w.RegisterWorkflow(Summarize)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	run, err := s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "summarize-1", TaskQueue: "user-queue"}, Summarize, "a long text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := get[string](t, run); out != "simulated answer to: Summarize: a long text" {
+		t.Errorf("Summarize = %q", out)
+	}
+}

@@ -20,6 +20,7 @@ func commands() []command {
 		{"dev", "", "run the whole stack locally: Temporal dev server, worker, receiver (and the OpenAI simulator without OPENAI_API_KEY)", runDev},
 		{"send", "TYPE", "sign and send one test event to the receiver, like the dashboard's \"send test event\"", runSend},
 		{"setup", "", "register hookbridge's search attributes and set the namespace retention (idempotent)", runSetup},
+		{"submit", "KIND", "start a ready-made workflow (response, batch, fine-tune) and print its result when done", runSubmit},
 		{"simulate", "", "run the OpenAI simulator alone: the API subset the worker uses, and signed webhooks with OpenAI's retries", runSimulate},
 		{"demo", "", "a guided tour on the local stack: a background response in the simulator, its webhook, the completed workflow", runDemo},
 	}

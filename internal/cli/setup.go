@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/namespace"
@@ -16,33 +19,54 @@ import (
 func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("setup", "", stderr)
 	retention := fs.Duration("retention", namespace.DefaultRetention, "namespace retention to ensure (never lowered); must be at least 72h to cover OpenAI's retries")
-	address := fs.String("address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS or localhost:7233)")
-	ns := fs.String("namespace", "", "namespace (default $TEMPORAL_NAMESPACE or default)")
+	conn := temporalFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	cfg, err := config.ParseTemporal(nil)
+	c, cfg, err := conn.dial(ctx)
 	if err != nil {
 		return err
 	}
-	if *address != "" {
-		cfg.Address = *address
+	defer c.Close()
+	return setup(ctx, c, cfg.Namespace, *retention, stdout)
+}
+
+// temporalConn is the Temporal connection of a CLI command: the TEMPORAL_*
+// environment, which flags override.
+type temporalConn struct {
+	address, namespace, taskQueue *string
+}
+
+func temporalFlags(fs *flag.FlagSet) temporalConn {
+	return temporalConn{
+		address:   fs.String("address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS or localhost:7233)"),
+		namespace: fs.String("namespace", "", "namespace (default $TEMPORAL_NAMESPACE or default)"),
+		taskQueue: fs.String("task-queue", "", "task queue of hookbridge's worker (default $TEMPORAL_TASK_QUEUE or openai-webhooks)"),
 	}
-	if *ns != "" {
-		cfg.Namespace = *ns
+}
+
+func (t temporalConn) dial(ctx context.Context) (client.Client, config.Temporal, error) {
+	cfg, err := config.ParseTemporal(nil)
+	if err != nil {
+		return nil, cfg, err
+	}
+	for _, f := range []struct{ flag, setting *string }{{t.address, &cfg.Address}, {t.namespace, &cfg.Namespace}, {t.taskQueue, &cfg.TaskQueue}} {
+		if *f.flag != "" {
+			*f.setting = *f.flag
+		}
 	}
 	opts, err := cfg.ClientOptions()
 	if err != nil {
-		return err
+		return nil, cfg, err
 	}
+	opts.Logger = sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	c, err := client.DialContext(dialCtx, opts)
 	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Address, err)
+		return nil, cfg, fmt.Errorf("connect to Temporal at %s: %w", cfg.Address, err)
 	}
-	defer c.Close()
-	return setup(ctx, c, cfg.Namespace, *retention, stdout)
+	return c, cfg, nil
 }
 
 // setup is idempotent: it adds only missing search attributes and only ever
