@@ -46,5 +46,10 @@ chromium:
 test: vet temporal-cli chromium
 	$(GO) test -count=1 -timeout 14m ./...
 
+# Ratios against baselines measured in the same run (about 5-8 minutes on 2 cores);
+# the report goes to stdout and BENCHMARKS.md. `go run ./internal/bench -quick` is a smoke run.
+bench: temporal-cli
+	$(GO) run ./internal/bench -out BENCHMARKS.md
+
 clean:
 	rm -rf $(BIN)/hookbridge $(BIN)/receiver $(BIN)/worker

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/devserver"
+	"github.com/hookbridge/hookbridge/internal/openaisim"
+	"github.com/hookbridge/hookbridge/internal/proc"
+)
+
+// secret signs the benchmark's deliveries; the receiver gets it as
+// OPENAI_WEBHOOK_SECRET.
+const secret = "whsec_YmVuY2gtc2VjcmV0LW9mLWF0LWxlYXN0LTI0LWJ5dGVzISE="
+
+// stopGrace is how long a stopping receiver or worker gets before SIGKILL.
+const stopGrace = 10 * time.Second
+
+// buildBinaries builds the receiver and the worker into dir, from the root
+// of the module holding the working directory.
+func buildBinaries(ctx context.Context, dir string) error {
+	gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator), "./cmd/receiver", "./cmd/worker")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/receiver ./cmd/worker: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// system is one hookbridge installation on loopback for one scenario: a
+// fresh dev server, the OpenAI simulator served in-process, and the
+// receiver and worker binaries as subprocesses once started.
+type system struct {
+	b    *bench
+	name string // the scenario, for the RSS table and the logs
+
+	temporal *devserver.Server
+	client   client.Client
+	sim      *openaisim.Server
+	simHTTP  *httptest.Server
+	tmp      string
+
+	receiverAddr string // host:port
+	receiverURL  string // the webhook URL
+	env          []string
+
+	procs []namedProc
+}
+
+// namedProc is a receiver or worker process.
+type namedProc struct {
+	name string
+	p    *proc.Process
+}
+
+// newSystem starts a fresh dev server, with hookbridge's search attributes
+// registered so that raw SDK starts need no receiver, and the simulator.
+// Close stops everything.
+func (b *bench) newSystem(ctx context.Context, name string) (_ *system, err error) {
+	s := &system{b: b, name: name}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.tmp, err = os.MkdirTemp("", "hookbridge-bench-"); err != nil {
+		return nil, err
+	}
+	attrs := map[string]string{}
+	for _, k := range hookbridge.SearchAttributeKeys {
+		attrs[k.GetName()] = "Keyword"
+	}
+	began := time.Now()
+	s.temporal, err = devserver.Start(ctx, devserver.Options{
+		Binary:           b.cli,
+		DBFile:           filepath.Join(s.tmp, "temporal.db"),
+		Headless:         true,
+		SearchAttributes: attrs,
+		Log:              b.procLog,
+		LogPrefix:        "[temporal] ",
+	})
+	if err != nil {
+		return nil, err
+	}
+	b.log.Info("dev server ready", "scenario", name, "address", s.temporal.Address(), "took", time.Since(began).Round(time.Millisecond))
+	s.client, err = client.Dial(client.Options{HostPort: s.temporal.Address(), Logger: sdkLogger()})
+	if err != nil {
+		return nil, fmt.Errorf("dial dev server: %w", err)
+	}
+	s.sim = openaisim.New(openaisim.Options{})
+	s.simHTTP = httptest.NewServer(s.sim)
+
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s.receiverAddr = "127.0.0.1:" + strconv.Itoa(port)
+	// Metrics stay on, as by default, on ports of their own.
+	metricsPorts := make([]string, 2)
+	for i := range metricsPorts {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		metricsPorts[i] = "127.0.0.1:" + strconv.Itoa(p)
+	}
+	s.receiverURL = "http://" + s.receiverAddr + "/webhook"
+	s.env = append(os.Environ(),
+		"TEMPORAL_ADDRESS="+s.temporal.Address(),
+		"TEMPORAL_NAMESPACE=default",
+		"TEMPORAL_TASK_QUEUE="+hookbridge.DefaultTaskQueue,
+		"OPENAI_WEBHOOK_SECRET="+secret,
+		"OPENAI_API_KEY=sk-bench",
+		"OPENAI_BASE_URL="+s.simHTTP.URL+"/v1",
+		"RECEIVER_ADDR="+s.receiverAddr,
+		"BLOB_URL=file://"+filepath.Join(s.tmp, "blobs")+"?create_dir=true",
+		"RECEIVER_METRICS_ADDR="+metricsPorts[0],
+		"WORKER_METRICS_ADDR="+metricsPorts[1],
+		"LOG_LEVEL=warn",
+	)
+	return s, nil
+}
+
+// startReceiver starts the receiver binary and waits until /readyz answers 200.
+func (s *system) startReceiver(ctx context.Context) error {
+	p, err := s.start("receiver")
+	if err != nil {
+		return err
+	}
+	return s.waitFor(ctx, p, 30*time.Second, "receiver ready", func() bool {
+		resp, err := http.Get("http://" + s.receiverAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// startWorker starts the worker binary and returns when it was spawned. With
+// wait it also waits until the worker polls the task queue.
+func (s *system) startWorker(ctx context.Context, wait bool) (time.Time, error) {
+	spawned := time.Now()
+	p, err := s.start("worker")
+	if err != nil || !wait {
+		return spawned, err
+	}
+	return spawned, s.waitFor(ctx, p, 30*time.Second, "worker polling", func() bool {
+		resp, err := s.client.DescribeTaskQueue(ctx, hookbridge.DefaultTaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		return err == nil && len(resp.GetPollers()) > 0
+	})
+}
+
+func (s *system) start(name string) (*proc.Process, error) {
+	p, err := proc.Start(proc.Options{Path: filepath.Join(s.b.binDir, name), Env: s.env, Log: s.b.procLog, Prefix: "[" + name + "] "})
+	if err != nil {
+		return nil, err
+	}
+	s.procs = append(s.procs, namedProc{name: name, p: p})
+	return p, nil
+}
+
+// waitFor polls cond until it holds, p exits, or timeout passes.
+func (s *system) waitFor(ctx context.Context, p *proc.Process, timeout time.Duration, what string, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-p.Exited():
+			return fmt.Errorf("waiting for %s: the process exited (%v); its last lines:\n%s", what, p.ExitErr(), p.Tail())
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w; last lines:\n%s", what, ctx.Err(), p.Tail())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// countWorkflows returns how many executions visibility lists for query.
+func (s *system) countWorkflows(ctx context.Context, query string) (int64, error) {
+	resp, err := s.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+	if err != nil {
+		return 0, fmt.Errorf("count %q: %w", query, err)
+	}
+	return resp.GetCount(), nil
+}
+
+// waitClosed polls visibility until at least want executions are closed,
+// or timeout passes, and returns how many are. Visibility trails the
+// history by a moment, so counting the running ones would be early.
+func (s *system) waitClosed(ctx context.Context, want int64, timeout time.Duration) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		n, err := s.countWorkflows(ctx, `ExecutionStatus != "Running"`)
+		switch {
+		case ctx.Err() != nil:
+			return n, nil
+		case err != nil:
+			return n, err
+		case n >= want:
+			return n, nil
+		}
+		select {
+		case <-ctx.Done():
+			return n, nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Close records the peak RSS of the receiver and worker, stops them, and
+// stops the dev server and the simulator. It is safe on a half-built system.
+func (s *system) Close() {
+	for _, np := range s.procs {
+		if kb, err := peakRSS(np.p.PID()); err == nil {
+			s.b.recordRSS(np.name, s.name, kb)
+		} else {
+			s.b.log.Warn("peak RSS unknown", "process", np.name, "error", err)
+		}
+		if err := np.p.Stop(stopGrace); err != nil {
+			s.b.log.Warn("stop", "process", np.name, "error", err)
+		}
+	}
+	s.procs = nil
+	if s.sim != nil {
+		s.sim.Close()
+	}
+	if s.simHTTP != nil {
+		s.simHTTP.Close()
+	}
+	if s.client != nil {
+		s.client.Close()
+	}
+	if s.temporal != nil {
+		if err := s.temporal.Stop(); err != nil {
+			s.b.log.Warn("stop dev server", "error", err)
+		}
+	}
+	if s.tmp != "" {
+		os.RemoveAll(s.tmp)
+	}
+}
+
+// peakRSS returns the VmHWM (peak resident set size) of a process, in kB.
+func peakRSS(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return parseVmHWM(f)
+}
+
+// parseVmHWM reads the VmHWM line of a /proc/<pid>/status file.
+func parseVmHWM(r io.Reader) (int64, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(rest)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0, fmt.Errorf("unexpected VmHWM line %q", sc.Text())
+		}
+		return strconv.ParseInt(fields[0], 10, 64)
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, errors.New("no VmHWM line")
+}
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat; it
+// is 100 on every Linux the bench runs on.
+const clockTicks = 100
+
+// cpuTime returns the CPU time (user + system, all threads) a process has
+// used so far.
+func cpuTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseCPUTime(string(data))
+}
+
+// parseCPUTime reads utime and stime from the text of /proc/<pid>/stat.
+func parseCPUTime(stat string) (time.Duration, error) {
+	// The command name, in parentheses, may hold spaces; the fields that
+	// follow it start with the state (field 3): utime and stime are 14 and 15.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	fields := strings.Fields(stat[i+1:])
+	if len(fields) < 13 {
+		return 0, errors.New("malformed stat")
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("malformed stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
+// process returns the started process called name, or nil.
+func (s *system) process(name string) *proc.Process {
+	for _, np := range s.procs {
+		if np.name == name {
+			return np.p
+		}
+	}
+	return nil
+}
+
+// freePort returns a TCP port that is free on loopback now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// sdkLogger keeps the SDK's own log lines to warnings, on stderr: stdout
+// carries the report.
+func sdkLogger() sdklog.Logger {
+	return sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}
