@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/time/rate"
 
 	"github.com/hookbridge/hookbridge"
 )
@@ -81,9 +83,11 @@ type StartResult struct {
 }
 
 type handler struct {
-	opts     Options
-	temporal client.Client
-	slots    chan struct{}
+	opts       Options
+	temporal   client.Client
+	slots      chan struct{}
+	retryAfter string
+	rejectLog  *rate.Sometimes
 }
 
 // New returns the receiver's HTTP handler: POST opts.Path for webhooks,
@@ -93,9 +97,18 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 		return nil, errors.New("receiver: Options.Verifier is required")
 	}
 	opts = opts.withDefaults()
-	h := &handler{opts: opts, temporal: c, slots: make(chan struct{}, opts.MaxInFlight)}
+	h := &handler{
+		opts:       opts,
+		temporal:   c,
+		slots:      make(chan struct{}, opts.MaxInFlight),
+		retryAfter: strconv.Itoa(max(1, int(opts.RetryAfter.Seconds()))),
+		rejectLog:  &rate.Sometimes{Interval: time.Second},
+	}
 	r := mux.NewRouter()
-	r.HandleFunc(opts.Path, h.webhook).Methods(http.MethodPost)
+	// An exact-path matcher: the webhook route sees every forged request of a
+	// flood, and a path template would run a regular expression on each.
+	r.MatcherFunc(func(req *http.Request, _ *mux.RouteMatch) bool { return req.URL.Path == opts.Path }).
+		Methods(http.MethodPost).HandlerFunc(h.webhook)
 	r.HandleFunc("/healthz", healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", h.readyz).Methods(http.MethodGet, http.MethodHead)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
@@ -103,24 +116,22 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 }
 
 func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
-	webhookID := r.Header.Get("webhook-id")
-	log := h.opts.Logger.With("webhook_id", webhookID)
 	ev, err := h.verified(w, r)
 	if err != nil {
-		h.refuse(w, log, err)
+		h.refuse(w, r, err)
 		return
 	}
 	res, err := h.start(r.Context(), ev)
 	if err != nil {
-		h.refuse(w, log, err)
+		h.refuse(w, r, err)
 		return
 	}
 	if res.Duplicate {
 		h.opts.Metrics.delivery(outcomeDuplicate, "")
-		log.Info("duplicate delivery", "event_type", ev.Type, "run_id", res.RunID)
+		h.opts.Logger.Info("duplicate delivery", "webhook_id", ev.WebhookID, "event_type", ev.Type, "run_id", res.RunID)
 	} else {
 		h.opts.Metrics.delivery(outcomeAccepted, "")
-		log.Info("event accepted", "event_type", ev.Type, "event_id", ev.ID, "object_id", ev.ObjectID, "run_id", res.RunID)
+		h.opts.Logger.Info("event accepted", "webhook_id", ev.WebhookID, "event_type", ev.Type, "event_id", ev.ID, "object_id", ev.ObjectID, "run_id", res.RunID)
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -128,25 +139,38 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
 // verified reads the body within the limit, checks its signature and parses
 // the envelope.
 func (h *handler) verified(w http.ResponseWriter, r *http.Request) (hookbridge.Event, error) {
-	if r.ContentLength > h.opts.MaxBodyBytes {
-		return hookbridge.Event{}, ErrBodyTooLarge
+	body, err := readBody(w, r, h.opts.MaxBodyBytes)
+	if err != nil {
+		return hookbridge.Event{}, err
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
-	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return hookbridge.Event{}, ErrBodyTooLarge
-		}
-		return hookbridge.Event{}, fmt.Errorf("%w: reading body: %v", ErrInvalidEvent, err)
-	}
-	body := buf.Bytes()
 	if err := h.opts.Verifier.Verify(body, r.Header); err != nil {
 		return hookbridge.Event{}, err
 	}
-	return ParseEvent(r.Header.Get("webhook-id"), body)
+	return ParseEvent(r.Header.Get(headerID), body)
+}
+
+// readBody reads the whole body, refusing one over limit. A body of known
+// length (OpenAI's always are) is read in one allocation.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, ErrBodyTooLarge
+	}
+	if r.ContentLength >= 0 {
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, fmt.Errorf("%w: reading body: %v", ErrInvalidEvent, err)
+		}
+		return body, nil
+	}
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, ErrBodyTooLarge
+		}
+		return nil, fmt.Errorf("%w: reading body: %v", ErrInvalidEvent, err)
+	}
+	return buf.Bytes(), nil
 }
 
 // start asks Temporal to start the event's workflow and waits at most
@@ -185,19 +209,48 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 	}
 }
 
-func (h *handler) refuse(w http.ResponseWriter, log *slog.Logger, err error) {
+// refuse answers a delivery that was not accepted. Refusals are counted in
+// the metrics; the log gets every one at debug level, and otherwise at most
+// one a second, so that a flood of forged requests cannot flood the log.
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	status, reason := classify(err)
 	if status == http.StatusServiceUnavailable {
 		h.opts.Metrics.delivery(outcomeUnavailable, reason)
-		log.Error("delivery not accepted, sender will retry", "reason", reason, "error", err)
-		w.Header().Set("Retry-After", strconv.Itoa(int(h.opts.RetryAfter.Seconds())))
+		h.opts.Logger.Error("delivery not accepted, sender will retry", "webhook_id", r.Header.Get(headerID), "reason", reason, "error", err)
+		w.Header().Set("Retry-After", h.retryAfter)
 	} else {
 		h.opts.Metrics.delivery(outcomeRejected, reason)
-		log.Warn("delivery rejected", "reason", reason, "error", err)
+		if h.opts.Logger.Enabled(r.Context(), slog.LevelDebug) {
+			h.opts.Logger.Debug("delivery rejected", "webhook_id", r.Header.Get(headerID), "reason", reason, "error", err, "remote", r.RemoteAddr)
+		} else {
+			h.rejectLog.Do(func() {
+				h.opts.Logger.Warn("delivery rejected (logged at most once a second; hookbridge_receiver_deliveries_total counts them all)",
+					"webhook_id", r.Header.Get(headerID), "reason", reason, "error", err, "remote", r.RemoteAddr)
+			})
+		}
 	}
 	// The caller learns the status, never which check failed.
-	writeJSON(w, status, map[string]string{"error": http.StatusText(status)})
+	writeRefusal(w, status)
 }
+
+func writeRefusal(w http.ResponseWriter, status int) {
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(status)
+	_, _ = w.Write(refusalBodies[status])
+}
+
+// jsonContentType is shared by every refusal, saving an allocation each.
+var jsonContentType = []string{"application/json"}
+
+// refusalBodies are the answers to refusals, encoded once: they are on the
+// path a flood of forged requests takes.
+var refusalBodies = func() map[int][]byte {
+	bodies := map[int][]byte{}
+	for _, status := range []int{http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable} {
+		bodies[status] = []byte(`{"error":"` + http.StatusText(status) + `"}` + "\n")
+	}
+	return bodies
+}()
 
 func healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -216,7 +269,7 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 
 func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Allow", http.MethodPost)
-	writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": http.StatusText(http.StatusMethodNotAllowed)})
+	writeRefusal(w, http.StatusMethodNotAllowed)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +11,7 @@ import (
 // (and a nil *Metrics) records nothing.
 type Metrics struct {
 	deliveries *prometheus.CounterVec
+	counters   map[string]prometheus.Counter // by outcome/reason
 	startTime  prometheus.Histogram
 	inFlight   prometheus.Gauge
 }
@@ -40,13 +42,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.deliveries, m.startTime, m.inFlight)
+	// Resolve the known series once; refusals of a flood count cheaply, and
+	// every series shows up at zero before its first delivery.
+	m.counters = map[string]prometheus.Counter{}
+	add := func(outcome, reason string) {
+		m.counters[outcome+"/"+reason] = m.deliveries.WithLabelValues(outcome, reason)
+	}
+	add(outcomeAccepted, "")
+	add(outcomeDuplicate, "")
+	for _, r := range refusals {
+		outcome := outcomeRejected
+		if r.status == http.StatusServiceUnavailable {
+			outcome = outcomeUnavailable
+		}
+		add(outcome, r.reason)
+	}
 	return m
 }
 
 func (m *Metrics) delivery(outcome, reason string) {
-	if m != nil && m.deliveries != nil {
-		m.deliveries.WithLabelValues(outcome, reason).Inc()
+	if m == nil || m.deliveries == nil {
+		return
 	}
+	if c, ok := m.counters[outcome+"/"+reason]; ok {
+		c.Inc()
+		return
+	}
+	m.deliveries.WithLabelValues(outcome, reason).Inc()
 }
 
 func (m *Metrics) startBegins() {

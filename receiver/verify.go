@@ -9,6 +9,16 @@ import (
 
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/webhooks"
+
+	"github.com/hookbridge/hookbridge/internal/signing"
+)
+
+// The Standard Webhooks headers, in canonical form: looking a header up by
+// its canonical name does not allocate.
+const (
+	headerID        = "Webhook-Id"
+	headerTimestamp = "Webhook-Timestamp"
+	headerSignature = "Webhook-Signature"
 )
 
 // maxWebhookIDLength is Temporal's default limit on workflow ID length; the
@@ -16,12 +26,19 @@ import (
 const maxWebhookIDLength = 1000
 
 // Verifier checks Standard Webhooks signatures against one or more secrets.
-// The header checks are done here so that each failure has its own error;
-// the HMAC itself is openai-go's.
+// The header checks are done here so that each failure has its own error.
+// Every accepted delivery is verified by openai-go; a signature that matches
+// none of the keys is refused before that, with the keys decoded once, so
+// that forged requests cost little.
 type Verifier struct {
-	services  []webhooks.WebhookService
+	secrets   []secret
 	tolerance time.Duration
 	now       func() time.Time
+}
+
+type secret struct {
+	key     signing.Key
+	service webhooks.WebhookService
 }
 
 // NewVerifier returns a Verifier that accepts a delivery signed with any of
@@ -32,7 +49,9 @@ func NewVerifier(secrets []string, tolerance time.Duration, now func() time.Time
 	}
 	v := &Verifier{tolerance: tolerance, now: now}
 	for _, s := range secrets {
-		v.services = append(v.services, webhooks.NewWebhookService(option.WithWebhookSecret(s)))
+		// A malformed secret gets no key; openai-go then refuses it alone.
+		key, _ := signing.NewKey(s)
+		v.secrets = append(v.secrets, secret{key: key, service: webhooks.NewWebhookService(option.WithWebhookSecret(s))})
 	}
 	return v
 }
@@ -42,13 +61,13 @@ func NewVerifier(secrets []string, tolerance time.Duration, now func() time.Time
 // ErrInvalidTimestamp, ErrTimestampOutOfRange, ErrNoV1Signature or
 // ErrSignatureMismatch.
 func (v *Verifier) Verify(body []byte, h http.Header) error {
-	id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
+	id, ts := h.Get(headerID), h.Get(headerTimestamp)
 	switch {
 	case id == "":
 		return missing("webhook-id")
 	case ts == "":
 		return missing("webhook-timestamp")
-	case len(h.Values("webhook-signature")) == 0:
+	case len(h.Values(headerSignature)) == 0:
 		return missing("webhook-signature")
 	}
 	if err := checkWebhookID(id); err != nil {
@@ -62,30 +81,55 @@ func (v *Verifier) Verify(body []byte, h http.Header) error {
 	if age := now.Unix() - sent; age > int64(v.tolerance/time.Second) || -age > int64(v.tolerance/time.Second) {
 		return ErrTimestampOutOfRange
 	}
-	// openai-go reads one header line and takes unversioned values as
-	// signatures; pass it every v1 value from every line, and nothing else.
+	// A v1 signature that matches none of the keys is refused here, without
+	// allocating; one that matches is confirmed by openai-go, which reads
+	// one header line and takes unversioned values as signatures: it gets
+	// every v1 value from every line, and nothing else.
+	sawV1 := false
+	for i := range v.secrets {
+		if v.secrets[i].signed(id, ts, body, h.Values(headerSignature), &sawV1) &&
+			v.secrets[i].service.VerifySignatureWithToleranceAndTime(body, canonical(id, ts, h), v.tolerance, now) == nil {
+			return nil
+		}
+	}
+	if !sawV1 {
+		return ErrNoV1Signature
+	}
+	return ErrSignatureMismatch
+}
+
+// signed reports whether one of the v1 signatures in the header lines is
+// the secret's, and notes whether there was any v1 signature at all.
+func (s secret) signed(id, ts string, body []byte, lines []string, sawV1 *bool) bool {
+	for _, line := range lines {
+		for sig := range strings.FieldsSeq(line) {
+			if b64, ok := strings.CutPrefix(sig, "v1,"); ok {
+				*sawV1 = true
+				if s.key.Matches(id, ts, body, b64) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// canonical returns the headers openai-go verifies: one signature line
+// holding every v1 signature.
+func canonical(id, ts string, h http.Header) http.Header {
 	var v1 []string
-	for _, line := range h.Values("webhook-signature") {
-		for _, sig := range strings.Fields(line) {
+	for _, line := range h.Values(headerSignature) {
+		for sig := range strings.FieldsSeq(line) {
 			if strings.HasPrefix(sig, "v1,") {
 				v1 = append(v1, sig)
 			}
 		}
 	}
-	if len(v1) == 0 {
-		return ErrNoV1Signature
+	return http.Header{
+		headerID:        {id},
+		headerTimestamp: {ts},
+		headerSignature: {strings.Join(v1, " ")},
 	}
-	canonical := http.Header{
-		"Webhook-Id":        {id},
-		"Webhook-Timestamp": {ts},
-		"Webhook-Signature": {strings.Join(v1, " ")},
-	}
-	for i := range v.services {
-		if v.services[i].VerifySignatureWithToleranceAndTime(body, canonical, v.tolerance, now) == nil {
-			return nil
-		}
-	}
-	return ErrSignatureMismatch
 }
 
 // checkWebhookID refuses ids Temporal would refuse as workflow IDs, and ids

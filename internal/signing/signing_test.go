@@ -62,3 +62,32 @@ func TestDecodeSecretRejectsMalformedWhsec(t *testing.T) {
 		t.Errorf("DecodeSecret(plain) = %q, %v; want raw bytes", key, err)
 	}
 }
+
+func TestKeyMatchesOnlyTheRightSignature(t *testing.T) {
+	key, err := signing.NewKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id, ts, body = "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", `{"test": 2432232314}`
+	const good = "g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+	if got := key.Signature(id, ts, []byte(body)); got != good {
+		t.Fatalf("Signature = %q, want %q", got, good)
+	}
+	tests := []struct {
+		name, id, ts, body, sig string
+		want                    bool
+	}{
+		{"published vector", id, ts, body, good, true},
+		{"other body", id, ts, body + " ", good, false},
+		{"other id", id + "x", ts, body, good, false},
+		{"other timestamp", id, "1614265331", body, good, false},
+		{"truncated", id, ts, body, good[:43], false},
+		{"not base64", id, ts, body, "!" + good[1:], false},
+		{"empty", id, ts, body, "", false},
+	}
+	for _, tt := range tests {
+		if got := key.Matches(tt.id, tt.ts, []byte(tt.body), tt.sig); got != tt.want {
+			t.Errorf("%s: Matches = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
