@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/openai/openai-go/v3"
@@ -31,6 +32,9 @@ type Activities struct {
 	BlobURL string
 	// Temporal finds other event workflows (FindEarlierEvent).
 	Temporal client.Client
+
+	lookupsOnce  sync.Once
+	eventLookups *eventLookups
 }
 
 // RetrieveResponse gets a response.
