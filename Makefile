@@ -7,7 +7,12 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL  ?= $(or $(shell command -v temporal 2>/dev/null),$(BIN)/temporal)
 export TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: all build run test vet bench demo clean temporal-cli chromium
+.PHONY: all build run test vet bench demo clean temporal-cli chromium fuzz
+
+# Fuzz targets of the receiver: signature verification, envelope parsing and
+# the whole handler. `make test` runs each briefly; `make fuzz` longer.
+FUZZ_TARGETS := FuzzVerify FuzzParseEvent FuzzHandler
+FUZZTIME ?= 2m
 
 # apt-get needs root; use sudo when not root.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -45,6 +50,13 @@ chromium:
 
 test: vet temporal-cli chromium
 	$(GO) test -count=1 -timeout 14m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+		echo "fuzzing $$target for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) ./receiver || exit 1; \
+	done
 
 # Ratios against baselines measured in the same run (about 5-8 minutes on 2 cores);
 # the report goes to stdout and BENCHMARKS.md. `go run ./internal/bench -quick` is a smoke run.
