@@ -11,11 +11,13 @@ import (
 	pathpkg "path"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookbridge/hookbridge/internal/signing"
@@ -95,15 +97,19 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-// fakeTemporal counts starts; the handler must start a workflow only for a
-// verified delivery.
+// fakeTemporal counts starts and, like Temporal, refuses a workflow ID it
+// has seen; the handler must start a workflow only for a verified delivery.
 type fakeTemporal struct {
 	client.Client
 	starts atomic.Int32
+	seen   sync.Map
 }
 
-func (f *fakeTemporal) ExecuteWorkflow(context.Context, client.StartWorkflowOptions, any, ...any) (client.WorkflowRun, error) {
+func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, opts client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
 	f.starts.Add(1)
+	if _, dup := f.seen.LoadOrStore(opts.ID, true); dup {
+		return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "run")
+	}
 	return fakeRun{}, nil
 }
 

@@ -75,6 +75,24 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// NewServer returns the http.Server for the handler with every timeout set,
+// so that slow or oversized requests (slowloris, huge headers) cost a
+// connection for seconds at most. startTimeout is Options.StartTimeout.
+func NewServer(h http.Handler, startTimeout time.Duration, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      startTimeout + 10*time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// MaxHeaderBytes bounds a request's headers; larger ones get 431.
+const MaxHeaderBytes = 64 << 10
+
 // StartResult is the body of a 200 answer.
 type StartResult struct {
 	WorkflowID string `json:"workflow_id"`

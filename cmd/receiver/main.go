@@ -67,15 +67,7 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      cfg.StartTimeout + 10*time.Second,
-		IdleTimeout:       90 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := receiver.NewServer(handler, cfg.StartTimeout, logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("receiver listening", "addr", ln.Addr().String(), "path", cfg.Path, "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "secrets", len(cfg.WebhookSecrets))
