@@ -230,12 +230,18 @@ func TestHundredThousandLineBatchIsStreamedInBoundedMemory(t *testing.T) {
 // peakRSS reads a process's peak resident set size (VmHWM) in bytes.
 func peakRSS(t *testing.T, pid int) int64 {
 	t.Helper()
+	return procStatus(t, pid, "VmHWM:")
+}
+
+// procStatus reads a size field, in bytes, of /proc/<pid>/status.
+func procStatus(t *testing.T, pid int, field string) int64 {
+	t.Helper()
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if kb, ok := strings.CutPrefix(line, field); ok {
 			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
 			if err != nil {
 				t.Fatal(err)
@@ -243,7 +249,7 @@ func peakRSS(t *testing.T, pid int) int64 {
 			return n << 10
 		}
 	}
-	t.Fatal("no VmHWM in /proc status")
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }
 

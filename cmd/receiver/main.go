@@ -56,6 +56,7 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 		TaskQueue:    cfg.TaskQueue,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		StartTimeout: cfg.StartTimeout,
+		MaxInFlight:  cfg.MaxInFlight,
 		Logger:       logger,
 		Metrics:      receiver.NewMetrics(reg),
 	})

@@ -93,7 +93,10 @@ type Receiver struct {
 	MaxBodyBytes   int64         `env:"RECEIVER_MAX_BODY_BYTES" envDefault:"1048576"`
 	// StartTimeout bounds the Temporal start call; it must stay well inside
 	// OpenAI's few-second acknowledgement window.
-	StartTimeout    time.Duration `env:"RECEIVER_START_TIMEOUT" envDefault:"2s"`
+	StartTimeout time.Duration `env:"RECEIVER_START_TIMEOUT" envDefault:"2s"`
+	// MaxInFlight bounds concurrent Temporal starts: past it, deliveries
+	// wait for a slot until StartTimeout, then get 503.
+	MaxInFlight     int           `env:"RECEIVER_MAX_IN_FLIGHT" envDefault:"128"`
 	ShutdownTimeout time.Duration `env:"RECEIVER_SHUTDOWN_TIMEOUT" envDefault:"10s"`
 }
 
@@ -224,6 +227,9 @@ func (c Receiver) validate() error {
 	}
 	if c.StartTimeout <= 0 {
 		errs = append(errs, errors.New("RECEIVER_START_TIMEOUT must be positive"))
+	}
+	if c.MaxInFlight <= 0 {
+		errs = append(errs, errors.New("RECEIVER_MAX_IN_FLIGHT must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hookbridge/hookbridge/internal/signing"
+)
+
+// Offered load above what Temporal can take (here: Temporal frozen with
+// SIGSTOP, then thawed): the receiver bounds its in-flight starts, answers
+// every delivery promptly with 503 + Retry-After instead of queueing past
+// the ack window, keeps its memory bounded, and recovers by itself.
+func TestOverloadIsRefusedPromptlyAndRecovers(t *testing.T) {
+	const maxInFlight, startTimeout = 8, time.Second
+	s := newStack(t, stackOptions{env: []string{"RECEIVER_MAX_IN_FLIGHT=8", "RECEIVER_START_TIMEOUT=1s"}})
+	baseline := currentRSS(t, s.receiver.PID())
+
+	if err := syscall.Kill(-s.temporal.PID(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	thawed := false
+	thaw := func() {
+		if !thawed {
+			thawed = true
+			_ = syscall.Kill(-s.temporal.PID(), syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(thaw)
+
+	// 64 senders for 4 seconds against a frozen Temporal.
+	var mu sync.Mutex
+	var answers, unavailable, slow int
+	var wg sync.WaitGroup
+	stop := time.Now().Add(4 * time.Second)
+	for w := range 64 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(stop); i++ {
+				id := fmt.Sprintf("wh_overload_%d_%d", w, i)
+				body := eventBody("evt_"+id, "something.new", "thing")
+				h, err := signing.Headers(secret, id, time.Now(), []byte(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				a, err := s.deliver(h, body)
+				if err != nil {
+					t.Error(err) // not answered within the ack window
+					return
+				}
+				mu.Lock()
+				answers++
+				if a.status == http.StatusServiceUnavailable && a.retryAfter != "" {
+					unavailable++
+				}
+				if a.took > startTimeout+time.Second {
+					slow++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	metrics := scrape(t, s.receiverMetrics)
+	if inFlight, _ := sum(metrics, "hookbridge_receiver_starts_in_flight"); inFlight > maxInFlight {
+		t.Errorf("%v starts in flight, want at most %d", inFlight, maxInFlight)
+	}
+	peak := currentRSS(t, s.receiver.PID())
+	t.Logf("%d deliveries answered while Temporal was frozen: %d with 503 + Retry-After, %d slower than %v; receiver RSS %d -> %d MiB",
+		answers, unavailable, slow, startTimeout+time.Second, baseline>>20, peak>>20)
+	if answers == 0 || unavailable != answers || slow != 0 {
+		t.Errorf("want every delivery answered 503 with Retry-After within %v", startTimeout+time.Second)
+	}
+	if peak > baseline+64<<20 {
+		t.Errorf("receiver RSS grew from %d to %d MiB under overload", baseline>>20, peak>>20)
+	}
+
+	thaw()
+	waitFor(t, 30*time.Second, "the receiver to accept deliveries again", func() bool {
+		return s.post(t, fmt.Sprintf("wh_after_%d", time.Now().UnixNano()), eventBody("evt_after", "something.new", "thing")).status == http.StatusOK
+	})
+}
+
+// currentRSS reads a process's resident set size (VmRSS) in bytes.
+func currentRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	return procStatus(t, pid, "VmRSS:")
+}
