@@ -127,6 +127,25 @@ func awaitObject(ctx workflow.Context, w waiter) (hookbridge.Object, string, []s
 	return final, "", strays, temporal.NewCanceledError(final)
 }
 
+// createThenAwait runs a create activity, then (when not nil) created, and
+// waits for the new object unless it is already over.
+func createThenAwait(ctx workflow.Context, create, request any, w waiter, created func(hookbridge.Object) error) (hookbridge.Object, string, []string, error) {
+	var obj hookbridge.Object
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), create, request).Get(ctx, &obj); err != nil {
+		return obj, "", nil, err
+	}
+	if created != nil {
+		if err := created(obj); err != nil {
+			return obj, "", nil, err
+		}
+	}
+	if obj.Terminal() {
+		return obj, "", nil, nil
+	}
+	w.id = obj.ID
+	return awaitObject(ctx, w)
+}
+
 // activityFunc adapts an activity taking one argument to a waiter callback.
 func activityFunc[T any](fn any, options workflow.ActivityOptions, arg func(id string) T) func(workflow.Context, string) (hookbridge.Object, error) {
 	return func(ctx workflow.Context, id string) (hookbridge.Object, error) {
@@ -179,28 +198,19 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 	if in.Model == "" || missing(in.Input) {
 		return BackgroundResponseResult{}, temporal.NewNonRetryableApplicationError("model and input are required", "InvalidInput", nil)
 	}
-	var created hookbridge.Object
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.CreateResponse, activities.CreateResponseRequest{
+	obj, via, strays, err := createThenAwait(ctx, a.CreateResponse, activities.CreateResponseRequest{
 		WorkflowID:   workflow.GetInfo(ctx).WorkflowExecution.ID,
 		Model:        in.Model,
 		Input:        in.Input,
 		Instructions: in.Instructions,
 		Metadata:     in.Metadata,
 		Params:       in.Params,
-	}).Get(ctx, &created)
-	if err != nil {
-		return BackgroundResponseResult{}, err
-	}
-	obj, via, strays := created, "", []string(nil)
-	if !created.Terminal() {
-		obj, via, strays, err = awaitObject(ctx, waiter{
-			family:   hookbridge.FamilyResponse,
-			id:       created.ID,
-			interval: pollInterval(in.PollIntervalSeconds),
-			poll:     activityFunc(a.RetrieveResponse, retrieveOptions, byID),
-			cancel:   activityFunc(a.CancelResponse, retrieveOptions, byID),
-		})
-	}
+	}, waiter{
+		family:   hookbridge.FamilyResponse,
+		interval: pollInterval(in.PollIntervalSeconds),
+		poll:     activityFunc(a.RetrieveResponse, retrieveOptions, byID),
+		cancel:   activityFunc(a.CancelResponse, retrieveOptions, byID),
+	}, nil)
 	res := BackgroundResponseResult{
 		ResponseID: obj.ID, Status: obj.Status, OutputText: obj.OutputText, Error: obj.Error,
 		IncompleteReason: obj.IncompleteReason, Usage: obj.Usage, Metadata: obj.Metadata,
@@ -263,20 +273,12 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	if req.CompletionWindow == "" {
 		req.CompletionWindow = "24h"
 	}
-	var created hookbridge.Object
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.CreateBatch, req).Get(ctx, &created); err != nil {
-		return BatchResult{}, err
-	}
-	obj, via, err := created, "", error(nil)
-	if !created.Terminal() {
-		obj, via, _, err = awaitObject(ctx, waiter{
-			family:   hookbridge.FamilyBatch,
-			id:       created.ID,
-			interval: pollInterval(in.PollIntervalSeconds),
-			poll:     activityFunc(a.RetrieveBatch, retrieveOptions, byID),
-			cancel:   activityFunc(a.CancelBatch, retrieveOptions, byID),
-		})
-	}
+	obj, via, _, err := createThenAwait(ctx, a.CreateBatch, req, waiter{
+		family:   hookbridge.FamilyBatch,
+		interval: pollInterval(in.PollIntervalSeconds),
+		poll:     activityFunc(a.RetrieveBatch, retrieveOptions, byID),
+		cancel:   activityFunc(a.CancelBatch, retrieveOptions, byID),
+	}, nil)
 	res := BatchResult{BatchID: obj.ID, Status: obj.Status, RequestCounts: obj.RequestCounts, Error: obj.Error, CompletedVia: via}
 	if err != nil {
 		return res, err
@@ -319,8 +321,7 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 	if in.Model == "" || in.TrainingFile == "" {
 		return FineTuningJobResult{}, temporal.NewNonRetryableApplicationError("model and training_file are required", "InvalidInput", nil)
 	}
-	var created hookbridge.Object
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.CreateFineTuningJob, activities.CreateFineTuningJobRequest{
+	obj, via, _, err := createThenAwait(ctx, a.CreateFineTuningJob, activities.CreateFineTuningJobRequest{
 		WorkflowID:     workflow.GetInfo(ctx).WorkflowExecution.ID,
 		Model:          in.Model,
 		TrainingFile:   in.TrainingFile,
@@ -328,20 +329,12 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 		Suffix:         in.Suffix,
 		Metadata:       in.Metadata,
 		Params:         in.Params,
-	}).Get(ctx, &created)
-	if err != nil {
-		return FineTuningJobResult{}, err
-	}
-	obj, via := created, ""
-	if !created.Terminal() {
-		obj, via, _, err = awaitObject(ctx, waiter{
-			family:   hookbridge.FamilyFineTuning,
-			id:       created.ID,
-			interval: pollInterval(in.PollIntervalSeconds),
-			poll:     activityFunc(a.RetrieveFineTuningJob, retrieveOptions, byID),
-			cancel:   activityFunc(a.CancelFineTuningJob, retrieveOptions, byID),
-		})
-	}
+	}, waiter{
+		family:   hookbridge.FamilyFineTuning,
+		interval: pollInterval(in.PollIntervalSeconds),
+		poll:     activityFunc(a.RetrieveFineTuningJob, retrieveOptions, byID),
+		cancel:   activityFunc(a.CancelFineTuningJob, retrieveOptions, byID),
+	}, nil)
 	return FineTuningJobResult{JobID: obj.ID, Status: obj.Status, FineTunedModel: obj.FineTunedModel, Error: obj.Error, CompletedVia: via}, err
 }
 
@@ -372,33 +365,23 @@ func EvalRun(ctx workflow.Context, in EvalRunInput) (EvalRunResult, error) {
 	if in.EvalID == "" || missing(in.DataSource) {
 		return EvalRunResult{}, temporal.NewNonRetryableApplicationError("eval_id and data_source are required", "InvalidInput", nil)
 	}
-	var created hookbridge.Object
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.CreateEvalRun, activities.CreateEvalRunRequest{
+	ref := func(id string) activities.EvalRunRef { return activities.EvalRunRef{EvalID: in.EvalID, RunID: id} }
+	obj, via, _, err := createThenAwait(ctx, a.CreateEvalRun, activities.CreateEvalRunRequest{
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		EvalID:     in.EvalID,
 		Name:       in.Name,
 		DataSource: in.DataSource,
 		Metadata:   in.Metadata,
-	}).Get(ctx, &created)
-	if err != nil {
-		return EvalRunResult{}, err
-	}
-	if err := workflow.UpsertMemo(ctx, map[string]any{hookbridge.MemoEvalID: in.EvalID}); err != nil {
-		return EvalRunResult{}, err
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, hookbridge.ObjectIDKey.ValueSet(created.ID)); err != nil {
-		return EvalRunResult{}, err
-	}
-	ref := func(id string) activities.EvalRunRef { return activities.EvalRunRef{EvalID: in.EvalID, RunID: id} }
-	obj, via := created, ""
-	if !created.Terminal() {
-		obj, via, _, err = awaitObject(ctx, waiter{
-			family:   hookbridge.FamilyEvalRun,
-			id:       created.ID,
-			interval: pollInterval(in.PollIntervalSeconds),
-			poll:     activityFunc(a.RetrieveEvalRun, retrieveOptions, ref),
-			cancel:   activityFunc(a.CancelEvalRun, retrieveOptions, ref),
-		})
-	}
+	}, waiter{
+		family:   hookbridge.FamilyEvalRun,
+		interval: pollInterval(in.PollIntervalSeconds),
+		poll:     activityFunc(a.RetrieveEvalRun, retrieveOptions, ref),
+		cancel:   activityFunc(a.CancelEvalRun, retrieveOptions, ref),
+	}, func(created hookbridge.Object) error {
+		if err := workflow.UpsertMemo(ctx, map[string]any{hookbridge.MemoEvalID: in.EvalID}); err != nil {
+			return err
+		}
+		return workflow.UpsertTypedSearchAttributes(ctx, hookbridge.ObjectIDKey.ValueSet(created.ID))
+	})
 	return EvalRunResult{RunID: obj.ID, EvalID: in.EvalID, Status: obj.Status, ResultCounts: obj.ResultCounts, Error: obj.Error, CompletedVia: via}, err
 }
