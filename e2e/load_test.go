@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/hookbridge/hookbridge/internal/openaisim"
@@ -69,9 +70,7 @@ func TestThousandEventsUnderDuplicatesForgeriesAndSlowAcks(t *testing.T) {
 			duplicates++
 		}
 	}
-	waitFor(t, 3*time.Minute, "every workflow to close", func() bool {
-		return s.count(t, `ExecutionStatus = "Running"`) == 0 && s.count(t, "") >= len(delivered)
-	})
+	s.waitAllClosed(t, 3*time.Minute, len(delivered))
 
 	completed := map[string]int{}
 	for _, id := range s.workflowIDs(t, `ExecutionStatus = "Completed"`) {
@@ -129,17 +128,25 @@ func forge(t *testing.T, s *stack, n int) []string {
 func (s *stack) workflowIDs(t *testing.T, query string) []string {
 	t.Helper()
 	var ids []string
+	for _, ex := range s.executions(t, query) {
+		ids = append(ids, ex.GetExecution().GetWorkflowId())
+	}
+	return ids
+}
+
+// executions lists every execution matching query.
+func (s *stack) executions(t *testing.T, query string) []*workflowpb.WorkflowExecutionInfo {
+	t.Helper()
+	var all []*workflowpb.WorkflowExecutionInfo
 	var token []byte
 	for {
 		resp, err := s.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1000, NextPageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, ex := range resp.GetExecutions() {
-			ids = append(ids, ex.GetExecution().GetWorkflowId())
-		}
+		all = append(all, resp.GetExecutions()...)
 		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return ids
+			return all
 		}
 	}
 }

@@ -51,6 +51,8 @@ type stack struct {
 	receiver                       *proc.Process
 	worker                         *proc.Process
 	logs                           *syncBuffer
+	// receiverEnv adds to the receiver's environment only, after env.
+	receiverEnv []string
 }
 
 type stackOptions struct {
@@ -61,6 +63,10 @@ type stackOptions struct {
 	env []string
 	// ui starts the dev server with its Web UI.
 	ui bool
+	// receiverTemporal, when set, is given the dev server's address once it
+	// runs and returns the one the receiver dials instead, e.g. a proxy in
+	// front of it. The worker and the test's client dial the server itself.
+	receiverTemporal func(addr string) string
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -111,6 +117,9 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		"WORKER_METRICS_ADDR="+strings.TrimSuffix(strings.TrimPrefix(s.workerMetrics, "http://"), "/metrics"),
 	)
 	s.env = append(s.env, opts.env...)
+	if opts.receiverTemporal != nil {
+		s.receiverEnv = []string{"TEMPORAL_ADDRESS=" + opts.receiverTemporal(temporal.Address())}
+	}
 	s.startWorker()
 	s.startReceiver()
 	return s
@@ -143,7 +152,12 @@ func (s *stack) startWorker() {
 
 func (s *stack) start(name string) *proc.Process {
 	s.t.Helper()
-	p, err := proc.Start(proc.Options{Path: filepath.Join(binDir, name), Env: s.env, Log: s.logs, Prefix: "[" + name + "] "})
+	env := s.env
+	if name == "receiver" && len(s.receiverEnv) > 0 {
+		// The last value of a variable wins.
+		env = append(append([]string(nil), s.env...), s.receiverEnv...)
+	}
+	p, err := proc.Start(proc.Options{Path: filepath.Join(binDir, name), Env: env, Log: s.logs, Prefix: "[" + name + "] "})
 	if err != nil {
 		s.t.Fatal(err)
 	}
