@@ -123,14 +123,29 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 		rejectLog:  &rate.Sometimes{Interval: time.Second},
 	}
 	r := mux.NewRouter()
-	// An exact-path matcher: the webhook route sees every forged request of a
-	// flood, and a path template would run a regular expression on each.
-	r.MatcherFunc(func(req *http.Request, _ *mux.RouteMatch) bool { return req.URL.Path == opts.Path }).
-		Methods(http.MethodPost).HandlerFunc(h.webhook)
+	r.HandleFunc(opts.Path, h.webhook).Methods(http.MethodPost)
 	r.HandleFunc("/healthz", healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", h.readyz).Methods(http.MethodGet, http.MethodHead)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
-	return r, nil
+	return webhookFirst{path: opts.Path, webhook: h.webhook, router: r}, nil
+}
+
+// webhookFirst serves POSTs to the webhook path itself and everything else
+// through the router. Every request of a forged flood takes this path, and
+// for each match gorilla/mux copies the request twice to put the route and
+// its variables in the context, which the webhook handler does not use.
+type webhookFirst struct {
+	path    string
+	webhook http.HandlerFunc
+	router  *mux.Router
+}
+
+func (f webhookFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == f.path {
+		f.webhook(w, r)
+		return
+	}
+	f.router.ServeHTTP(w, r)
 }
 
 func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {

@@ -142,21 +142,14 @@ func forgedBody(createdAt int64) []byte {
 		`"metadata":{"temporal_workflow_id":"nightly-summaries-2025-06-25","team":"data-platform","job":"summaries"}}`, createdAt)
 }
 
-// serveLoopback serves h on a free loopback port with the timeouts
+// serveLoopback serves h on a free loopback port behind the http.Server
 // cmd/receiver uses, and returns the webhook URL and a stop function.
 func serveLoopback(h http.Handler) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      12 * time.Second,
-		IdleTimeout:       90 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := receiver.NewServer(h, 2*time.Second, slog.New(slog.DiscardHandler))
 	go srv.Serve(ln)
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
