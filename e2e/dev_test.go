@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -23,9 +24,7 @@ import (
 // a completed workflow, and Ctrl-C stops everything.
 func TestDevRunsTheWholeStackUntilInterrupted(t *testing.T) {
 	d := startDev(t, "dev")
-	waitFor(t, 2*time.Minute, "hookbridge dev to be running", func() bool {
-		return strings.Contains(d.logs.String(), "hookbridge is running.")
-	})
+	d.waitForOutput(t, "hookbridge is running.")
 
 	send := exec.Command(filepath.Join(binDir, "hookbridge"), "send", "response.completed",
 		"--url", "http://127.0.0.1:"+strconv.Itoa(d.receiverPort)+"/webhook",
@@ -106,12 +105,24 @@ func startDev(t *testing.T, command string) devRun {
 	return d
 }
 
+// waitForOutput waits until the command has printed text; it fails at once
+// if the command exits first.
+func (d devRun) waitForOutput(t *testing.T, text string) {
+	t.Helper()
+	waitFor(t, 2*time.Minute, fmt.Sprintf("%q in the output", text), func() bool {
+		select {
+		case <-d.proc.Exited():
+			t.Fatalf("exited (%v) before printing %q", d.proc.ExitErr(), text)
+		default:
+		}
+		return strings.Contains(d.logs.String(), text)
+	})
+}
+
 // The guided tour of `make demo` reaches the end of its script.
 func TestDemoTourCompletes(t *testing.T) {
 	d := startDev(t, "demo")
-	waitFor(t, 2*time.Minute, "the demo to finish its tour", func() bool {
-		return strings.Contains(d.logs.String(), "demo 4/4: completed: outcome retrieved, status completed")
-	})
+	d.waitForOutput(t, "demo 4/4: completed: outcome retrieved, status completed")
 	if !regexp.MustCompile(`see it in the Temporal UI: http://127\.0\.0\.1:\d+/namespaces/default/workflows/wh_[0-9a-f]+`).MatchString(d.logs.String()) {
 		t.Errorf("the demo printed no UI link to the workflow")
 	}

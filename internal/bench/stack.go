@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/devserver"
+	"github.com/hookbridge/hookbridge/internal/freeport"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/internal/proc"
 )
@@ -114,7 +114,7 @@ func (b *bench) newSystem(ctx context.Context, name string) (_ *system, err erro
 	s.sim = openaisim.New(openaisim.Options{})
 	s.simHTTP = httptest.NewServer(s.sim)
 
-	port, err := freePort()
+	port, err := freeport.Port()
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (b *bench) newSystem(ctx context.Context, name string) (_ *system, err erro
 	// Metrics stay on, as by default, on ports of their own.
 	metricsPorts := make([]string, 2)
 	for i := range metricsPorts {
-		p, err := freePort()
+		p, err := freeport.Port()
 		if err != nil {
 			return nil, err
 		}
@@ -341,16 +341,6 @@ func (s *system) process(name string) *proc.Process {
 		}
 	}
 	return nil
-}
-
-// freePort returns a TCP port that is free on loopback now.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // sdkLogger keeps the SDK's own log lines to warnings, on stderr: stdout

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 
+	"github.com/hookbridge/hookbridge/internal/freeport"
 	"github.com/hookbridge/hookbridge/internal/proc"
 )
 
@@ -142,7 +143,7 @@ func newServer(opts Options) (*Server, error) {
 	if opts.UIPort == 0 && !opts.Headless {
 		want++
 	}
-	ports, err := freePorts(opts.IP, want)
+	ports, err := freeport.Ports(opts.IP, want)
 	if err != nil {
 		return nil, fmt.Errorf("start dev server: %w", err)
 	}
@@ -425,48 +426,6 @@ func exited(p *proc.Process) bool {
 	default:
 		return false
 	}
-}
-
-// freePorts returns n distinct TCP ports that are free on ip.
-func freePorts(ip string, n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	// All listeners stay open until every port is chosen, so the ports are
-	// distinct.
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-		if err := parkInTimeWait(l); err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-	}
-	return ports, nil
-}
-
-// parkInTimeWait leaves a connection to l's port in TIME_WAIT, closed by the
-// listening side. Linux then won't hand the port to another bind(":0") for a
-// minute, such as the CLI picking its internal ports, yet the server can
-// still bind it since Go sets SO_REUSEADDR. The Temporal CLI does the same.
-func parkInTimeWait(l net.Listener) error {
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	sc, err := l.Accept()
-	if err != nil {
-		return err
-	}
-	return sc.Close()
 }
 
 // lastLines returns the last n lines of the texts, each a series of lines
