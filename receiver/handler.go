@@ -266,24 +266,12 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	writeRefusal(w, status)
 }
 
+// writeRefusal answers with the status alone: a body would tell the sender
+// nothing more, and on the path of a forged flood it costs about a tenth of
+// the throughput (measured with make bench).
 func writeRefusal(w http.ResponseWriter, status int) {
-	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(status)
-	_, _ = w.Write(refusalBodies[status])
 }
-
-// jsonContentType is shared by every refusal, saving an allocation each.
-var jsonContentType = []string{"application/json"}
-
-// refusalBodies are the answers to refusals, encoded once: they are on the
-// path a flood of forged requests takes.
-var refusalBodies = func() map[int][]byte {
-	bodies := map[int][]byte{}
-	for _, status := range []int{http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable} {
-		bodies[status] = []byte(`{"error":"` + http.StatusText(status) + `"}` + "\n")
-	}
-	return bodies
-}()
 
 func healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

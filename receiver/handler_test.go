@@ -247,9 +247,8 @@ func TestWebhookRefusals(t *testing.T) {
 				t.Fatalf("status = %d, want %d; body %s", w.Code, tt.want, w.Body)
 			}
 			c.AssertNotCalled(t, "ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything)
-			var body map[string]string
-			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body["error"] != http.StatusText(tt.want) {
-				t.Errorf("body = %s, want only the status text (no detail leaked)", w.Body)
+			if w.Body.Len() != 0 {
+				t.Errorf("body = %q, want none: the status says it all, no detail leaks", w.Body)
 			}
 			if tt.want == 405 && w.Header().Get("Allow") != http.MethodPost {
 				t.Errorf("Allow = %q, want POST", w.Header().Get("Allow"))
