@@ -123,6 +123,8 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 		rejectLog:  &rate.Sometimes{Interval: time.Second},
 	}
 	r := mux.NewRouter()
+	// webhookFirst serves the POSTs; the route stays so that other methods
+	// on the path get 405, not 404.
 	r.HandleFunc(opts.Path, h.webhook).Methods(http.MethodPost)
 	r.HandleFunc("/healthz", healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", h.readyz).Methods(http.MethodGet, http.MethodHead)

@@ -22,9 +22,6 @@ func (b *bench) ackLatency(ctx context.Context) (_ []section, err error) {
 		return nil, err
 	}
 	defer sys.Close()
-	if err := sys.startReceiver(ctx); err != nil {
-		return nil, err
-	}
 	// Open loop: as many connections as requests in flight, all kept.
 	hc := newHTTPClient(4096)
 	defer hc.CloseIdleConnections()

@@ -21,9 +21,6 @@ func (b *bench) drain(ctx context.Context) ([]section, error) {
 		return nil, err
 	}
 	defer sys.Close()
-	if err := sys.startReceiver(ctx); err != nil {
-		return nil, err
-	}
 	n := b.p.DrainBacklog
 	const tag = "drain"
 	for i := range n {

@@ -19,9 +19,6 @@ func (b *bench) endToEnd(ctx context.Context) ([]section, error) {
 		return nil, err
 	}
 	defer sys.Close()
-	if err := sys.startReceiver(ctx); err != nil {
-		return nil, err
-	}
 	if _, err := sys.startWorker(ctx, true); err != nil {
 		return nil, err
 	}

@@ -51,9 +51,6 @@ func (b *bench) ingest(ctx context.Context) ([]section, error) {
 			if sys, err = b.newSystem(ctx, name); err != nil {
 				return nil, err
 			}
-			if err := sys.startReceiver(ctx); err != nil {
-				return nil, err
-			}
 		}
 		hc := newHTTPClient(c)
 		raw := func(tag string) func(context.Context, int) error {

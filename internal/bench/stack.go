@@ -78,8 +78,8 @@ type namedProc struct {
 }
 
 // newSystem starts a fresh dev server, with hookbridge's search attributes
-// registered so that raw SDK starts need no receiver, and the simulator.
-// Close stops everything.
+// registered so that raw SDK starts need no receiver, the simulator and the
+// receiver; every scenario sends through it. Close stops everything.
 func (b *bench) newSystem(ctx context.Context, name string) (_ *system, err error) {
 	s := &system{b: b, name: name}
 	defer func() {
@@ -114,20 +114,14 @@ func (b *bench) newSystem(ctx context.Context, name string) (_ *system, err erro
 	s.sim = openaisim.New(openaisim.Options{})
 	s.simHTTP = httptest.NewServer(s.sim)
 
-	port, err := freeport.Port()
+	// The receiver's port, then its and the worker's metrics ports: metrics
+	// stay on, as by default.
+	ports, err := freeport.Ports("127.0.0.1", 3)
 	if err != nil {
 		return nil, err
 	}
-	s.receiverAddr = "127.0.0.1:" + strconv.Itoa(port)
-	// Metrics stay on, as by default, on ports of their own.
-	metricsPorts := make([]string, 2)
-	for i := range metricsPorts {
-		p, err := freeport.Port()
-		if err != nil {
-			return nil, err
-		}
-		metricsPorts[i] = "127.0.0.1:" + strconv.Itoa(p)
-	}
+	addr := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
+	s.receiverAddr = addr(0)
 	s.receiverURL = "http://" + s.receiverAddr + "/webhook"
 	s.env = append(os.Environ(),
 		"TEMPORAL_ADDRESS="+s.temporal.Address(),
@@ -138,10 +132,13 @@ func (b *bench) newSystem(ctx context.Context, name string) (_ *system, err erro
 		"OPENAI_BASE_URL="+s.simHTTP.URL+"/v1",
 		"RECEIVER_ADDR="+s.receiverAddr,
 		"BLOB_URL=file://"+filepath.Join(s.tmp, "blobs")+"?create_dir=true",
-		"RECEIVER_METRICS_ADDR="+metricsPorts[0],
-		"WORKER_METRICS_ADDR="+metricsPorts[1],
+		"RECEIVER_METRICS_ADDR="+addr(1),
+		"WORKER_METRICS_ADDR="+addr(2),
 		"LOG_LEVEL=warn",
 	)
+	if err := s.startReceiver(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
