@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +52,8 @@ type stack struct {
 	receiver                       *proc.Process
 	worker                         *proc.Process
 	logs                           *syncBuffer
-	// receiverEnv adds to the receiver's environment only, after env.
+	// receiverEnv is the receiver's environment: env, and what
+	// stackOptions.receiverTemporal changes.
 	receiverEnv []string
 }
 
@@ -117,8 +119,10 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		"WORKER_METRICS_ADDR="+strings.TrimSuffix(strings.TrimPrefix(s.workerMetrics, "http://"), "/metrics"),
 	)
 	s.env = append(s.env, opts.env...)
+	s.receiverEnv = s.env
 	if opts.receiverTemporal != nil {
-		s.receiverEnv = []string{"TEMPORAL_ADDRESS=" + opts.receiverTemporal(temporal.Address())}
+		// The last value of a variable wins.
+		s.receiverEnv = append(slices.Clip(s.env), "TEMPORAL_ADDRESS="+opts.receiverTemporal(temporal.Address()))
 	}
 	s.startWorker()
 	s.startReceiver()
@@ -128,7 +132,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 // startReceiver starts the receiver and waits until it is ready.
 func (s *stack) startReceiver() {
 	s.t.Helper()
-	s.receiver = s.start("receiver")
+	s.receiver = s.start("receiver", s.receiverEnv)
 	base := s.receiverURL[:len(s.receiverURL)-len("/webhook")]
 	waitFor(s.t, 30*time.Second, "receiver ready", func() bool {
 		resp, err := http.Get(base + "/readyz")
@@ -143,20 +147,15 @@ func (s *stack) startReceiver() {
 // startWorker starts the worker and waits until it polls the task queue.
 func (s *stack) startWorker() {
 	s.t.Helper()
-	s.worker = s.start("worker")
+	s.worker = s.start("worker", s.env)
 	waitFor(s.t, 30*time.Second, "worker polling", func() bool {
 		resp, err := s.client.DescribeTaskQueue(context.Background(), taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 		return err == nil && len(resp.GetPollers()) > 0
 	})
 }
 
-func (s *stack) start(name string) *proc.Process {
+func (s *stack) start(name string, env []string) *proc.Process {
 	s.t.Helper()
-	env := s.env
-	if name == "receiver" && len(s.receiverEnv) > 0 {
-		// The last value of a variable wins.
-		env = append(append([]string(nil), s.env...), s.receiverEnv...)
-	}
 	p, err := proc.Start(proc.Options{Path: filepath.Join(binDir, name), Env: env, Log: s.logs, Prefix: "[" + name + "] "})
 	if err != nil {
 		s.t.Fatal(err)
