@@ -18,6 +18,7 @@ import (
 //	POST /_sim/emit          {"type","object_id"}                -> Delivery
 //	POST /_sim/outcome       {"selector","status"}               -> 204
 //	POST /_sim/fail_next     {"object_id","n","status","retry_after"} -> 204
+//	                         {"object_id","for","status"}         -> 204 (FailFor)
 //	POST /_sim/latency       {"latency"}                         -> 204
 //	POST /_sim/stall         {"n","duration"}                    -> 204
 //	POST /_sim/clear_faults                                      -> 204
@@ -70,12 +71,14 @@ type (
 		Selector string `json:"selector"`
 		Status   string `json:"status"`
 	}
-	// FailNextRequest is the body of /_sim/fail_next (see FailNext).
+	// FailNextRequest is the body of /_sim/fail_next: FailNext, or FailFor
+	// when For is set.
 	FailNextRequest struct {
 		ObjectID   string   `json:"object_id,omitempty"`
 		N          int      `json:"n"`
 		Status     int      `json:"status"`
 		RetryAfter Duration `json:"retry_after,omitempty"`
+		For        Duration `json:"for,omitempty"`
 	}
 	// LatencyRequest is the body of /_sim/latency (see SetLatency).
 	LatencyRequest struct {
@@ -137,11 +140,15 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		if !decodeControl(w, r, &req) {
 			return
 		}
-		if req.N > 0 && (req.Status < 400 || req.Status > 599) {
+		if (req.N > 0 || req.For > 0) && (req.Status < 400 || req.Status > 599) {
 			writeError(w, badRequest("status must be an HTTP error status (400-599)", "status", "invalid_value"))
 			return
 		}
-		s.FailNext(req.ObjectID, req.N, req.Status, time.Duration(req.RetryAfter))
+		if req.For > 0 {
+			s.FailFor(req.ObjectID, time.Duration(req.For), req.Status)
+		} else {
+			s.FailNext(req.ObjectID, req.N, req.Status, time.Duration(req.RetryAfter))
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	m.HandleFunc("POST /_sim/latency", func(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package openaisim
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,7 @@ type holdRule struct {
 type failRule struct {
 	objectID   string
 	remaining  int
+	until      time.Time // when set, the rule holds until then instead of for remaining calls
 	status     int
 	retryAfter time.Duration
 }
@@ -54,6 +56,16 @@ func (s *Server) FailNext(objectID string, n int, status int, retryAfter time.Du
 		return
 	}
 	f.rules = append(f.rules, failRule{objectID: objectID, remaining: n, status: status, retryAfter: retryAfter})
+}
+
+// FailFor makes every REST call touching objectID (as in FailNext) answer
+// status for the next d of real time: an OpenAI incident, or a revoked key
+// (401) until someone fixes it. Rules stack with FailNext's.
+func (s *Server) FailFor(objectID string, d time.Duration, status int) {
+	f := &s.faults
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = append(f.rules, failRule{objectID: objectID, until: time.Now().Add(d), status: status})
 }
 
 // SetLatency makes every REST answer wait d first; a request cancelled
@@ -150,14 +162,20 @@ func (f *faults) begin(method, path string) (stall, latency time.Duration) {
 	return stall, f.latency
 }
 
-// take consumes the first failure rule matching the path.
+// take consumes the first failure rule matching the path; rules of FailFor
+// are dropped once over.
 func (f *faults) take(path string) (failRule, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	now := time.Now()
+	f.rules = slices.DeleteFunc(f.rules, func(r failRule) bool { return !r.until.IsZero() && now.After(r.until) })
 	for i := range f.rules {
 		r := &f.rules[i]
 		if r.objectID != "" && !hasSegment(path, r.objectID) {
 			continue
+		}
+		if !r.until.IsZero() {
+			return *r, true
 		}
 		r.remaining--
 		taken := *r

@@ -15,6 +15,35 @@ import (
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 )
 
+func TestFailForHoldsForItsDuration(t *testing.T) {
+	sim, _, client := start(t, openaisim.Options{})
+	ctx := testContext(t)
+	resp, err := client.Responses.New(ctx, responses.ResponseNewParams{Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Calls are made in the first half of the outage only, so that a slow
+	// machine cannot carry one past its end.
+	const outage = time.Second
+	sim.FailFor(resp.ID, outage, http.StatusUnauthorized)
+	began := time.Now()
+	failed := 0
+	for time.Since(began) < outage/2 {
+		_, err := client.Responses.Get(ctx, resp.ID, responses.ResponseGetParams{})
+		if e := apiError(t, err, http.StatusUnauthorized); e.Code != "invalid_api_key" {
+			t.Fatalf("code %q, want invalid_api_key", e.Code)
+		}
+		failed++
+	}
+	if failed < 2 {
+		t.Errorf("%d calls failed during the outage, want every one of several", failed)
+	}
+	time.Sleep(time.Until(began.Add(outage + 10*time.Millisecond)))
+	if _, err := client.Responses.Get(ctx, resp.ID, responses.ResponseGetParams{}); err != nil {
+		t.Errorf("after the outage: %v, want success", err)
+	}
+}
+
 func TestFailNext(t *testing.T) {
 	sim, _, client := start(t, openaisim.Options{})
 	ctx := testContext(t)
