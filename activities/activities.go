@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/url"
 	"path"
-	"sync"
 	"time"
 
 	"github.com/openai/openai-go/v3"
@@ -30,18 +29,15 @@ type Activities struct {
 	Blobs *blob.Bucket
 	// BlobURL is the URL Blobs was opened from; blob references start with it.
 	BlobURL string
-	// Temporal finds other event workflows (FindEarlierEvent).
+	// Temporal finds the EvalRun workflow of an eval run (FindEvalRunOwner).
 	Temporal client.Client
-
-	lookupsOnce  sync.Once
-	eventLookups *eventLookups
 }
 
 // RetrieveResponse gets a response.
 func (a *Activities) RetrieveResponse(ctx context.Context, id string) (hookbridge.Object, error) {
 	r, err := a.OpenAI.Responses.Get(ctx, id, responses.ResponseGetParams{})
 	if err != nil {
-		return hookbridge.Object{}, classify("retrieve response "+id, err)
+		return hookbridge.Object{}, classify(ctx, "retrieve response "+id, err)
 	}
 	return responseObject(r), nil
 }
@@ -68,7 +64,7 @@ func responseObject(r *responses.Response) hookbridge.Object {
 func (a *Activities) RetrieveBatch(ctx context.Context, id string) (hookbridge.Object, error) {
 	b, err := a.OpenAI.Batches.Get(ctx, id)
 	if err != nil {
-		return hookbridge.Object{}, classify("retrieve batch "+id, err)
+		return hookbridge.Object{}, classify(ctx, "retrieve batch "+id, err)
 	}
 	return batchObject(b), nil
 }
@@ -93,7 +89,7 @@ func batchObject(b *openai.Batch) hookbridge.Object {
 func (a *Activities) RetrieveFineTuningJob(ctx context.Context, id string) (hookbridge.Object, error) {
 	j, err := a.OpenAI.FineTuning.Jobs.Get(ctx, id)
 	if err != nil {
-		return hookbridge.Object{}, classify("retrieve fine-tuning job "+id, err)
+		return hookbridge.Object{}, classify(ctx, "retrieve fine-tuning job "+id, err)
 	}
 	return jobObject(j), nil
 }
@@ -137,7 +133,7 @@ func batchFileKey(batchID, name string) string {
 func (a *Activities) storeFile(ctx context.Context, fileID, key string) (*hookbridge.BlobRef, error) {
 	resp, err := a.OpenAI.Files.Content(ctx, fileID)
 	if err != nil {
-		return nil, classify("download file "+fileID, err)
+		return nil, classify(ctx, "download file "+fileID, err)
 	}
 	defer resp.Body.Close()
 	// Cancelling the writer's context before Close discards the upload, so

@@ -170,8 +170,8 @@ func TestOpenAIErrorsAreClassified(t *testing.T) {
 	}{
 		{"404 is not found", 404, 0, activities.ErrTypeNotFound, false},
 		{"400 is rejected", 400, 0, activities.ErrTypeRejected, false},
-		{"401 is rejected", 401, 0, activities.ErrTypeRejected, false},
-		{"403 is rejected", 403, 0, activities.ErrTypeRejected, false},
+		{"401 is retried until the key is fixed", 401, 0, activities.ErrTypeAccessDenied, true},
+		{"403 is retried until the key is fixed", 403, 0, activities.ErrTypeAccessDenied, true},
 		{"422 is rejected", 422, 0, activities.ErrTypeRejected, false},
 		{"408 is retried", 408, 0, activities.ErrTypeUnavailable, true},
 		{"409 is retried", 409, 0, activities.ErrTypeUnavailable, true},

@@ -71,7 +71,7 @@ func (a *Activities) CreateResponse(ctx context.Context, req CreateResponseReque
 	opts := append(rawOptions(req.Params), option.WithJSONSet("input", req.Input))
 	r, err := a.OpenAI.Responses.New(ctx, params, opts...)
 	if err != nil {
-		return hookbridge.Object{}, classify("create response", err)
+		return hookbridge.Object{}, classify(ctx, "create response", err)
 	}
 	return responseObject(r), nil
 }
@@ -80,7 +80,7 @@ func (a *Activities) CreateResponse(ctx context.Context, req CreateResponseReque
 func (a *Activities) CancelResponse(ctx context.Context, id string) (hookbridge.Object, error) {
 	r, err := a.OpenAI.Responses.Cancel(ctx, id)
 	if err != nil {
-		return hookbridge.Object{}, classify("cancel response "+id, err)
+		return hookbridge.Object{}, classify(ctx, "cancel response "+id, err)
 	}
 	return responseObject(r), nil
 }
@@ -98,7 +98,7 @@ func (a *Activities) UploadBatchInput(ctx context.Context, req UploadBatchInputR
 	name := "hookbridge-" + url.PathEscape(req.WorkflowID) + ".jsonl"
 	page, err := a.OpenAI.Files.List(ctx, openai.FileListParams{Purpose: openai.String("batch"), Limit: openai.Int(lookBack), Order: openai.FileListParamsOrderDesc})
 	if err != nil {
-		return "", classify("list files", err)
+		return "", classify(ctx, "list files", err)
 	}
 	for _, f := range page.Data {
 		if f.Filename == name {
@@ -117,7 +117,7 @@ func (a *Activities) UploadBatchInput(ctx context.Context, req UploadBatchInputR
 		Purpose: openai.FilePurposeBatch,
 	})
 	if err != nil {
-		return "", classify("upload batch input", err)
+		return "", classify(ctx, "upload batch input", err)
 	}
 	return f.ID, nil
 }
@@ -135,7 +135,7 @@ type CreateBatchRequest struct {
 func (a *Activities) CreateBatch(ctx context.Context, req CreateBatchRequest) (hookbridge.Object, error) {
 	page, err := a.OpenAI.Batches.List(ctx, openai.BatchListParams{Limit: openai.Int(lookBack)})
 	if err != nil {
-		return hookbridge.Object{}, classify("list batches", err)
+		return hookbridge.Object{}, classify(ctx, "list batches", err)
 	}
 	for i := range page.Data {
 		if page.Data[i].Metadata[hookbridge.MetadataWorkflowID] == req.WorkflowID {
@@ -149,7 +149,7 @@ func (a *Activities) CreateBatch(ctx context.Context, req CreateBatchRequest) (h
 		Metadata:         withWorkflowID(req.Metadata, req.WorkflowID),
 	})
 	if err != nil {
-		return hookbridge.Object{}, classify("create batch", err)
+		return hookbridge.Object{}, classify(ctx, "create batch", err)
 	}
 	return batchObject(b), nil
 }
@@ -159,7 +159,7 @@ func (a *Activities) CreateBatch(ctx context.Context, req CreateBatchRequest) (h
 func (a *Activities) CancelBatch(ctx context.Context, id string) (hookbridge.Object, error) {
 	b, err := a.OpenAI.Batches.Cancel(ctx, id)
 	if err != nil {
-		return hookbridge.Object{}, classify("cancel batch "+id, err)
+		return hookbridge.Object{}, classify(ctx, "cancel batch "+id, err)
 	}
 	return batchObject(b), nil
 }
@@ -183,7 +183,7 @@ func (a *Activities) CreateFineTuningJob(ctx context.Context, req CreateFineTuni
 		Metadata: map[string]string{hookbridge.MetadataWorkflowID: req.WorkflowID},
 	})
 	if err != nil {
-		return hookbridge.Object{}, classify("list fine-tuning jobs", err)
+		return hookbridge.Object{}, classify(ctx, "list fine-tuning jobs", err)
 	}
 	if len(page.Data) > 0 {
 		return jobObject(&page.Data[0]), nil
@@ -201,7 +201,7 @@ func (a *Activities) CreateFineTuningJob(ctx context.Context, req CreateFineTuni
 	}
 	j, err := a.OpenAI.FineTuning.Jobs.New(ctx, params, rawOptions(req.Params)...)
 	if err != nil {
-		return hookbridge.Object{}, classify("create fine-tuning job", err)
+		return hookbridge.Object{}, classify(ctx, "create fine-tuning job", err)
 	}
 	return jobObject(j), nil
 }
@@ -210,7 +210,7 @@ func (a *Activities) CreateFineTuningJob(ctx context.Context, req CreateFineTuni
 func (a *Activities) CancelFineTuningJob(ctx context.Context, id string) (hookbridge.Object, error) {
 	j, err := a.OpenAI.FineTuning.Jobs.Cancel(ctx, id)
 	if err != nil {
-		return hookbridge.Object{}, classify("cancel fine-tuning job "+id, err)
+		return hookbridge.Object{}, classify(ctx, "cancel fine-tuning job "+id, err)
 	}
 	return jobObject(j), nil
 }
@@ -275,7 +275,7 @@ func (a *Activities) CreateEvalRun(ctx context.Context, req CreateEvalRunRequest
 		Data []evalRun `json:"data"`
 	}
 	if err := a.OpenAI.Get(ctx, runPath(req.EvalID, "")+fmt.Sprintf("?limit=%d&order=desc", lookBack), nil, &page); err != nil {
-		return hookbridge.Object{}, classify("list runs of eval "+req.EvalID, err)
+		return hookbridge.Object{}, classify(ctx, "list runs of eval "+req.EvalID, err)
 	}
 	for _, r := range page.Data {
 		if r.Metadata[hookbridge.MetadataWorkflowID] == req.WorkflowID {
@@ -288,7 +288,7 @@ func (a *Activities) CreateEvalRun(ctx context.Context, req CreateEvalRunRequest
 	}
 	var run evalRun
 	if err := a.OpenAI.Post(ctx, runPath(req.EvalID, ""), body, &run); err != nil {
-		return hookbridge.Object{}, classify("create run of eval "+req.EvalID, err)
+		return hookbridge.Object{}, classify(ctx, "create run of eval "+req.EvalID, err)
 	}
 	return run.object(), nil
 }
@@ -303,7 +303,7 @@ type EvalRunRef struct {
 func (a *Activities) RetrieveEvalRun(ctx context.Context, ref EvalRunRef) (hookbridge.Object, error) {
 	var run evalRun
 	if err := a.OpenAI.Get(ctx, runPath(ref.EvalID, ref.RunID), nil, &run); err != nil {
-		return hookbridge.Object{}, classify("retrieve eval run "+ref.RunID, err)
+		return hookbridge.Object{}, classify(ctx, "retrieve eval run "+ref.RunID, err)
 	}
 	return run.object(), nil
 }
@@ -312,7 +312,7 @@ func (a *Activities) RetrieveEvalRun(ctx context.Context, ref EvalRunRef) (hookb
 func (a *Activities) CancelEvalRun(ctx context.Context, ref EvalRunRef) (hookbridge.Object, error) {
 	var run evalRun
 	if err := a.OpenAI.Post(ctx, runPath(ref.EvalID, ref.RunID), nil, &run); err != nil {
-		return hookbridge.Object{}, classify("cancel eval run "+ref.RunID, err)
+		return hookbridge.Object{}, classify(ctx, "cancel eval run "+ref.RunID, err)
 	}
 	return run.object(), nil
 }

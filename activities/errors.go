@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openai/openai-go/v3"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -15,15 +17,26 @@ import (
 // temporal.ApplicationError.Type(); retries are Temporal's to make.
 const (
 	// ErrTypeNotFound: OpenAI answered 404 (dashboard test events carry
-	// sample ids). Not retried.
+	// sample ids). Final: not retried.
 	ErrTypeNotFound = "OpenAINotFound"
-	// ErrTypeRejected: OpenAI refused the request (400, 401, 403, 422...).
-	// Retrying the same request cannot help.
+	// ErrTypeRejected: OpenAI answered that the request is invalid (400,
+	// 422...), which retrying the same request cannot change. Final.
 	ErrTypeRejected = "OpenAIRejected"
-	// ErrTypeUnavailable: 408, 409, 429 or 5xx. Retried, after Retry-After
-	// when OpenAI gives one.
+	// ErrTypeAccessDenied: 401 or 403, a wrong, revoked or under-privileged
+	// API key. Retried with capped backoff, so that fixing the key resumes
+	// the waiting events by themselves.
+	ErrTypeAccessDenied = "OpenAIAccessDenied"
+	// ErrTypeUnavailable: 408, 409, 429 (rate limits and exhausted quota)
+	// or 5xx. Retried, after Retry-After when OpenAI gives one.
 	ErrTypeUnavailable = "OpenAIUnavailable"
 )
+
+// IsFinal reports whether err is OpenAI's final answer about a request
+// (ErrTypeNotFound, ErrTypeRejected), which no retry can change.
+func IsFinal(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && (appErr.Type() == ErrTypeNotFound || appErr.Type() == ErrTypeRejected)
+}
 
 // APIErrorDetails is the detail of an OpenAI error carried by the
 // application error, readable in the Temporal UI.
@@ -33,27 +46,59 @@ type APIErrorDetails struct {
 	Message    string `json:"message,omitempty"`
 }
 
+// openAIErrorsMetric counts failed OpenAI calls by reason (see failureReason),
+// with the SDK's activity tags. Exported as hookbridge_openai_errors_total.
+const openAIErrorsMetric = "hookbridge_openai_errors"
+
 // classify turns an OpenAI SDK error into a Temporal application error whose
-// type says whether retrying can help. Network errors stay plain errors,
-// which Temporal retries.
-func classify(op string, err error) error {
+// type says whether retrying can help, and counts it. Network errors stay
+// plain errors, which Temporal retries. ctx is the activity's.
+func classify(ctx context.Context, op string, err error) error {
 	var apiErr *openai.Error
 	if !errors.As(err, &apiErr) {
+		countFailure(ctx, "network")
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	reason := failureReason(apiErr)
+	countFailure(ctx, reason)
 	details := APIErrorDetails{StatusCode: apiErr.StatusCode, Code: apiErr.Code, Message: apiErr.Message}
 	msg := fmt.Sprintf("%s: OpenAI answered %d: %s", op, apiErr.StatusCode, apiErr.Message)
-	switch code := apiErr.StatusCode; {
-	case code == http.StatusNotFound:
+	switch reason {
+	case "not_found":
 		return temporal.NewNonRetryableApplicationError(msg, ErrTypeNotFound, nil, details)
-	case code == http.StatusRequestTimeout, code == http.StatusConflict, code == http.StatusTooManyRequests, code >= 500:
+	case "rejected":
+		return temporal.NewNonRetryableApplicationError(msg, ErrTypeRejected, nil, details)
+	case "access_denied":
+		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeAccessDenied, temporal.ApplicationErrorOptions{Details: []any{details}})
+	default:
 		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeUnavailable, temporal.ApplicationErrorOptions{
 			NextRetryDelay: retryAfter(apiErr.Response),
 			Details:        []any{details},
 		})
-	default:
-		return temporal.NewNonRetryableApplicationError(msg, ErrTypeRejected, nil, details)
 	}
+}
+
+// failureReason says what an OpenAI error means for retrying; it is also the
+// reason label of openAIErrorsMetric.
+func failureReason(apiErr *openai.Error) string {
+	switch code := apiErr.StatusCode; {
+	case code == http.StatusNotFound:
+		return "not_found"
+	case code == http.StatusUnauthorized, code == http.StatusForbidden:
+		return "access_denied"
+	case code == http.StatusTooManyRequests && apiErr.Code == "insufficient_quota":
+		return "quota"
+	case code == http.StatusTooManyRequests:
+		return "rate_limited"
+	case code == http.StatusRequestTimeout, code == http.StatusConflict, code >= 500:
+		return "unavailable"
+	default:
+		return "rejected"
+	}
+}
+
+func countFailure(ctx context.Context, reason string) {
+	activity.GetMetricsHandler(ctx).WithTags(map[string]string{"reason": reason}).Counter(openAIErrorsMetric).Inc(1)
 }
 
 // maxRetryAfter caps a server-requested delay, as openai-go does.

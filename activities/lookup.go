@@ -5,17 +5,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/hookbridge/hookbridge"
 )
 
-// ErrTypeOwnerNotFound: no EvalRun workflow holds the run (yet: visibility
-// lags a little). Retried until the activity's schedule-to-close timeout.
+// ErrTypeOwnerNotFound: no EvalRun workflow holds the run. Final once
+// visibility has had OwnerLag to show it.
 const ErrTypeOwnerNotFound = "EvalRunOwnerNotFound"
+
+// OwnerLag is how long FindEvalRunOwner waits for visibility, which is
+// eventually consistent, to show an EvalRun workflow. EvalRun records the
+// run as soon as it has created it, and runs take far longer than this.
+const OwnerLag = 10 * time.Second
 
 // EvalRunOwner is the EvalRun workflow that started an eval run.
 type EvalRunOwner struct {
@@ -24,7 +31,11 @@ type EvalRunOwner struct {
 }
 
 // FindEvalRunOwner finds the EvalRun workflow that started a run: it carries
-// the run id as OpenAIObjectID and the eval id in its memo.
+// the run id as OpenAIObjectID and the eval id in its memo. Visibility
+// queries are rate-limited (10/s per namespace on a stock server), but
+// eval.run events are rare; a throttled query fails the attempt, to be
+// retried. An owner still missing OwnerLag after the first attempt is
+// final: the run was not started by hookbridge.
 func (a *Activities) FindEvalRunOwner(ctx context.Context, runID string) (EvalRunOwner, error) {
 	query := fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), runID, hookbridge.EvalRunWorkflow)
 	resp, err := a.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1})
@@ -42,7 +53,11 @@ func (a *Activities) FindEvalRunOwner(ctx context.Context, runID string) (EvalRu
 			return owner, nil
 		}
 	}
-	return EvalRunOwner{}, temporal.NewApplicationError("no EvalRun workflow holds run "+runID, ErrTypeOwnerNotFound)
+	msg := "no EvalRun workflow holds run " + runID
+	if time.Since(activity.GetInfo(ctx).ScheduledTime) < OwnerLag {
+		return EvalRunOwner{}, temporal.NewApplicationError(msg+" yet", ErrTypeOwnerNotFound)
+	}
+	return EvalRunOwner{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeOwnerNotFound, nil)
 }
 
 // maxInlineResults bounds the per-line results a Batch workflow returns
@@ -60,7 +75,7 @@ func (a *Activities) ReadBatchResults(ctx context.Context, batch hookbridge.Obje
 		}
 		resp, err := a.OpenAI.Files.Content(ctx, fileID)
 		if err != nil {
-			return nil, classify("download file "+fileID, err)
+			return nil, classify(ctx, "download file "+fileID, err)
 		}
 		scanner := bufio.NewScanner(resp.Body)
 		scanner.Buffer(make([]byte, 64<<10), maxInlineResults)

@@ -246,47 +246,6 @@ func TestTemporalOutageIsRetriedNotLost(t *testing.T) {
 	}
 }
 
-// Defence in depth: should OpenAI send one event under two webhook-ids, the
-// later workflow finds the earlier one by event id and does not process it,
-// also when several such lookups share one visibility query.
-func TestOneEventUnderTwoWebhookIDsIsProcessedOnce(t *testing.T) {
-	s := newStack(t, stackOptions{})
-	const events = 3
-	for i := range events {
-		if _, err := s.sim.Seed("response.completed", fmt.Sprintf("resp_twice_%d", i)); err != nil {
-			t.Fatal(err)
-		}
-		body := eventBody(fmt.Sprintf("evt_twice_%d", i), "response.completed", fmt.Sprintf("resp_twice_%d", i))
-		if a := s.post(t, fmt.Sprintf("wh_first_%d", i), body); a.status != http.StatusOK || a.result.Duplicate {
-			t.Fatalf("first delivery = %+v", a)
-		}
-		if res := s.result(t, fmt.Sprintf("wh_first_%d", i)); res.Outcome != workflows.OutcomeRetrieved {
-			t.Fatalf("first result = %+v", res)
-		}
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, events)
-	for i := range events {
-		wg.Go(func() {
-			body := eventBody(fmt.Sprintf("evt_twice_%d", i), "response.completed", fmt.Sprintf("resp_twice_%d", i))
-			h, err := signing.Headers(secret, fmt.Sprintf("wh_second_%d", i), time.Now(), []byte(body))
-			if err == nil {
-				_, err = s.deliver(h, body)
-			}
-			errs[i] = err
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	for i := range events {
-		if res := s.result(t, fmt.Sprintf("wh_second_%d", i)); res.Outcome != workflows.OutcomeDuplicate || res.DuplicateOf != fmt.Sprintf("wh_first_%d", i) {
-			t.Errorf("second result %d = %+v, want duplicate of wh_first_%d", i, res, i)
-		}
-	}
-}
-
 var updateHistories = flag.Bool("update-histories", false, "write the recorded histories to workflows/testdata/histories")
 
 // The histories real runs record replay against the current workflow code.

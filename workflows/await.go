@@ -32,16 +32,12 @@ const (
 	ViaPoll    = "poll"
 )
 
-// createOptions: creating twice is what the create activities guard
-// against, so retries stay bounded and fast.
+// createOptions: a create waits out OpenAI outages and key problems like
+// every other call (see durableRetry); the create activities look before
+// they create, so a retry does not make a second object.
 var createOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: time.Minute,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    time.Minute,
-		MaximumAttempts:    10,
-	},
+	RetryPolicy:         durableRetry,
 }
 
 // waiter waits for one OpenAI object to finish.

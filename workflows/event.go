@@ -27,15 +27,12 @@ const (
 	// OutcomeNotFound: OpenAI does not know the object (dashboard test
 	// events carry sample ids).
 	OutcomeNotFound Outcome = "not_found"
-	// OutcomeRejected: OpenAI refused the request (bad API key, no access).
-	// Fix the cause, then reset the workflow in the UI to run it again.
+	// OutcomeRejected: OpenAI answered that the request itself is invalid
+	// (400, 422: a malformed object id), which no retry can change.
 	OutcomeRejected Outcome = "rejected"
 	// OutcomeRecorded: the event type has nothing to retrieve; the event is
 	// recorded in the workflow's input and history.
 	OutcomeRecorded Outcome = "recorded"
-	// OutcomeDuplicate: an earlier workflow already handles the same event id
-	// under another webhook-id.
-	OutcomeDuplicate Outcome = "duplicate"
 )
 
 // EventResult is the result of every event workflow. The retrieved object's
@@ -49,8 +46,6 @@ type EventResult struct {
 	hookbridge.Object
 	// APIError is OpenAI's answer when the outcome is not_found or rejected.
 	APIError *activities.APIErrorDetails `json:"api_error,omitempty"`
-	// DuplicateOf is the workflow ID that handles this event id.
-	DuplicateOf string `json:"duplicate_of,omitempty"`
 	// Signalled is the workflow named in the object's metadata, signalled
 	// with the object; SignalError says why that failed (it had ended).
 	Signalled   string `json:"signalled_workflow_id,omitempty"`
@@ -61,45 +56,56 @@ type EventResult struct {
 
 var a *activities.Activities
 
-// retrieveOptions retry durably: OpenAI outages and rate limits are waited
-// out, with Retry-After honoured through the activity's NextRetryDelay.
+// Every step of an event workflow that reaches OpenAI or Temporal retries
+// transient failures for as long as they last: the receiver has answered
+// 2xx, so OpenAI will not send the event again. None has a
+// ScheduleToCloseTimeout or MaximumAttempts that could end the workflow.
+
+// durableRetry backs off to one attempt a minute and never gives up; only
+// the non-retryable errors of package activities (OpenAI's 404 and 400/422)
+// end it.
+var durableRetry = &temporal.RetryPolicy{
+	InitialInterval:    time.Second,
+	BackoffCoefficient: 2,
+	MaximumInterval:    time.Minute,
+}
+
+// retrieveOptions: one OpenAI call per attempt, retried durably. Pending,
+// the activity shows its attempt count and last failure in the Temporal UI.
 var retrieveOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: time.Minute,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    time.Minute,
-	},
+	RetryPolicy:         durableRetry,
 }
 
 // storeOptions allow for large batch files; the heartbeat catches a stuck copy.
 var storeOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 2 * time.Hour,
 	HeartbeatTimeout:    time.Minute,
-	RetryPolicy:         retrieveOptions.RetryPolicy,
+	RetryPolicy:         durableRetry,
 }
 
+// retrieveLocalOptions bound the fast path: a retrieve as a local activity,
+// retried for at most LocalRetrieveBudget before it goes on as an ordinary
+// activity with retrieveOptions.
+// Without an explicit ScheduleToCloseTimeout, the StartToCloseTimeout would
+// be the whole budget and the retry policy would never run.
 var retrieveLocalOptions = workflow.LocalActivityOptions{
-	StartToCloseTimeout: time.Minute,
-	RetryPolicy:         retrieveOptions.RetryPolicy,
+	StartToCloseTimeout:    time.Minute,
+	ScheduleToCloseTimeout: LocalRetrieveBudget,
+	RetryPolicy:            durableRetry,
 }
 
-var findOptions = workflow.LocalActivityOptions{
-	StartToCloseTimeout: 10 * time.Second,
-	RetryPolicy:         retrieveOptions.RetryPolicy,
-}
+// LocalRetrieveBudget is how long a retrieve retries as a local activity
+// (attempts after 1, 2, 4 and 8 s) before it becomes an ordinary activity.
+const LocalRetrieveBudget = 20 * time.Second
 
-// findOwnerOptions give visibility ten seconds to show the EvalRun workflow
-// of a run (it records the run as soon as it has created it, and runs take
-// far longer than that); past that the run was not started by hookbridge.
+// findOwnerOptions: a visibility query, throttled on a stock server (10
+// requests/s per namespace); throttling is retried as long as it lasts.
+// FindEvalRunOwner itself ends the search once visibility has had time to
+// show the owner.
 var findOwnerOptions = workflow.ActivityOptions{
-	StartToCloseTimeout:    5 * time.Second,
-	ScheduleToCloseTimeout: 10 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    500 * time.Millisecond,
-		BackoffCoefficient: 2,
-		MaximumInterval:    5 * time.Second,
-	},
+	StartToCloseTimeout: 10 * time.Second,
+	RetryPolicy:         durableRetry,
 }
 
 // EventWorkflows are the event workflows, one per family. Routes send
@@ -141,12 +147,13 @@ func (w *EventWorkflows) FineTuningJobEvent(ctx workflow.Context, ev hookbridge.
 func (w *EventWorkflows) EvalRunEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
 	var owner activities.EvalRunOwner
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, findOwnerOptions), a.FindEvalRunOwner, ev.ObjectID).Get(ctx, &owner)
-	if err != nil {
-		if ctx.Err() != nil {
-			return EventResult{}, err
-		}
+	var appErr *temporal.ApplicationError
+	switch {
+	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeOwnerNotFound:
 		workflow.GetLogger(ctx).Info("no EvalRun workflow started this run: recording the event", "run_id", ev.ObjectID)
 		return w.handle(ctx, ev, nil)
+	case err != nil:
+		return EventResult{}, err
 	}
 	return w.handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
 		return retrieve(ctx, a.RetrieveEvalRun, activities.EvalRunRef{EvalID: owner.EvalID, RunID: ev.ObjectID})
@@ -161,11 +168,18 @@ func (w *EventWorkflows) OtherEvent(ctx workflow.Context, ev hookbridge.Event) (
 
 // retrieve runs a retrieve activity as a local activity: one GET is short,
 // and running it in the workflow task spares the server an activity task
-// per event (the drain rate rose from about 65 to over 100 events/s). Its
-// retries are as durable: past a minute of backoff they become timers.
+// per event (the drain rate rose from about 65 to over 100 events/s). When
+// OpenAI has not answered within LocalRetrieveBudget, the same call goes on
+// as an ordinary activity, retried durably and visible as pending in the UI.
 func retrieve[T any](ctx workflow.Context, activity func(context.Context, T) (hookbridge.Object, error), arg T) (hookbridge.Object, error) {
 	var o hookbridge.Object
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, retrieveLocalOptions), activity, arg).Get(ctx, &o)
+	if err == nil || activities.IsFinal(err) || ctx.Err() != nil {
+		return o, err
+	}
+	workflow.GetLogger(ctx).Warn("OpenAI did not answer the retrieve in time: retrying it durably", "error", err)
+	workflow.SetCurrentDetails(ctx, "retrying until OpenAI answers; the pending activity shows the attempts and the last failure")
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), activity, arg).Get(ctx, &o)
 	return o, err
 }
 
@@ -178,11 +192,10 @@ func storeBatchFiles(ctx workflow.Context, batch hookbridge.Object) (hookbridge.
 	return batch, err
 }
 
-// handle is the pipeline every event workflow shares: skip an event id that
-// an earlier workflow handles, retrieve the object (when retrieve is not
-// nil), turn OpenAI's refusals into a clean outcome, then pass the outcome
-// on: a signal to the workflow named in the object's metadata, and a child
-// workflow per matching route.
+// handle is the pipeline every event workflow shares: retrieve the object
+// (when retrieve is not nil), turn OpenAI's final answers into a clean
+// outcome, then pass the outcome on: a signal to the workflow named in the
+// object's metadata, and a child workflow per matching route.
 func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retrieve func(workflow.Context) (hookbridge.Object, error)) (EventResult, error) {
 	logger := workflow.GetLogger(ctx)
 	res := EventResult{
@@ -194,17 +207,7 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retri
 	if f := hookbridge.FamilyOf(ev.Type); f != hookbridge.FamilyOther {
 		res.Type = f
 	}
-	var earlier string
-	info := workflow.GetInfo(ctx)
-	query := activities.EarlierEventQuery{EventID: ev.ID, WorkflowID: info.WorkflowExecution.ID, StartTime: info.WorkflowStartTime}
-	if err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, findOptions), a.FindEarlierEvent, query).Get(ctx, &earlier); err != nil {
-		return res, err
-	}
-	if earlier != "" {
-		res.Outcome, res.DuplicateOf = OutcomeDuplicate, earlier
-		logger.Info("event already handled by an earlier workflow", "event_id", ev.ID, "duplicate_of", earlier)
-		return finish(ctx, res), nil
-	}
+	skipLegacyEventIDLookup(ctx)
 	res.Outcome = OutcomeRecorded
 	if retrieve != nil {
 		obj, err := retrieve(ctx)
@@ -216,7 +219,7 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retri
 			res.Outcome, res.APIError = OutcomeNotFound, apiErrorDetails(appErr)
 		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRejected:
 			res.Outcome, res.APIError = OutcomeRejected, apiErrorDetails(appErr)
-			logger.Error("OpenAI refused the request; fix the cause and reset this workflow to run it again", "error", err)
+			logger.Error("OpenAI refused the request as invalid", "error", err)
 		default:
 			return res, err
 		}
@@ -230,6 +233,18 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retri
 	}
 	res.RoutedTo = routed
 	return finish(ctx, res), nil
+}
+
+// skipLegacyEventIDLookup keeps event workflows that started before
+// hookbridge dropped its per-event visibility query replayable: their
+// history holds the query's local activity marker, whose result is ignored.
+// New workflows record the version and run no query.
+func skipLegacyEventIDLookup(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, "no-event-id-lookup", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		return
+	}
+	opts := workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 10 * time.Second}
+	_ = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, opts), "FindEarlierEvent", nil).Get(ctx, nil)
 }
 
 // signalWaiter sends the object to the workflow named in its metadata. A

@@ -1,10 +1,16 @@
 package workflows_test
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -23,12 +29,12 @@ func event(eventType, objectID string) hookbridge.Event {
 	return hookbridge.Event{WebhookID: "wh_1", ID: "evt_1", Type: eventType, CreatedAt: 1750861210, ObjectID: objectID, Payload: []byte(`{}`)}
 }
 
-// newEnv returns a test environment in which no earlier workflow handles the event.
+// newEnv returns a workflow test environment that checks its mocks were
+// called as expected.
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterActivity(a)
-	env.OnActivity(a.FindEarlierEvent, mock.Anything, mock.Anything).Return("", nil)
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env
 }
@@ -48,9 +54,10 @@ func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.Even
 	return res
 }
 
+// apiError is what the activities return for an OpenAI error of that type.
 func apiError(errType string, status int) error {
 	d := activities.APIErrorDetails{StatusCode: status, Message: "from OpenAI"}
-	if errType == activities.ErrTypeUnavailable {
+	if errType == activities.ErrTypeUnavailable || errType == activities.ErrTypeAccessDenied {
 		return temporal.NewApplicationErrorWithOptions("unavailable", errType, temporal.ApplicationErrorOptions{Details: []any{d}})
 	}
 	return temporal.NewNonRetryableApplicationError("refused", errType, nil, d)
@@ -79,7 +86,7 @@ func TestRetrieveFailures(t *testing.T) {
 		wantStatus int
 	}{
 		{"404 ends with not_found", apiError(activities.ErrTypeNotFound, 404), workflows.OutcomeNotFound, 404},
-		{"401 ends with rejected", apiError(activities.ErrTypeRejected, 401), workflows.OutcomeRejected, 401},
+		{"400 ends with rejected", apiError(activities.ErrTypeRejected, 400), workflows.OutcomeRejected, 400},
 		{"422 ends with rejected", apiError(activities.ErrTypeRejected, 422), workflows.OutcomeRejected, 422},
 	}
 	for _, tt := range tests {
@@ -109,6 +116,89 @@ func TestRetrieveRetriesUnavailableAndNetworkErrors(t *testing.T) {
 				t.Errorf("result = %+v", res)
 			}
 		})
+	}
+}
+
+// OpenAI outages and key problems last minutes to hours; the receiver has
+// answered 2xx, so the event workflow must outlast them (time skipped).
+func TestRetrieveOutlastsLongOutages(t *testing.T) {
+	for name, tt := range map[string]struct {
+		err    error
+		outage time.Duration
+	}{
+		"503 for 3 hours":            {apiError(activities.ErrTypeUnavailable, 503), 3 * time.Hour},
+		"429 quota for 6 hours":      {apiError(activities.ErrTypeUnavailable, 429), 6 * time.Hour},
+		"401 until the key is fixed": {apiError(activities.ErrTypeAccessDenied, 401), 26 * time.Hour},
+		"network down for an hour":   {errors.New("dial tcp: connection refused"), time.Hour},
+	} {
+		t.Run(name, func(t *testing.T) {
+			workflows.AllowLongOutages(t)
+			env := newEnv(t)
+			var start time.Time
+			attempts := 0
+			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(func(context.Context, string) (hookbridge.Object, error) {
+				attempts++
+				if start.IsZero() {
+					start = env.Now()
+				}
+				if env.Now().Sub(start) < tt.outage {
+					return hookbridge.Object{}, tt.err
+				}
+				return hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed"}, nil
+			})
+			env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
+			if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" {
+				t.Errorf("result = %+v", res)
+			}
+			// Backoff is capped at a minute: recovery is noticed within one.
+			if took := env.Now().Sub(start); took > tt.outage+time.Minute+time.Second {
+				t.Errorf("completed %v after the outage began, want within a minute of its end (%v)", took, tt.outage)
+			}
+			if min := int(tt.outage / time.Minute); attempts < min {
+				t.Errorf("%d attempts over %v, want at least one a minute", attempts, tt.outage)
+			}
+		})
+	}
+}
+
+// The fast path is a local activity; past LocalRetrieveBudget the same call
+// goes on as an ordinary activity, which the UI shows as pending.
+func TestRetrieveFallsBackToAnActivityAfterTheLocalBudget(t *testing.T) {
+	env := newEnv(t)
+	var local, durable int
+	env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		if info.ActivityType.Name == "RetrieveResponse" {
+			local++
+		}
+	})
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "RetrieveResponse" {
+			durable++
+		}
+	})
+	calls := 0
+	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(func(context.Context, string) (hookbridge.Object, error) {
+		if calls++; calls < 8 {
+			return hookbridge.Object{}, apiError(activities.ErrTypeUnavailable, 500)
+		}
+		return hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed"}, nil
+	})
+	env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
+	if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved {
+		t.Errorf("result = %+v", res)
+	}
+	if local == 0 || durable == 0 || local+durable != 8 {
+		t.Errorf("%d local and %d ordinary attempts, want both kinds and 8 in all", local, durable)
+	}
+}
+
+// OpenAI's final answers end the event at once, without the durable retry.
+func TestFinalAnswersAreNotRetried(t *testing.T) {
+	env := newEnv(t)
+	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{}, apiError(activities.ErrTypeNotFound, 404)).Once()
+	env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
+	if res := result(t, env); res.Outcome != workflows.OutcomeNotFound {
+		t.Errorf("result = %+v", res)
 	}
 }
 
@@ -157,27 +247,28 @@ func TestEventsWithoutRetrievalAreRecorded(t *testing.T) {
 	}
 }
 
-func TestAnEventIDHandledEarlierIsNotProcessedTwice(t *testing.T) {
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivity(a)
-	env.OnActivity(a.FindEarlierEvent, mock.Anything, mock.MatchedBy(func(q activities.EarlierEventQuery) bool {
-		return q.EventID == "evt_1"
-	})).Return("wh_0", nil).Once()
-	env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
-	res := result(t, env)
-	if res.Outcome != workflows.OutcomeDuplicate || res.DuplicateOf != "wh_0" {
-		t.Errorf("result = %+v", res)
-	}
-	env.AssertNotCalled(t, "RetrieveResponse", mock.Anything, mock.Anything)
-}
-
 func TestEvalRunEventWithoutOwnerIsRecorded(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").
-		Return(activities.EvalRunOwner{}, temporal.NewApplicationError("none", activities.ErrTypeOwnerNotFound))
+		Return(activities.EvalRunOwner{}, temporal.NewNonRetryableApplicationError("none", activities.ErrTypeOwnerNotFound, nil)).Once()
 	env.ExecuteWorkflow(events.EvalRunEvent, event("eval.run.succeeded", "evalrun_1"))
 	if res := result(t, env); res.Outcome != workflows.OutcomeRecorded || res.ID != "evalrun_1" {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+// Visibility is throttled at 10 requests/s per namespace on a stock server:
+// the owner lookup waits it out instead of giving up on the owner.
+func TestEvalRunOwnerLookupOutlastsThrottling(t *testing.T) {
+	workflows.AllowLongOutages(t)
+	env := newEnv(t)
+	throttled := serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_RPS_LIMIT, "namespace rate limit exceeded")
+	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").Return(activities.EvalRunOwner{}, throttled).Times(12)
+	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").Return(activities.EvalRunOwner{WorkflowID: "eval-wf", EvalID: "eval_1"}, nil).Once()
+	env.OnActivity(a.RetrieveEvalRun, mock.Anything, activities.EvalRunRef{EvalID: "eval_1", RunID: "evalrun_1"}).
+		Return(hookbridge.Object{Type: hookbridge.FamilyEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed"}, nil).Once()
+	env.ExecuteWorkflow(events.EvalRunEvent, event("eval.run.succeeded", "evalrun_1"))
+	if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" {
 		t.Errorf("result = %+v", res)
 	}
 }

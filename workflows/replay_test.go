@@ -12,7 +12,9 @@ import (
 // TestRecordedHistoriesReplay replays histories recorded by real runs (see
 // e2e -update-histories): a workflow change that would break executions
 // already running fails here. Re-record only for deliberate, versioned
-// changes.
+// changes, and keep the histories of the versions before as v<N>.*.json:
+// v0 holds event workflows from before the per-event visibility query was
+// dropped.
 func TestRecordedHistoriesReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil || len(files) == 0 {
