@@ -7,7 +7,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL  ?= $(or $(shell command -v temporal 2>/dev/null),$(BIN)/temporal)
 export TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: all build run test vet bench demo clean temporal-cli chromium fuzz
+.PHONY: all build run test vet bench demo clean temporal-cli chromium fuzz temporal-server postgresql
 
 # Fuzz targets of the receiver: signature verification, envelope parsing and
 # the whole handler. `make test` runs each briefly; `make fuzz` longer.
@@ -25,6 +25,27 @@ build:
 $(BIN)/temporal:
 	@echo "building Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (about 6 minutes the first time)..."
 	GOBIN=$(BIN) $(GO) install -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=$(TEMPORAL_CLI_VERSION:v%=%)" github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+# Temporal server and its SQL schema tool for internal/cluster's production-shaped
+# cluster. go install names them server and sql, so each is built into a temporary
+# GOBIN and renamed.
+TEMPORAL_SERVER_VERSION := v1.29.1
+
+$(BIN)/temporal-server:
+	@echo "building Temporal server $(TEMPORAL_SERVER_VERSION) into ./bin (about 3 minutes the first time)..."
+	@mkdir -p $(BIN)
+	tmp=$$(mktemp -d $(BIN)/.gobin.XXXXXX) && \
+	{ GOBIN=$$tmp $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) && mv $$tmp/server $@; \
+	status=$$?; rm -rf $$tmp; exit $$status; }
+
+$(BIN)/temporal-sql-tool:
+	@echo "building Temporal SQL tool $(TEMPORAL_SERVER_VERSION) into ./bin..."
+	@mkdir -p $(BIN)
+	tmp=$$(mktemp -d $(BIN)/.gobin.XXXXXX) && \
+	{ GOBIN=$$tmp $(GO) install go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION) && mv $$tmp/sql $@; \
+	status=$$?; rm -rf $$tmp; exit $$status; }
+
+temporal-server: $(BIN)/temporal-server $(BIN)/temporal-sql-tool
 
 # Only build the CLI when none is on PATH.
 temporal-cli: $(if $(filter $(BIN)/temporal,$(TEMPORAL)),$(BIN)/temporal)
@@ -48,7 +69,14 @@ chromium:
 		$(SUDO) apt-get install -y -qq chromium >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }; }
 
-test: vet temporal-cli chromium
+# Debian's PostgreSQL backs internal/cluster's Temporal server; installed when missing.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing Debian's postgresql for the Temporal cluster tests..."; \
+		$(SUDO) apt-get install -y -qq postgresql >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }; }
+
+test: vet temporal-cli chromium temporal-server postgresql
 	$(GO) test -count=1 -timeout 14m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
@@ -60,7 +88,7 @@ fuzz:
 
 # Ratios against baselines measured in the same run (about 5-8 minutes on 2 cores);
 # the report goes to stdout and BENCHMARKS.md. `go run ./internal/bench -quick` is a smoke run.
-bench: temporal-cli
+bench: temporal-cli temporal-server postgresql
 	$(GO) run ./internal/bench -out BENCHMARKS.md
 
 clean:

@@ -15,6 +15,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/hookbridge/hookbridge/internal/modbin"
 )
 
 // CLIVersion is the version of the Temporal CLI that hookbridge is tested with
@@ -44,11 +46,9 @@ func Find() (string, error) {
 		}
 		return filepath.Abs(path)
 	}
-	if wd, err := os.Getwd(); err == nil {
-		if root := moduleRoot(wd); root != "" {
-			if path, err := exec.LookPath(filepath.Join(root, "bin", "temporal")); err == nil {
-				return path, nil
-			}
+	if dir, err := modbin.Dir(); err == nil {
+		if path, err := exec.LookPath(filepath.Join(dir, "temporal")); err == nil {
+			return path, nil
 		}
 	}
 	if path, err := exec.LookPath("temporal"); err == nil {
@@ -57,21 +57,6 @@ func Find() (string, error) {
 	return "", fmt.Errorf("%w: run `make bin/temporal` in the hookbridge checkout "+
 		"(or `GOBIN=$PWD/bin go install %s@%s`), put temporal %s on PATH, or set $%s to its path",
 		ErrNotFound, cliPackage, CLIVersion, CLIVersion, EnvCLI)
-}
-
-// moduleRoot returns the nearest directory at or above dir that holds a
-// go.mod, or "" if there is none.
-func moduleRoot(dir string) string {
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
 }
 
 // Install builds the Temporal CLI CLIVersion into binDir (created if needed)

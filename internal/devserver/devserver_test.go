@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -91,31 +90,6 @@ func TestFind(t *testing.T) {
 			}
 			if want := filepath.Join(root, tt.want); err != nil || got != want {
 				t.Fatalf("Find() = %q, %v; want %q", got, err, want)
-			}
-		})
-	}
-}
-
-func TestLastLines(t *testing.T) {
-	var many []string
-	for i := range 150 {
-		many = append(many, strconv.Itoa(i))
-	}
-	tests := []struct {
-		name  string
-		texts []string
-		want  string
-	}{
-		{"nothing yet", []string{"", ""}, ""},
-		{"first run", []string{"", "a\nb"}, "a\nb"},
-		{"runs one after another", []string{"a\nb", "c"}, "a\nb\nc"},
-		{"keeps the last 100 lines", []string{strings.Join(many[:120], "\n"), strings.Join(many[120:], "\n")},
-			strings.Join(many[50:], "\n")},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := lastLines(tailLines, tt.texts...); got != tt.want {
-				t.Errorf("lastLines(%d, %q) = %q, want %q", tailLines, tt.texts, got, tt.want)
 			}
 		})
 	}

@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -246,7 +245,7 @@ func (s *Server) logTail() string {
 	if s.proc == nil {
 		return s.prevTail
 	}
-	return lastLines(tailLines, s.prevTail, s.proc.Tail())
+	return proc.LastLines(tailLines, s.prevTail, s.proc.Tail())
 }
 
 // Stop stops the server with SIGTERM, then SIGKILL if it is still running
@@ -426,19 +425,4 @@ func exited(p *proc.Process) bool {
 	default:
 		return false
 	}
-}
-
-// lastLines returns the last n lines of the texts, each a series of lines
-// joined by newlines, one after another.
-func lastLines(n int, texts ...string) string {
-	var lines []string
-	for _, t := range texts {
-		if t != "" {
-			lines = append(lines, strings.Split(t, "\n")...)
-		}
-	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

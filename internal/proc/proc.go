@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -48,6 +49,9 @@ type Options struct {
 	Prefix string
 	// TailLines is how many lines of output Tail returns. Default: 100.
 	TailLines int
+	// Credential runs the process as another user, e.g. PostgreSQL, which
+	// refuses to run as root. Default: nil, as the caller.
+	Credential *syscall.Credential
 }
 
 // Process is a process started by Start, running or exited. Its methods are
@@ -75,7 +79,7 @@ func Start(opts Options) (*Process, error) {
 	cmd.Env = opts.Env
 	cmd.Dir = opts.Dir
 	cmd.Stdout, cmd.Stderr = &out.stdout, &out.stderr
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = sysProcAttr(opts.Credential)
 	cmd.WaitDelay = waitDelay
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -122,14 +126,25 @@ func (p *Process) exited() bool {
 // Signal sends sig to the process group. It does nothing once the process
 // has exited: the group's ID may then belong to processes we did not start.
 func (p *Process) Signal(sig syscall.Signal) error {
+	// A negative PID signals the whole group, so nothing the process
+	// started is orphaned.
+	return p.signal(-p.PID(), sig)
+}
+
+// SignalLeader sends sig to the process alone, not its group: for a program
+// such as PostgreSQL, whose postmaster shuts its children down itself on
+// SIGINT. It does nothing once the process has exited.
+func (p *Process) SignalLeader(sig syscall.Signal) error {
+	return p.signal(p.PID(), sig)
+}
+
+func (p *Process) signal(pid int, sig syscall.Signal) error {
 	if p.exited() {
 		return nil
 	}
-	// A negative PID signals the whole group, so nothing the process
-	// started is orphaned.
-	err := syscall.Kill(-p.PID(), sig)
+	err := syscall.Kill(pid, sig)
 	if err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("signal process group %d: %w", p.PID(), err)
+		return fmt.Errorf("signal %d: %w", pid, err)
 	}
 	return nil
 }
@@ -167,3 +182,19 @@ func (p *Process) Kill() error {
 // and stderr, without the prefix, joined by newlines. An unfinished last line
 // counts as a line.
 func (p *Process) Tail() string { return p.out.tail() }
+
+// LastLines returns the last n lines of the texts, each a series of lines
+// joined by newlines (such as the Tail of each run of a restarted process),
+// one after another.
+func LastLines(n int, texts ...string) string {
+	var lines []string
+	for _, t := range texts {
+		if t != "" {
+			lines = append(lines, strings.Split(t, "\n")...)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

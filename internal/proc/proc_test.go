@@ -3,6 +3,7 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -247,6 +248,36 @@ wait`, Options{})
 	})
 }
 
+func TestSignalLeaderSparesTheGroup(t *testing.T) {
+	// On SIGUSR1 the shell ends its child itself with SIGTERM, as
+	// PostgreSQL's postmaster ends its backends on SIGINT (which a shell's
+	// background child ignores anyway, hence USR1), and reports how the
+	// child ended.
+	p := startSh(t, `sleep 1000 & child=$!
+trap 'kill $child; wait $child; echo "child status $?"; exit 0' USR1
+wait`, Options{})
+	waitFor(t, "the shell to start its child", func() bool { return strings.Contains(psChildren(t, p.PID()), "sleep") })
+	if err := p.SignalLeader(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Exited():
+	case <-time.After(waitTimeout):
+		t.Fatal("the shell did not exit on SIGUSR1")
+	}
+	// 143 = 128 + SIGTERM; 138, SIGUSR1, would mean the group got it.
+	if out := p.Tail(); !strings.Contains(out, "child status 143") {
+		t.Errorf("the child did not end by the shell's SIGTERM; output:\n%s", out)
+	}
+}
+
+// psChildren lists the commands of the children of pid.
+func psChildren(t *testing.T, pid int) string {
+	t.Helper()
+	out, _ := exec.Command("ps", "-o", "comm=", "--ppid", strconv.Itoa(pid)).Output()
+	return string(out)
+}
+
 func TestTail(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -357,6 +388,31 @@ func TestOutput(t *testing.T) {
 			}
 			if got := log.String(); got != tt.wantLog2 {
 				t.Errorf("log after flush = %q, want %q", got, tt.wantLog2)
+			}
+		})
+	}
+}
+
+func TestLastLines(t *testing.T) {
+	var many []string
+	for i := range 150 {
+		many = append(many, strconv.Itoa(i))
+	}
+	tests := []struct {
+		name  string
+		texts []string
+		want  string
+	}{
+		{"nothing yet", []string{"", ""}, ""},
+		{"first run", []string{"", "a\nb"}, "a\nb"},
+		{"runs one after another", []string{"a\nb", "c"}, "a\nb\nc"},
+		{"keeps the last 100 lines", []string{strings.Join(many[:120], "\n"), strings.Join(many[120:], "\n")},
+			strings.Join(many[50:], "\n")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := LastLines(100, tt.texts...); got != tt.want {
+				t.Errorf("LastLines(%d, %q) = %q, want %q", 100, tt.texts, got, tt.want)
 			}
 		})
 	}
