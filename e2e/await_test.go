@@ -54,6 +54,16 @@ func (s *stack) openAI() openai.Client {
 	return openai.NewClient(option.WithBaseURL(s.simURL+"/v1"), option.WithAPIKey("sk-e2e"), option.WithMaxRetries(0))
 }
 
+// oneItemEvalRun is the input of an EvalRun of a one-item run of evalID
+// that waits for its webhook.
+func oneItemEvalRun(evalID string) workflows.EvalRunInput {
+	return workflows.EvalRunInput{
+		EvalID:              evalID,
+		DataSource:          json.RawMessage(`{"type":"jsonl","source":{"type":"file_content","content":[{"item":{}}]}}`),
+		PollIntervalSeconds: 3600,
+	}
+}
+
 func hello(pollSeconds int) workflows.BackgroundResponseInput {
 	return workflows.BackgroundResponseInput{Model: "gpt-4.1-mini", Input: json.RawMessage(`"say hello"`), PollIntervalSeconds: pollSeconds}
 }

@@ -74,7 +74,7 @@ func TestFaultsUnderFireLoseNothingAndAckOnlyWhatTemporalHolds(t *testing.T) {
 		receiverTemporal: proxy.front,
 	})
 	f := &fire{t: t, s: s, proxy: proxy, began: time.Now(), injected: map[string]int{}}
-	emitter := emitSteadily(t, s, fireRate)
+	emitter := emitSteadily(t, s, fireRate, eventTypes)
 
 	const spacing = 4 * time.Second
 	pause(2 * time.Second)
@@ -461,8 +461,9 @@ type emitEnd struct {
 	until time.Time
 }
 
-// emitSteadily starts emitting perSecond events until finish.
-func emitSteadily(t *testing.T, s *stack, perSecond int) *emitter {
+// emitSteadily starts emitting perSecond events, of types in turn, until
+// finish.
+func emitSteadily(t *testing.T, s *stack, perSecond int, types []string) *emitter {
 	e := &emitter{t: t, perSec: perSecond, finishc: make(chan emitEnd, 1), cancel: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(e.done)
@@ -483,7 +484,7 @@ func emitSteadily(t *testing.T, s *stack, perSecond int) *emitter {
 			if end != nil && n >= end.min && !time.Now().Before(end.until) {
 				return
 			}
-			d, err := s.sim.Emit(eventTypes[n%len(eventTypes)], "")
+			d, err := s.sim.Emit(types[n%len(types)], "")
 			if err != nil {
 				e.err = fmt.Errorf("emit event %d: %w", n, err)
 				return
@@ -553,7 +554,8 @@ func (s *stack) waitAllClosed(t *testing.T, timeout time.Duration, want int) {
 			}
 			t.Fatalf("after %v: %d workflows running, %d of %d exist; first running:\n%s", timeout, running, all, want, strings.Join(detail, "\n"))
 		}
-		time.Sleep(200 * time.Millisecond)
+		// Two visibility requests a poll: a stock server allows 10/s.
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 

@@ -274,9 +274,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 		json.RawMessage(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`),
 	}}))
 	histories["Batch"] = "history-batch"
-	evalRun := get[workflows.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "history-eval", workflows.EvalRunInput{
-		EvalID: "eval_history", DataSource: json.RawMessage(`{"type":"jsonl","source":{"type":"file_content","content":[{"item":{}}]}}`), PollIntervalSeconds: 3600,
-	}))
+	evalRun := get[workflows.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "history-eval", oneItemEvalRun("eval_history")))
 	histories["EvalRun"] = "history-eval"
 	histories["eval.run.succeeded.mapped"] = s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), evalRun.RunID, hookbridge.FamilyEvalRun.WorkflowType()))[0]
 

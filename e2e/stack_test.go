@@ -22,6 +22,8 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/cluster"
 	"github.com/hookbridge/hookbridge/internal/devserver"
 	"github.com/hookbridge/hookbridge/internal/freeport"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
@@ -36,11 +38,14 @@ const (
 	taskQueue = "openai-webhooks"
 )
 
-// stack is one whole hookbridge installation on loopback: dev server,
-// simulator, receiver and worker, all stopped when the test ends.
+// stack is one whole hookbridge installation on loopback: Temporal (a dev
+// server, or a stock cluster), simulator, receiver and worker, all stopped
+// when the test ends.
 type stack struct {
-	t           *testing.T
+	t *testing.T
+	// temporal is the dev server, cluster the stock cluster: one is nil.
 	temporal    *devserver.Server
+	cluster     *cluster.Cluster
 	client      client.Client
 	sim         *openaisim.Server
 	simURL      string
@@ -65,6 +70,9 @@ type stackOptions struct {
 	env []string
 	// ui starts the dev server with its Web UI.
 	ui bool
+	// cluster runs a stock Temporal server (internal/cluster) instead of the
+	// dev server, with hookbridge's search attributes registered.
+	cluster bool
 	// receiverTemporal, when set, is given the dev server's address once it
 	// runs and returns the one the receiver dials instead, e.g. a proxy in
 	// front of it. The worker and the test's client dial the server itself.
@@ -81,13 +89,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		}
 	})
 
-	temporal, err := devserver.Start(ctx, devserver.Options{Headless: !opts.ui, DBFile: filepath.Join(t.TempDir(), "temporal.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = temporal.Stop() })
-	s.temporal = temporal
-	c, err := client.Dial(client.Options{HostPort: temporal.Address()})
+	address := s.startTemporal(ctx, opts)
+	c, err := client.Dial(client.Options{HostPort: address})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +109,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	s.simURL = simServer.URL
 
 	s.env = append(os.Environ(),
-		"TEMPORAL_ADDRESS="+temporal.Address(),
+		"TEMPORAL_ADDRESS="+address,
 		"TEMPORAL_NAMESPACE=default",
 		"TEMPORAL_TASK_QUEUE="+taskQueue,
 		"OPENAI_WEBHOOK_SECRET="+secret,
@@ -122,11 +125,40 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	s.receiverEnv = s.env
 	if opts.receiverTemporal != nil {
 		// The last value of a variable wins.
-		s.receiverEnv = append(slices.Clip(s.env), "TEMPORAL_ADDRESS="+opts.receiverTemporal(temporal.Address()))
+		s.receiverEnv = append(slices.Clip(s.env), "TEMPORAL_ADDRESS="+opts.receiverTemporal(address))
 	}
 	s.startWorker()
 	s.startReceiver()
 	return s
+}
+
+// startTemporal starts the dev server or the cluster and returns its address.
+func (s *stack) startTemporal(ctx context.Context, opts stackOptions) string {
+	s.t.Helper()
+	if !opts.cluster {
+		temporal, err := devserver.Start(ctx, devserver.Options{Headless: !opts.ui, DBFile: filepath.Join(s.t.TempDir(), "temporal.db")})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		s.t.Cleanup(func() { _ = temporal.Stop() })
+		s.temporal = temporal
+		return temporal.Address()
+	}
+	var attrs []string
+	for _, k := range hookbridge.SearchAttributeKeys {
+		attrs = append(attrs, k.GetName())
+	}
+	c, err := cluster.Start(ctx, cluster.Options{SearchAttributes: attrs, Log: s.logs, LogPrefix: "[temporal] "})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			s.t.Error(err)
+		}
+	})
+	s.cluster = c
+	return c.Address()
 }
 
 // startReceiver starts the receiver and waits until it is ready.

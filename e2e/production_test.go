@@ -1,0 +1,299 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/cluster"
+	"github.com/hookbridge/hookbridge/internal/openaisim"
+	"github.com/hookbridge/hookbridge/workflows"
+)
+
+const (
+	// prodOutage is how long OpenAI answers 503 (and, for other objects,
+	// 401) to some events: minutes of real time, far past any local retry.
+	prodOutage        = 3 * time.Minute
+	prodOutageObjects = 8 // per kind of outage
+	// prodRate for prodSteady is the steady inflow, with the worker running.
+	prodRate   = 30
+	prodSteady = 60 * time.Second
+	// prodBacklog events are put in while the worker is stopped.
+	prodBacklog = 2000
+	// prodMaxVisibilityPerEvent bounds the visibility requests per event
+	// during the steady inflow: none is made per event.
+	prodMaxVisibilityPerEvent = 0.01
+)
+
+// steadyTypes are the event types of the steady inflow: every family whose
+// event workflow makes no visibility request (eval.run events look up their
+// EvalRun workflow, by nature rarely; they run before the measurement).
+var steadyTypes = []string{
+	"response.completed", "response.failed", "batch.completed", "fine_tuning.job.succeeded",
+	"fine_tuning.job.failed", "realtime.call.incoming", "brand.new.type",
+}
+
+// Production Temporal: hookbridge on a stock Temporal server (v1.29.1,
+// PostgreSQL, SQL visibility, four services, no dynamic config: 10
+// visibility requests/s per namespace), as users run it in production.
+// Every event family and the ready-made workflows; duplicate deliveries; a
+// steady 30 events/s for a minute, during which history is SIGKILLed (10 s
+// down) and matching too; a 2,000-event backlog drained, during which
+// PostgreSQL restarts; and all along, OpenAI answering 503 to some events
+// and 401 to others for three minutes. Afterwards every delivered event is
+// exactly one completed workflow with its object, nothing failed and
+// nothing runs, and the steady inflow made no visibility request per event.
+func TestProductionTemporalLosesNothing(t *testing.T) {
+	s := newStack(t, stackOptions{
+		cluster: true,
+		sim: openaisim.Options{
+			Seed:          29,
+			RetryBase:     200 * time.Millisecond,
+			RetryCap:      2 * time.Second,
+			RetryFor:      10 * time.Minute,
+			DuplicateRate: 0.05,
+		},
+		env: []string{"LOG_LEVEL=info"},
+	})
+	began := time.Now()
+	phase := func(format string, args ...any) {
+		t.Logf("%5.1fs: %s", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
+	}
+
+	// OpenAI incidents: a 503 outage and a revoked key, for minutes.
+	outages := map[string]int{}
+	for i := range prodOutageObjects {
+		outages[s.outage(t, "response.completed", fmt.Sprintf("resp_outage_%d", i), http.StatusServiceUnavailable)] = http.StatusServiceUnavailable
+		outages[s.outage(t, "fine_tuning.job.succeeded", fmt.Sprintf("ftjob_revoked_%d", i), http.StatusUnauthorized)] = http.StatusUnauthorized
+	}
+	phase("%d events meet OpenAI answering 503 or 401 for %v", len(outages), prodOutage)
+
+	// Every family once, and the ready-made workflows, whose events find
+	// them (the EvalRun's through a visibility query).
+	var emitted []openaisim.Delivery
+	for _, eventType := range eventTypes {
+		d, err := s.sim.Emit(eventType, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		emitted = append(emitted, d)
+	}
+	bg := s.run(t, hookbridge.BackgroundResponseWorkflow, "prod-bg", hello(3600))
+	evalRun := s.run(t, hookbridge.EvalRunWorkflow, "prod-eval", oneItemEvalRun("eval_prod"))
+	for _, d := range emitted {
+		s.result(t, d.WebhookID)
+	}
+	if res := get[workflows.BackgroundResponseResult](t, bg); res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("BackgroundResponse = %+v, want completed via its webhook", res)
+	}
+	if res := get[workflows.EvalRunResult](t, evalRun); res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("EvalRun = %+v, want completed via its webhook", res)
+	}
+	phase("every family handled, ready-made workflows continued by their webhooks")
+
+	// Steady inflow with the worker running; history and matching crash.
+	visibility, requests := s.clusterCounters(t)
+	steadyBegan := time.Now()
+	steady := emitSteadily(t, s, prodRate, steadyTypes)
+	pause(15 * time.Second)
+	s.crash(t, cluster.History, 10*time.Second)
+	phase("history SIGKILLed, back after 10 s")
+	pause(10 * time.Second)
+	s.crash(t, cluster.Matching, 3*time.Second)
+	phase("matching SIGKILLed, back after 3 s")
+	steadyEvents := steady.finish(prodRate*int(prodSteady/time.Second), time.Until(steadyBegan.Add(prodSteady)))
+	emitted = append(emitted, steadyEvents...)
+	if err := s.sim.WaitIdle(testContext(t, 2*time.Minute)); err != nil {
+		t.Fatalf("steady deliveries not done: %v", err)
+	}
+	s.waitEventsClosed(t, steadyEvents)
+	visibilityAfter, requestsAfter := s.clusterCounters(t)
+	visibilityPerEvent := (visibilityAfter - visibility) / float64(len(steadyEvents))
+	phase("%d steady events delivered and closed: %.4f visibility and %.1f frontend requests per event",
+		len(steadyEvents), visibilityPerEvent, (requestsAfter-requests)/float64(len(steadyEvents)))
+	if visibilityPerEvent > prodMaxVisibilityPerEvent {
+		t.Errorf("%.4f visibility requests per event under steady load, want at most %v", visibilityPerEvent, prodMaxVisibilityPerEvent)
+	}
+
+	// A backlog, drained after the worker restarts; PostgreSQL restarts
+	// meanwhile.
+	workerMetrics := scrape(t, s.workerMetrics)
+	if err := s.worker.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	backlog := make([]openaisim.Delivery, 0, prodBacklog)
+	for i := range prodBacklog {
+		d, err := s.sim.Emit(steadyTypes[i%len(steadyTypes)], "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		backlog = append(backlog, d)
+	}
+	if err := s.sim.WaitIdle(testContext(t, 3*time.Minute)); err != nil {
+		t.Fatalf("backlog deliveries not done: %v", err)
+	}
+	emitted = append(emitted, backlog...)
+	phase("%d events queued with the worker stopped", len(backlog))
+	drainBegan := time.Now()
+	s.startWorker()
+	pause(3 * time.Second)
+	if err := s.cluster.RestartPostgres(testContext(t, time.Minute), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	phase("PostgreSQL restarted under load (5 s down)")
+	s.waitEventsClosed(t, backlog)
+	phase("backlog drained in %v: %.0f events/s", time.Since(drainBegan).Round(time.Second), float64(len(backlog))/time.Since(drainBegan).Seconds())
+
+	// The incidents end; their events complete.
+	for id := range outages {
+		res := s.resultWithin(t, id, time.Until(began.Add(prodOutage))+3*time.Minute)
+		if res.Outcome != workflows.OutcomeRetrieved || res.Status == "" {
+			t.Errorf("event %s after the outage: %+v, want the object retrieved", id, res)
+		}
+	}
+	phase("the %d events that met the outages completed once OpenAI recovered", len(outages))
+	workerMetrics += scrape(t, s.workerMetrics)
+	for _, reason := range []string{"unavailable", "access_denied"} {
+		if n, _ := sum(workerMetrics, "hookbridge_openai_errors_total", `reason="`+reason+`"`); n == 0 {
+			t.Errorf("hookbridge_openai_errors_total{reason=%q} = 0 across the worker's runs, want the outage counted", reason)
+		}
+	}
+	if n, _ := sum(workerMetrics, "temporal_workflow_failed_total"); n != 0 {
+		t.Errorf("temporal_workflow_failed_total = %v, want 0", n)
+	}
+
+	s.checkEveryDeliveryHeldOnce(t, emitted)
+	phase("checked")
+}
+
+// outage seeds an object of eventType, makes OpenAI answer status to every
+// call about it for prodOutage, and emits its event; it returns the
+// webhook-id.
+func (s *stack) outage(t *testing.T, eventType, objectID string, status int) string {
+	t.Helper()
+	if _, err := s.sim.Seed(eventType, objectID); err != nil {
+		t.Fatal(err)
+	}
+	s.sim.FailFor(objectID, prodOutage, status)
+	d, err := s.sim.Emit(eventType, objectID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.WebhookID
+}
+
+// crash SIGKILLs one Temporal service and restarts it down later.
+func (s *stack) crash(t *testing.T, svc cluster.Service, down time.Duration) {
+	t.Helper()
+	if err := s.cluster.Kill(svc); err != nil {
+		t.Fatal(err)
+	}
+	pause(down)
+	if err := s.cluster.Restart(testContext(t, 2*time.Minute), svc); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// clusterCounters returns the frontend's visibility and total requests for
+// the namespace, once the server has published its counters (every second).
+func (s *stack) clusterCounters(t *testing.T) (visibility, requests float64) {
+	t.Helper()
+	pause(2 * time.Second)
+	ctx := testContext(t, 10*time.Second)
+	visibility, err := s.cluster.VisibilityRequests(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byOperation, err := s.cluster.FrontendRequests(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range byOperation {
+		requests += n
+	}
+	return visibility, requests
+}
+
+// waitEventsClosed waits until the workflow of every delivery has closed,
+// asking each workflow (not visibility, which a stock server throttles).
+func (s *stack) waitEventsClosed(t *testing.T, deliveries []openaisim.Delivery) {
+	t.Helper()
+	ids := make(chan string)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for id := range ids {
+				s.resultWithin(t, id, 4*time.Minute)
+			}
+		})
+	}
+	for _, d := range deliveries {
+		ids <- d.WebhookID
+	}
+	close(ids)
+	wg.Wait()
+}
+
+// resultWithin waits up to timeout for the event workflow to complete.
+func (s *stack) resultWithin(t *testing.T, webhookID string, timeout time.Duration) workflows.EventResult {
+	t.Helper()
+	ctx := testContext(t, timeout)
+	var res workflows.EventResult
+	if err := s.client.GetWorkflow(ctx, webhookID, "").Get(ctx, &res); err != nil {
+		t.Errorf("workflow %s: %v", webhookID, err)
+	}
+	return res
+}
+
+// checkEveryDeliveryHeldOnce checks what Temporal holds against what the
+// simulator delivered: every delivery delivered, every webhook-id exactly
+// one completed run, nothing else failed, terminated or running, and the
+// emitted events' outcomes those of their families.
+func (s *stack) checkEveryDeliveryHeldOnce(t *testing.T, emitted []openaisim.Delivery) {
+	t.Helper()
+	errs := &cappedErrors{t: t, max: 10, more: map[string]int{}}
+	defer errs.flush()
+	delivered := map[string]bool{}
+	duplicates := 0
+	for _, d := range s.sim.Deliveries() {
+		if d.State != openaisim.DeliveryDelivered {
+			errs.errorf("undelivered", "delivery %s (%s) is %s after %d attempts", d.WebhookID, d.Type, d.State, len(d.Attempts))
+		}
+		if d.Duplicate {
+			duplicates++
+		}
+		delivered[d.WebhookID] = true
+	}
+	runs := s.executionsByID(t)
+	statuses := map[enumspb.WorkflowExecutionStatus]int{}
+	for id, execs := range runs {
+		for _, ex := range execs {
+			statuses[ex.GetStatus()]++
+			if ex.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+				errs.errorf("not completed", "workflow %s (%s) is %v", id, ex.GetType().GetName(), ex.GetStatus())
+			}
+		}
+	}
+	for id := range delivered {
+		if n := len(runs[id]); n != 1 {
+			errs.errorf("not once", "delivered webhook %s has %d runs, want 1", id, n)
+		}
+	}
+	genuine := map[string]openaisim.Delivery{}
+	for _, d := range emitted {
+		genuine[d.WebhookID] = d
+	}
+	s.checkOutcomes(t, genuine, runs)
+	t.Logf("delivered %d events (%d duplicate deliveries); executions by status %v", len(delivered), duplicates, statuses)
+	if duplicates == 0 {
+		t.Error("no duplicate delivery was made: the test did not exercise deduplication")
+	}
+	if statuses[enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED] < len(delivered) || len(statuses) != 1 {
+		t.Errorf("executions by status %v, want %d completed and nothing else", statuses, len(delivered))
+	}
+}
