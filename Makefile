@@ -7,7 +7,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL  ?= $(or $(shell command -v temporal 2>/dev/null),$(BIN)/temporal)
 export TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: all build run test vet bench demo clean temporal-cli chromium fuzz temporal-server postgresql
+.PHONY: all build run test vet bench demo clean temporal-cli chromium fuzz temporal-server postgresql test-unit test-e2e test-cluster
 
 # Fuzz targets of the receiver: signature verification, envelope parsing and
 # the whole handler. `make test` runs each briefly; `make fuzz` longer.
@@ -57,10 +57,15 @@ run: build temporal-cli
 demo: build temporal-cli
 	$(BIN)/hookbridge demo
 
+# stage runs the shell commands $(2) as one stage of make test: their output,
+# then one line with the stage's name $(1), its result and its wall time.
+stage = began=$$(date +%s); ( $(2) ); status=$$?; \
+	echo "== $(1): $$([ $$status -eq 0 ] && echo ok || echo FAILED) in $$(($$(date +%s) - began))s"; exit $$status
+
 vet:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
-	$(GO) vet ./...
-	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...
+	@$(call stage,vet,test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }; \
+		$(GO) vet ./... && \
+		$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...)
 
 # Debian's Chromium drives the Temporal UI test; installed when missing.
 chromium:
@@ -76,15 +81,32 @@ postgresql:
 		$(SUDO) apt-get install -y -qq postgresql >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }; }
 
-test: vet temporal-cli chromium temporal-server postgresql
-	$(GO) test -count=1 -timeout 14m ./...
-	$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+# Every check and test, in stages that each print their time: vet while the
+# Temporal binaries build, the Debian packages, then the three suites side by
+# side (the cluster suite mostly waits out its three-minute OpenAI outage),
+# then the fuzz targets.
+test:
+	@$(MAKE) --no-print-directory -j3 -O vet temporal-cli temporal-server
+	@$(MAKE) --no-print-directory chromium postgresql
+	@$(MAKE) --no-print-directory -j3 -O test-unit test-e2e test-cluster
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
+
+# The production-shaped suite on a stock Temporal server (internal/cluster).
+CLUSTER_TESTS := TestProductionTemporal
+
+test-unit:
+	@$(call stage,unit tests,$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/e2e$$'))
+
+test-e2e:
+	@$(call stage,end-to-end tests on the dev server,$(GO) test -count=1 -timeout 14m -skip '$(CLUSTER_TESTS)' ./e2e)
+
+test-cluster:
+	@$(call stage,end-to-end tests on a stock Temporal server,$(GO) test -count=1 -timeout 14m -run '$(CLUSTER_TESTS)' -v ./e2e)
 
 fuzz:
-	@for target in $(FUZZ_TARGETS); do \
-		echo "fuzzing $$target for $(FUZZTIME)"; \
+	@$(call stage,fuzzing $(FUZZ_TARGETS) for $(FUZZTIME) each,for target in $(FUZZ_TARGETS); do \
 		$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) ./receiver || exit 1; \
-	done
+	done)
 
 # Ratios against baselines measured in the same run (about 5-8 minutes on 2 cores);
 # the report goes to stdout and BENCHMARKS.md. `go run ./internal/bench -quick` is a smoke run.

@@ -12,6 +12,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/hookbridge/hookbridge/internal/cluster"
 )
 
 // composeEnv is the environment a user must supply to docker compose.
@@ -229,5 +231,24 @@ func TestDockerfileBuildsAllBinaries(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}
+	}
+}
+
+// The stack for Docker users runs what the cluster suite tests: the same
+// Temporal server version on PostgreSQL (the Debian 12 machines the suite
+// runs on have PostgreSQL 15).
+func TestComposeRunsTheTestedTemporal(t *testing.T) {
+	p, err := loadCompose(t, composeEnv())
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	if got, want := p.Services["temporal"].Image, "temporalio/auto-setup:"+strings.TrimPrefix(cluster.ServerVersion, "v"); got != want {
+		t.Errorf("temporal image = %q, want %q", got, want)
+	}
+	if got := p.Services["temporal"].Environment["DB"]; got == nil || *got != "postgres12" {
+		t.Errorf("temporal DB = %v, want postgres12", got)
+	}
+	if got, want := p.Services["postgresql"].Image, "postgres:15"; got != want {
+		t.Errorf("postgresql image = %q, want %q", got, want)
 	}
 }

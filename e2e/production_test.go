@@ -163,8 +163,12 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 			t.Errorf("hookbridge_openai_errors_total{reason=%q} = 0 across the worker's runs, want the outage counted", reason)
 		}
 	}
+	// The README's alert rules read these series, with these labels.
 	if n, _ := sum(workerMetrics, "temporal_workflow_failed_total"); n != 0 {
 		t.Errorf("temporal_workflow_failed_total = %v, want 0", n)
+	}
+	if n, _ := sum(workerMetrics, "temporal_workflow_completed_total", `task_queue="`+taskQueue+`"`); n == 0 {
+		t.Errorf("temporal_workflow_completed_total{task_queue=%q} = 0, want the completed workflows counted", taskQueue)
 	}
 
 	s.checkEveryDeliveryHeldOnce(t, emitted)
