@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -17,7 +18,7 @@ func (b *bench) ackLatency(ctx context.Context) (_ []section, err error) {
 	if b.receiverC64 <= 0 {
 		return nil, errors.New("ack latency: scenario 1 measured no receiver rate")
 	}
-	sys, err := b.newSystem(ctx, "ack latency")
+	sys, err := b.newSystem(ctx, "ack latency", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -38,35 +39,49 @@ func (b *bench) ackLatency(ctx context.Context) (_ []section, err error) {
 	}
 	for i, frac := range p.AckLoads {
 		rate := frac * b.receiverC64
-		d := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: fmt.Sprintf("ack%d", i)}
-		samples := openLoop(ctx, rate, p.AckDuration, d.deliver)
+		run := b.ackLevel(ctx, sys, hc, rate, fmt.Sprintf("ack%d", i), fmt.Sprintf("ack latency %.0f%%", frac*100))
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		lat := make([]time.Duration, len(samples))
-		failed := 0
-		var firstErr error
-		for j, sm := range samples {
-			lat[j] = sm.Latency()
-			if sm.Err != nil {
-				failed++
-				firstErr = cmpOr(firstErr, sm.Err)
-			}
-		}
-		st := summarize(lat)
-		attrs := []any{"p50", ms(st.P50), "p99", ms(st.P99), "max", ms(st.Max)}
-		if failed > 0 {
-			attrs = append(attrs, "failed", failed, "first_error", firstErr)
-		}
-		b.log.Info(fmt.Sprintf("ack latency %.0f%% (%s): %d deliveries", frac*100, perSecond(rate), st.N), attrs...)
 		s.Rows = append(s.Rows, []string{
-			fmt.Sprintf("%.0f%% (%s)", frac*100, perSecond(rate)), ms(st.P50), ms(st.P99), ms(st.Max), fmt.Sprint(failed),
+			fmt.Sprintf("%.0f%% (%s)", frac*100, perSecond(rate)), ms(run.lat.P50), ms(run.lat.P99), ms(run.lat.Max), fmt.Sprint(run.failed),
 		})
 		// Let the last answers and the server settle before the next level.
 		time.Sleep(time.Second)
 	}
 	s.Notes = append(s.Notes, "Levels run from the lowest rate up on one dev server; each latency includes the generator's own scheduling delay.")
 	return []section{s}, nil
+}
+
+// ackRun is one open-loop run of scenario 3.
+type ackRun struct {
+	samples []sample // in schedule order; event i has webhook-id eventIDs(tag, i)
+	lat     latencyStats
+	failed  int // non-2xx answers and errors
+}
+
+// ackLevel sends deliveries through sys's receiver at a constant rate for
+// p.AckDuration, open loop, with webhook-ids from tag. what starts the
+// progress line.
+func (b *bench) ackLevel(ctx context.Context, sys *system, hc *http.Client, rate float64, tag, what string) ackRun {
+	d := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: tag}
+	run := ackRun{samples: openLoop(ctx, rate, b.p.AckDuration, d.deliver)}
+	lat := make([]time.Duration, len(run.samples))
+	var firstErr error
+	for j, sm := range run.samples {
+		lat[j] = sm.Latency()
+		if sm.Err != nil {
+			run.failed++
+			firstErr = cmpOr(firstErr, sm.Err)
+		}
+	}
+	run.lat = summarize(lat)
+	attrs := []any{"p50", ms(run.lat.P50), "p99", ms(run.lat.P99), "max", ms(run.lat.Max)}
+	if run.failed > 0 {
+		attrs = append(attrs, "failed", run.failed, "first_error", firstErr)
+	}
+	b.log.Info(fmt.Sprintf("%s (%s): %d deliveries", what, perSecond(rate), run.lat.N), attrs...)
+	return run
 }
 
 // cmpOr returns the first non-nil error.

@@ -16,53 +16,18 @@ import (
 // last workflow's close time. The baseline is the dev server's raw start rate
 // at C=64 from scenario 1.
 func (b *bench) drain(ctx context.Context) ([]section, error) {
-	sys, err := b.newSystem(ctx, "drain")
+	sys, err := b.newSystem(ctx, "drain", nil)
 	if err != nil {
 		return nil, err
 	}
 	defer sys.Close()
-	n := b.p.DrainBacklog
-	const tag = "drain"
-	for i := range n {
-		_, _, objectID := eventIDs(tag, i)
-		if _, err := sys.sim.Seed("response.completed", objectID); err != nil {
-			return nil, err
-		}
-	}
-	hc := newHTTPClient(64)
-	defer hc.CloseIdleConnections()
-	d := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: tag}
-	res := closedLoop(ctx, closedLoad{Workers: 64, Count: n}, d.deliver)
-	b.logRun("drain backlog", "deliveries", res)
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	// Every 200 started a workflow: the webhook-ids are unique.
-	backlog := int64(res.OK)
-
-	spawned, err := sys.startWorker(ctx, false)
+	dr, err := b.drainBacklog(ctx, sys, "drain")
 	if err != nil {
 		return nil, err
 	}
-	closedCount, err := sys.waitClosed(ctx, backlog, b.p.DrainTimeout)
-	if err != nil {
-		return nil, err
-	}
-	left := max(backlog-closedCount, 0)
-	closed, err := closedExecutions(ctx, sys)
-	if err != nil {
-		return nil, err
-	}
-	if closed.n == 0 {
-		return nil, fmt.Errorf("drain: no workflow closed within %v", b.p.DrainTimeout)
-	}
-	took := closed.last.Sub(spawned)
-	rate := float64(closed.n) / took.Seconds()
-	b.log.Info(fmt.Sprintf("drain: %d workflows closed in %.1fs", closed.n, took.Seconds()), "rate", perSecond(rate), "still_running", left)
-
-	notCompleted := int64(closed.n-closed.completed) + left
+	b.devDrain = &dr
 	target := "✓"
-	if rate < 100 {
+	if dr.rate() < 100 {
 		target = "✗"
 	}
 	s := section{
@@ -73,37 +38,106 @@ func (b *bench) drain(ctx context.Context) ([]section, error) {
 			"(its start-up included) to the close time of the last workflow. Baseline: the raw SDK start rate at C=64 from scenario 1.",
 		Header: []string{"backlog", "seconds", "events/s", "ratio to raw start rate", "target ≥ 100/s", "not completed"},
 		Rows: [][]string{{
-			fmt.Sprint(backlog), fmt.Sprintf("%.1f", took.Seconds()), perSecond(rate),
-			fmt.Sprintf("%.2f (raw %s)", rate/b.rawC64, perSecond(b.rawC64)), target, fmt.Sprint(notCompleted),
+			fmt.Sprint(dr.backlog), fmt.Sprintf("%.1f", dr.took().Seconds()), perSecond(dr.rate()),
+			fmt.Sprintf("%.2f (raw %s)", dr.rate()/b.rawC64, perSecond(b.rawC64)), target, fmt.Sprint(dr.notCompleted()),
 		}},
 	}
-	if closed.n > 1 {
-		steady := float64(closed.n-1) / closed.last.Sub(closed.first).Seconds()
-		s.Notes = append(s.Notes, fmt.Sprintf("Worker spawn to first close: %s; between first and last close: %s.",
-			ms(closed.first.Sub(spawned)), perSecond(steady)))
-	}
-	if res.Failed > 0 {
-		s.Notes = append(s.Notes, fmt.Sprintf("%d backlog deliveries were not answered 200 (first: %v).", res.Failed, res.FirstErr))
-	}
-	if left > 0 {
-		s.Notes = append(s.Notes, fmt.Sprintf("**%d workflows still ran after %v; the rate counts the closed ones only.**", left, b.p.DrainTimeout))
-	}
+	s.Notes = append(s.Notes, dr.notes(b.p.DrainTimeout)...)
 	return []section{s}, nil
 }
 
-// closedSet describes the closed executions of a dev server.
+// drainRun is what draining a backlog measured.
+type drainRun struct {
+	deliveries loadResult // putting the backlog in
+	backlog    int64      // the deliveries answered 200, one workflow each
+	spawned    time.Time  // the worker's spawn
+	closed     closedSet
+	left       int64 // still running at the timeout
+}
+
+// took runs from the worker's spawn to the last close.
+func (d drainRun) took() time.Duration { return d.closed.last.Sub(d.spawned) }
+
+// rate is the closed workflows per second of took.
+func (d drainRun) rate() float64 { return float64(d.closed.n) / d.took().Seconds() }
+
+// notCompleted counts the backlog's workflows that closed otherwise than
+// completed, or not at all.
+func (d drainRun) notCompleted() int64 { return int64(d.closed.n-d.closed.completed) + d.left }
+
+// notes returns the report's notes: the worker's start-up and the rate
+// once it runs, and what went wrong, if anything.
+func (d drainRun) notes(timeout time.Duration) []string {
+	var notes []string
+	if d.closed.n > 1 {
+		steady := float64(d.closed.n-1) / d.closed.last.Sub(d.closed.first).Seconds()
+		notes = append(notes, fmt.Sprintf("Worker spawn to first close: %s; between first and last close: %s.",
+			ms(d.closed.first.Sub(d.spawned)), perSecond(steady)))
+	}
+	if d.deliveries.Failed > 0 {
+		notes = append(notes, fmt.Sprintf("%d backlog deliveries were not answered 200 (first: %v).", d.deliveries.Failed, d.deliveries.FirstErr))
+	}
+	if d.left > 0 {
+		notes = append(notes, fmt.Sprintf("**%d workflows still ran after %v; the rate counts the closed ones only.**", d.left, timeout))
+	}
+	return notes
+}
+
+// drainBacklog puts a backlog of p.DrainBacklog events through sys's
+// receiver, with no worker running, then spawns the worker and waits until
+// the backlog has closed or p.DrainTimeout has passed. The worker keeps
+// running. what starts the progress lines.
+func (b *bench) drainBacklog(ctx context.Context, sys *system, what string) (drainRun, error) {
+	var dr drainRun
+	n := b.p.DrainBacklog
+	const tag = "drain"
+	if err := sys.seed(tag, n); err != nil {
+		return dr, err
+	}
+	hc := newHTTPClient(64)
+	defer hc.CloseIdleConnections()
+	d := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: tag}
+	dr.deliveries = closedLoop(ctx, closedLoad{Workers: 64, Count: n}, d.deliver)
+	b.logRun(what+" backlog", "deliveries", dr.deliveries)
+	if err := ctx.Err(); err != nil {
+		return dr, err
+	}
+	// Every 200 started a workflow: the webhook-ids are unique.
+	dr.backlog = int64(dr.deliveries.OK)
+
+	var err error
+	if dr.spawned, err = sys.startWorker(ctx, false); err != nil {
+		return dr, err
+	}
+	closedCount, err := sys.waitClosed(ctx, dr.backlog, b.p.DrainTimeout)
+	if err != nil {
+		return dr, err
+	}
+	dr.left = max(dr.backlog-closedCount, 0)
+	if dr.closed, err = closedExecutions(ctx, sys); err != nil {
+		return dr, err
+	}
+	if dr.closed.n == 0 {
+		return dr, fmt.Errorf("%s: no workflow closed within %v", what, b.p.DrainTimeout)
+	}
+	b.log.Info(fmt.Sprintf("%s: %d workflows closed in %.1fs", what, dr.closed.n, dr.took().Seconds()),
+		"rate", perSecond(dr.rate()), "still_running", dr.left)
+	return dr, nil
+}
+
+// closedSet describes the closed executions of a system.
 type closedSet struct {
 	n, completed int
 	first, last  time.Time // earliest and latest close time
 }
 
-// closedExecutions lists every closed execution of the namespace.
+// closedExecutions lists every closed execution of the system.
 func closedExecutions(ctx context.Context, sys *system) (closedSet, error) {
 	var cs closedSet
 	var token []byte
 	for {
 		resp, err := sys.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query:         `ExecutionStatus != "Running"`,
+			Query:         sys.closedQuery(),
 			PageSize:      1000,
 			NextPageToken: token,
 		})

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
+	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/hookbridge/hookbridge/internal/cloudactions"
 )
 
 // endToEnd is scenario 5, on a fresh dev server: with the worker running,
@@ -14,7 +16,7 @@ import (
 // workflow's close time (as the dev server records it, on the same
 // machine's clock) minus the moment its 2xx arrived.
 func (b *bench) endToEnd(ctx context.Context) ([]section, error) {
-	sys, err := b.newSystem(ctx, "end-to-end")
+	sys, err := b.newSystem(ctx, "end-to-end", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -24,12 +26,8 @@ func (b *bench) endToEnd(ctx context.Context) ([]section, error) {
 	}
 	p := b.p
 	const tag = "e2e"
-	n := int(p.E2ERate * p.E2EDuration.Seconds())
-	for i := range n {
-		_, _, objectID := eventIDs(tag, i)
-		if _, err := sys.sim.Seed("response.completed", objectID); err != nil {
-			return nil, err
-		}
+	if err := sys.seed(tag, int(p.E2ERate*p.E2EDuration.Seconds())); err != nil {
+		return nil, err
 	}
 	hc := newHTTPClient(64)
 	defer hc.CloseIdleConnections()
@@ -44,36 +42,10 @@ func (b *bench) endToEnd(ctx context.Context) ([]section, error) {
 			non2xx++
 		}
 	}
-	// Close times, read from each workflow's own record (not visibility,
-	// which trails), a few at a time, waiting for those still running.
 	const closeWait = 2 * time.Minute
-	deadline := time.Now().Add(closeWait)
-	closeTimes := make([]time.Time, len(samples))
-	statuses := make([]enumspb.WorkflowExecutionStatus, len(samples))
-	res := closedLoop(ctx, closedLoad{Workers: 8, Count: len(samples)}, func(ctx context.Context, i int) error {
-		if samples[i].Err != nil {
-			return nil
-		}
-		webhookID, _, _ := eventIDs(tag, i)
-		for {
-			resp, err := sys.client.DescribeWorkflowExecution(ctx, webhookID, "")
-			if err != nil {
-				return err
-			}
-			info := resp.GetWorkflowExecutionInfo()
-			statuses[i] = info.GetStatus()
-			if statuses[i] != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-				closeTimes[i] = info.GetCloseTime().AsTime()
-				return nil
-			}
-			if time.Now().After(deadline) {
-				return nil
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	})
-	if res.Failed > 0 {
-		return nil, fmt.Errorf("end-to-end: describe workflows: %w", res.FirstErr)
+	closeTimes, statuses, err := sys.waitOutcomes(ctx, tag, samples, closeWait)
+	if err != nil {
+		return nil, fmt.Errorf("end-to-end: %w", err)
 	}
 	var lat []time.Duration
 	notCompleted, left := 0, 0
@@ -91,21 +63,19 @@ func (b *bench) endToEnd(ctx context.Context) ([]section, error) {
 	st := summarize(lat)
 	b.log.Info(fmt.Sprintf("end-to-end: %d events at %s", st.N, perSecond(p.E2ERate)), "p50", ms(st.P50), "p99", ms(st.P99), "max", ms(st.Max))
 
-	// Where a workflow's own time goes: a sample of histories.
+	// Where a workflow's own time goes, and what it costs: a sample of
+	// histories.
+	histories, err := sampleHistories(ctx, sys, tag, statuses, e2eHistorySample)
+	if err != nil {
+		return nil, err
+	}
 	var waits, runs []time.Duration
-	step := max(len(samples)/e2eHistorySample, 1)
-	for i := 0; i < len(samples); i += step {
-		if statuses[i] != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-			continue
-		}
-		webhookID, _, _ := eventIDs(tag, i)
-		wait, run, err := queueWait(ctx, sys.client, webhookID)
-		if err != nil {
-			return nil, err
-		}
+	for _, h := range histories {
+		wait, run := queueWait(h)
 		waits, runs = append(waits, wait), append(runs, run)
 	}
 	waitStats, runStats := summarize(waits), summarize(runs)
+	b.devActions = countActions(histories)
 
 	s := section{
 		Title: "5. End-to-end latency",
@@ -131,18 +101,100 @@ func (b *bench) endToEnd(ctx context.Context) ([]section, error) {
 // e2eHistorySample is about how many histories the end-to-end scenario reads.
 const e2eHistorySample = 50
 
-// queueWait reads a workflow's history and returns how long its workflow
-// and activity tasks waited to be picked up (scheduled to started, summed)
-// and its time from start to close.
-func queueWait(ctx context.Context, c client.Client, workflowID string) (wait, run time.Duration, err error) {
-	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+// waitOutcomes reads the status and close time of the workflows of the
+// run named tag whose deliveries were answered 2xx, from each workflow's
+// own record (DescribeWorkflowExecution: not visibility, which trails and
+// is rate-limited), a few at a time, waiting up to wait for those still
+// running. Entries of failed deliveries stay zero.
+func (s *system) waitOutcomes(ctx context.Context, tag string, samples []sample, wait time.Duration) ([]time.Time, []enumspb.WorkflowExecutionStatus, error) {
+	deadline := time.Now().Add(wait)
+	closeTimes := make([]time.Time, len(samples))
+	statuses := make([]enumspb.WorkflowExecutionStatus, len(samples))
+	res := closedLoop(ctx, closedLoad{Workers: 8, Count: len(samples)}, func(ctx context.Context, i int) error {
+		if samples[i].Err != nil {
+			return nil
+		}
+		webhookID, _, _ := eventIDs(tag, i)
+		for {
+			resp, err := s.client.DescribeWorkflowExecution(ctx, webhookID, "")
+			if err != nil {
+				return err
+			}
+			info := resp.GetWorkflowExecutionInfo()
+			statuses[i] = info.GetStatus()
+			if statuses[i] != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				closeTimes[i] = info.GetCloseTime().AsTime()
+				return nil
+			}
+			if time.Now().After(deadline) {
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+	if res.Failed > 0 {
+		return nil, nil, fmt.Errorf("describe workflows: %w", res.FirstErr)
+	}
+	return closeTimes, statuses, nil
+}
+
+// sampleHistories returns the histories of about n of the completed
+// workflows of the run named tag, spread evenly over it; statuses are the
+// runs' as waitOutcomes returns them. GetWorkflowExecutionHistory is not a
+// visibility call.
+func sampleHistories(ctx context.Context, sys *system, tag string, statuses []enumspb.WorkflowExecutionStatus, n int) ([]*historypb.History, error) {
+	var hs []*historypb.History
+	step := max(len(statuses)/n, 1)
+	for i := 0; i < len(statuses); i += step {
+		if statuses[i] != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+			continue
+		}
+		webhookID, _, _ := eventIDs(tag, i)
+		h := &historypb.History{}
+		it := sys.client.GetWorkflowHistory(ctx, webhookID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				return nil, fmt.Errorf("history of %s: %w", webhookID, err)
+			}
+			h.Events = append(h.Events, e)
+		}
+		hs = append(hs, h)
+	}
+	return hs, nil
+}
+
+// actionStats are the Temporal Cloud billable actions of a sample of
+// workflows, one event each.
+type actionStats struct {
+	n    int
+	mean float64
+	max  int
+}
+
+// countActions counts the billable actions of each history.
+func countActions(hs []*historypb.History) actionStats {
+	var st actionStats
+	total := 0
+	for _, h := range hs {
+		a := cloudactions.Count(h)
+		total += a
+		st.max = max(st.max, a)
+	}
+	st.n = len(hs)
+	if st.n > 0 {
+		st.mean = float64(total) / float64(st.n)
+	}
+	return st
+}
+
+// queueWait returns how long a workflow's workflow and activity tasks
+// waited to be picked up (scheduled to started, summed) and its time from
+// start to close.
+func queueWait(h *historypb.History) (wait, run time.Duration) {
 	scheduled := map[int64]time.Time{}
 	var first, last time.Time
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return 0, 0, fmt.Errorf("history of %s: %w", workflowID, err)
-		}
+	for _, e := range h.GetEvents() {
 		t := e.GetEventTime().AsTime()
 		if first.IsZero() {
 			first = t
@@ -164,5 +216,5 @@ func queueWait(ctx context.Context, c client.Client, workflowID string) (wait, r
 			wait += t.Sub(at)
 		}
 	}
-	return wait, last.Sub(first), nil
+	return wait, last.Sub(first)
 }

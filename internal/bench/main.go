@@ -7,13 +7,15 @@
 // context. Nothing here asserts a timing.
 //
 // It builds the receiver and worker binaries once, runs them as
-// subprocesses against Temporal CLI dev servers (SQLite in WAL mode) with
-// the OpenAI simulator served in-process, and drives them with an
-// in-process load generator:
+// subprocesses against Temporal CLI dev servers (SQLite in WAL mode) and,
+// last, against a stock Temporal server cluster (internal/cluster:
+// PostgreSQL, default limits), with the OpenAI simulator served in-process,
+// and drives them with an in-process load generator:
 //
 //	go run ./internal/bench -out BENCHMARKS.md
-//	go run ./internal/bench -quick   # a smoke run of about a minute
+//	go run ./internal/bench -quick   # a smoke run of about a minute and a half
 //	go run ./internal/bench -run reject -cpuprofile cpu.out   # one scenario, profiled
+//	go run ./internal/bench -quick -run cluster   # the cluster alone
 //
 // Progress goes to stderr (-v adds the output of the dev servers, receivers
 // and workers); the report goes to stdout and to -out.
@@ -36,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hookbridge/hookbridge/internal/cluster"
 	"github.com/hookbridge/hookbridge/internal/devserver"
 )
 
@@ -92,7 +95,7 @@ var fullParams = params{
 	E2EDuration:          15 * time.Second,
 }
 
-// quickParams make a smoke run of about a minute; its figures are rough.
+// quickParams make a smoke run of about a minute and a half; its figures are rough.
 var quickParams = params{
 	IngestConcurrency: []int{1, 16, 64},
 	IngestDuration:    1500 * time.Millisecond,
@@ -127,22 +130,28 @@ type bench struct {
 	rawC64      float64 // raw SDK starts/s at concurrency 64
 	receiverC64 float64 // receiver deliveries/s at concurrency 64
 
+	// The dev server's figures that the cluster section shows beside its
+	// own, from scenarios 1, 4 and 5; unset when they did not run.
+	devIngest  map[int]ingestRun // by concurrency
+	devDrain   *drainRun
+	devActions actionStats
+
 	mu  sync.Mutex
 	rss map[string]*rssPeak // by process name
 }
 
 func main() {
 	out := flag.String("out", "", "also write the report to this file")
-	quick := flag.Bool("quick", false, "smaller counts and shorter runs: a smoke run of about a minute")
+	quick := flag.Bool("quick", false, "smaller counts and shorter runs: a smoke run of about a minute and a half")
 	verbose := flag.Bool("v", false, "pass the output of the dev server, receiver and worker to stderr")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of an extra in-process reject-path run of the receiver handler to this file")
-	only := flag.String("run", "", "run only these scenarios, comma-separated: ingest, reject, ack (needs ingest), drain, e2e")
+	only := flag.String("run", "", "run only these scenarios, comma-separated: ingest, reject, ack (needs ingest), drain, e2e, cluster")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{ReplaceAttr: shortTime}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b := &bench{log: log, p: fullParams, quick: *quick, cpuProfile: *cpuProfile, rss: map[string]*rssPeak{}}
+	b := &bench{log: log, p: fullParams, quick: *quick, cpuProfile: *cpuProfile, rss: map[string]*rssPeak{}, devIngest: map[int]ingestRun{}}
 	if *quick {
 		b.p = quickParams
 	}
@@ -207,10 +216,11 @@ func (b *bench) run(ctx context.Context) ([]byte, error) {
 		{"ack", b.ackLatency},
 		{"drain", b.drain},
 		{"e2e", b.endToEnd},
+		{"cluster", b.onCluster},
 	}
 	var sections []section
 	for _, sc := range scenarios {
-		if len(b.only) > 0 && !slices.Contains(b.only, sc.name) {
+		if !b.selected(sc.name) {
 			continue
 		}
 		ss, err := sc.run(ctx)
@@ -226,6 +236,11 @@ func (b *bench) run(ctx context.Context) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// selected reports whether the scenario called name runs.
+func (b *bench) selected(name string) bool {
+	return len(b.only) == 0 || slices.Contains(b.only, name)
+}
+
 // machine describes where the figures come from.
 func (b *bench) machine(ctx context.Context) string {
 	version := "Temporal CLI"
@@ -233,9 +248,14 @@ func (b *bench) machine(ctx context.Context) string {
 		// "temporal version 1.5.1 (Server 1.29.1, UI 2.42.1)"
 		version = "Temporal CLI " + strings.TrimPrefix(strings.TrimSpace(string(out)), "temporal version ")
 	}
-	return fmt.Sprintf("Machine: %s, %d CPUs, %s %s/%s, %s; %s dev server, SQLite WAL.",
+	line := fmt.Sprintf("Machine: %s, %d CPUs, %s %s/%s, %s; %s dev server, SQLite WAL",
 		cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		time.Now().Format("2006-01-02"), version)
+	if b.selected("cluster") {
+		line += fmt.Sprintf("; for section 6, a stock Temporal server %s cluster "+
+			"(4 processes, PostgreSQL with SQL visibility, no dynamic config)", cluster.ServerVersion)
+	}
+	return line + "."
 }
 
 // cpuModel returns the first "model name" of /proc/cpuinfo.
@@ -276,7 +296,7 @@ func (b *bench) recordRSS(name, scenario string, kB int64) {
 // rssSection is scenario 6: the peak RSS of each binary.
 func (b *bench) rssSection() section {
 	s := section{
-		Title:  "6. Peak RSS",
+		Title:  "7. Peak RSS",
 		Text:   "VmHWM from /proc/<pid>/status, read just before each process was stopped; the highest over the processes of each binary.",
 		Header: []string{"process", "peak RSS", "scenarios"},
 	}

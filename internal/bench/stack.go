@@ -22,6 +22,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/cluster"
 	"github.com/hookbridge/hookbridge/internal/devserver"
 	"github.com/hookbridge/hookbridge/internal/freeport"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
@@ -52,17 +53,20 @@ func buildBinaries(ctx context.Context, dir string) error {
 }
 
 // system is one hookbridge installation on loopback for one scenario: a
-// fresh dev server, the OpenAI simulator served in-process, and the
-// receiver and worker binaries as subprocesses once started.
+// fresh dev server of its own or a share of the stock cluster, the OpenAI
+// simulator served in-process, and the receiver and worker binaries as
+// subprocesses once started.
 type system struct {
 	b    *bench
 	name string // the scenario, for the RSS table and the logs
 
-	temporal *devserver.Server
-	client   client.Client
-	sim      *openaisim.Server
-	simHTTP  *httptest.Server
-	tmp      string
+	devServer *devserver.Server // the system's own, stopped by Close; nil on a cluster
+	address   string            // Temporal's frontend
+	taskQueue string
+	client    client.Client
+	sim       *openaisim.Server
+	simHTTP   *httptest.Server
+	tmp       string
 
 	receiverAddr string // host:port
 	receiverURL  string // the webhook URL
@@ -77,11 +81,17 @@ type namedProc struct {
 	p    *proc.Process
 }
 
-// newSystem starts a fresh dev server, with hookbridge's search attributes
-// registered so that raw SDK starts need no receiver, the simulator and the
-// receiver; every scenario sends through it. Close stops everything.
-func (b *bench) newSystem(ctx context.Context, name string) (_ *system, err error) {
-	s := &system{b: b, name: name}
+// newSystem starts the simulator and the receiver, on a fresh dev server
+// when cl is nil, else on the stock cluster cl; either has hookbridge's
+// search attributes registered (the dev server here, cl by its starter), so
+// that raw SDK starts need no receiver. Every scenario sends through the
+// receiver. Close stops everything but cl.
+//
+// On its own dev server a system uses hookbridge's default task queue; on a
+// cluster, which several systems share one after another, a task queue of
+// its own, so that no worker of one drains the workflows another started.
+func (b *bench) newSystem(ctx context.Context, name string, cl *cluster.Cluster) (_ *system, err error) {
+	s := &system{b: b, name: name, taskQueue: hookbridge.DefaultTaskQueue}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -90,26 +100,31 @@ func (b *bench) newSystem(ctx context.Context, name string) (_ *system, err erro
 	if s.tmp, err = os.MkdirTemp("", "hookbridge-bench-"); err != nil {
 		return nil, err
 	}
-	attrs := map[string]string{}
-	for _, k := range hookbridge.SearchAttributeKeys {
-		attrs[k.GetName()] = "Keyword"
+	if cl != nil {
+		s.address, s.taskQueue = cl.Address(), "bench-"+strings.ReplaceAll(name, " ", "-")
+	} else {
+		attrs := map[string]string{}
+		for _, k := range hookbridge.SearchAttributeKeys {
+			attrs[k.GetName()] = "Keyword"
+		}
+		began := time.Now()
+		s.devServer, err = devserver.Start(ctx, devserver.Options{
+			Binary:           b.cli,
+			DBFile:           filepath.Join(s.tmp, "temporal.db"),
+			Headless:         true,
+			SearchAttributes: attrs,
+			Log:              b.procLog,
+			LogPrefix:        "[temporal] ",
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.address = s.devServer.Address()
+		b.log.Info("dev server ready", "scenario", name, "address", s.address, "took", time.Since(began).Round(time.Millisecond))
 	}
-	began := time.Now()
-	s.temporal, err = devserver.Start(ctx, devserver.Options{
-		Binary:           b.cli,
-		DBFile:           filepath.Join(s.tmp, "temporal.db"),
-		Headless:         true,
-		SearchAttributes: attrs,
-		Log:              b.procLog,
-		LogPrefix:        "[temporal] ",
-	})
+	s.client, err = client.Dial(client.Options{HostPort: s.address, Logger: sdkLogger()})
 	if err != nil {
-		return nil, err
-	}
-	b.log.Info("dev server ready", "scenario", name, "address", s.temporal.Address(), "took", time.Since(began).Round(time.Millisecond))
-	s.client, err = client.Dial(client.Options{HostPort: s.temporal.Address(), Logger: sdkLogger()})
-	if err != nil {
-		return nil, fmt.Errorf("dial dev server: %w", err)
+		return nil, fmt.Errorf("dial Temporal: %w", err)
 	}
 	s.sim = openaisim.New(openaisim.Options{})
 	s.simHTTP = httptest.NewServer(s.sim)
@@ -124,9 +139,9 @@ func (b *bench) newSystem(ctx context.Context, name string) (_ *system, err erro
 	s.receiverAddr = addr(0)
 	s.receiverURL = "http://" + s.receiverAddr + "/webhook"
 	s.env = append(os.Environ(),
-		"TEMPORAL_ADDRESS="+s.temporal.Address(),
+		"TEMPORAL_ADDRESS="+s.address,
 		"TEMPORAL_NAMESPACE=default",
-		"TEMPORAL_TASK_QUEUE="+hookbridge.DefaultTaskQueue,
+		"TEMPORAL_TASK_QUEUE="+s.taskQueue,
 		"OPENAI_WEBHOOK_SECRET="+secret,
 		"OPENAI_API_KEY=sk-bench",
 		"OPENAI_BASE_URL="+s.simHTTP.URL+"/v1",
@@ -167,7 +182,7 @@ func (s *system) startWorker(ctx context.Context, wait bool) (time.Time, error) 
 		return spawned, err
 	}
 	return spawned, s.waitFor(ctx, p, 30*time.Second, "worker polling", func() bool {
-		resp, err := s.client.DescribeTaskQueue(ctx, hookbridge.DefaultTaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		resp, err := s.client.DescribeTaskQueue(ctx, s.taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 		return err == nil && len(resp.GetPollers()) > 0
 	})
 }
@@ -197,6 +212,23 @@ func (s *system) waitFor(ctx context.Context, p *proc.Process, timeout time.Dura
 	return nil
 }
 
+// seed creates the objects of events 0 to n-1 of the run named tag in the
+// simulator, for the worker to retrieve.
+func (s *system) seed(tag string, n int) error {
+	for i := range n {
+		_, _, objectID := eventIDs(tag, i)
+		if _, err := s.sim.Seed("response.completed", objectID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closedQuery is the visibility query for the system's closed executions.
+func (s *system) closedQuery() string {
+	return fmt.Sprintf(`TaskQueue = %q AND ExecutionStatus != "Running"`, s.taskQueue)
+}
+
 // countWorkflows returns how many executions visibility lists for query.
 func (s *system) countWorkflows(ctx context.Context, query string) (int64, error) {
 	resp, err := s.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
@@ -206,14 +238,20 @@ func (s *system) countWorkflows(ctx context.Context, query string) (int64, error
 	return resp.GetCount(), nil
 }
 
-// waitClosed polls visibility until at least want executions are closed,
-// or timeout passes, and returns how many are. Visibility trails the
-// history by a moment, so counting the running ones would be early.
+// visibilityPoll is the pause between visibility queries while waiting: a
+// stock server allows a namespace 10 visibility requests per second, and
+// the wait must leave most of them to the system under test.
+const visibilityPoll = 500 * time.Millisecond
+
+// waitClosed polls visibility until at least want of the system's
+// executions are closed, or timeout passes, and returns how many are.
+// Visibility trails the history by a moment, so counting the running ones
+// would be early.
 func (s *system) waitClosed(ctx context.Context, want int64, timeout time.Duration) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		n, err := s.countWorkflows(ctx, `ExecutionStatus != "Running"`)
+		n, err := s.countWorkflows(ctx, s.closedQuery())
 		switch {
 		case ctx.Err() != nil:
 			return n, nil
@@ -225,13 +263,14 @@ func (s *system) waitClosed(ctx context.Context, want int64, timeout time.Durati
 		select {
 		case <-ctx.Done():
 			return n, nil
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(visibilityPoll):
 		}
 	}
 }
 
 // Close records the peak RSS of the receiver and worker, stops them, and
-// stops the dev server and the simulator. It is safe on a half-built system.
+// stops the simulator and the system's own dev server (not a cluster). It
+// is safe on a half-built system.
 func (s *system) Close() {
 	for _, np := range s.procs {
 		if kb, err := peakRSS(np.p.PID()); err == nil {
@@ -253,8 +292,8 @@ func (s *system) Close() {
 	if s.client != nil {
 		s.client.Close()
 	}
-	if s.temporal != nil {
-		if err := s.temporal.Stop(); err != nil {
+	if s.devServer != nil {
+		if err := s.devServer.Stop(); err != nil {
 			s.b.log.Warn("stop dev server", "error", err)
 		}
 	}
