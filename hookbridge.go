@@ -6,7 +6,6 @@ package hookbridge
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -74,52 +73,6 @@ func (e Event) Details() string {
 		d += ", created " + time.Unix(e.CreatedAt, 0).UTC().Format(time.RFC3339)
 	}
 	return d + ", delivered as webhook `" + e.WebhookID + "`."
-}
-
-// Family groups event types that are handled by the same workflow.
-type Family string
-
-// The event families. Every event type belongs to exactly one.
-const (
-	FamilyResponse   Family = "response"
-	FamilyBatch      Family = "batch"
-	FamilyFineTuning Family = "fine_tuning.job"
-	FamilyEvalRun    Family = "eval.run"
-	FamilyOther      Family = "other"
-)
-
-// families lists the families that own a type prefix, with their workflow types.
-var families = []struct {
-	family       Family
-	workflowType string
-}{
-	{FamilyResponse, "ResponseEvent"},
-	{FamilyBatch, "BatchEvent"},
-	{FamilyFineTuning, "FineTuningJobEvent"},
-	{FamilyEvalRun, "EvalRunEvent"},
-}
-
-// OtherEventWorkflow is the workflow type that records events of any other type.
-const OtherEventWorkflow = "OtherEvent"
-
-// FamilyOf returns the family of an event type; unknown types are FamilyOther.
-func FamilyOf(eventType string) Family {
-	for _, f := range families {
-		if strings.HasPrefix(eventType, string(f.family)+".") {
-			return f.family
-		}
-	}
-	return FamilyOther
-}
-
-// WorkflowType returns the name of the event workflow that handles the family.
-func (f Family) WorkflowType() string {
-	for _, g := range families {
-		if g.family == f {
-			return g.workflowType
-		}
-	}
-	return OtherEventWorkflow
 }
 
 // Search attributes of every event workflow. They must exist in the

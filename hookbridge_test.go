@@ -1,33 +1,76 @@
 package hookbridge_test
 
 import (
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/openai/openai-go/v3/webhooks"
 
 	"github.com/hookbridge/hookbridge"
 )
 
-func TestFamilyOfAndWorkflowType(t *testing.T) {
+func TestKindOf(t *testing.T) {
 	tests := []struct {
 		eventType    string
 		family       hookbridge.Family
+		object       hookbridge.ObjectKind
 		workflowType string
 	}{
-		{"response.completed", hookbridge.FamilyResponse, "ResponseEvent"},
-		{"batch.expired", hookbridge.FamilyBatch, "BatchEvent"},
-		{"fine_tuning.job.cancelled", hookbridge.FamilyFineTuning, "FineTuningJobEvent"},
-		{"eval.run.canceled", hookbridge.FamilyEvalRun, "EvalRunEvent"},
-		{"realtime.call.incoming", hookbridge.FamilyOther, "OtherEvent"},
-		{"responses.something", hookbridge.FamilyOther, "OtherEvent"},
-		{"fine_tuning.checkpoint.created", hookbridge.FamilyOther, "OtherEvent"},
-		{"", hookbridge.FamilyOther, "OtherEvent"},
+		{"response.completed", hookbridge.FamilyResponse, hookbridge.ObjectResponse, "ResponseEvent"},
+		{"response.queued", hookbridge.FamilyResponse, hookbridge.ObjectResponse, "ResponseEvent"}, // a new type of a known prefix
+		{"batch.expired", hookbridge.FamilyBatch, hookbridge.ObjectBatch, "BatchEvent"},
+		{"fine_tuning.job.cancelled", hookbridge.FamilyFineTuning, hookbridge.ObjectFineTuningJob, "FineTuningJobEvent"},
+		{"eval.run.canceled", hookbridge.FamilyEvalRun, hookbridge.ObjectEvalRun, "EvalRunEvent"},
+		{"agent.environment.suspended", hookbridge.FamilyAgentEnvironment, hookbridge.ObjectAgentEnvironment, "AgentEnvironmentEvent"},
+		{"agent.session.action_required", hookbridge.FamilyAgentSession, hookbridge.ObjectAgentSession, "AgentSessionEvent"},
+		{"safety.org_alert.created", hookbridge.FamilySafety, hookbridge.ObjectSafetyAlert, "SafetyEvent"},
+		{"safety.deactivation_issued", hookbridge.FamilySafety, hookbridge.ObjectSafetyCase, "SafetyEvent"},
+		{"video.failed", hookbridge.FamilyVideo, hookbridge.ObjectVideo, "VideoEvent"},
+		{"realtime.call.incoming", hookbridge.FamilyCall, hookbridge.ObjectRealtimeCall, "IncomingCall"},
+		{"live.call.incoming", hookbridge.FamilyCall, hookbridge.ObjectLiveSession, "IncomingCall"},
+		{"responses.something", hookbridge.FamilyOther, "", "OtherEvent"},
+		{"fine_tuning.checkpoint.created", hookbridge.FamilyOther, "", "OtherEvent"},
+		{"response", hookbridge.FamilyOther, "", "OtherEvent"},
+		{"", hookbridge.FamilyOther, "", "OtherEvent"},
 	}
 	for _, tt := range tests {
+		k, ok := hookbridge.KindOf(tt.eventType)
+		if k.Object != tt.object || ok != (tt.object != "") {
+			t.Errorf("KindOf(%q) = %q, %v, want %q", tt.eventType, k.Object, ok, tt.object)
+		}
 		if got := hookbridge.FamilyOf(tt.eventType); got != tt.family {
 			t.Errorf("FamilyOf(%q) = %q, want %q", tt.eventType, got, tt.family)
 		}
-		if got := hookbridge.FamilyOf(tt.eventType).WorkflowType(); got != tt.workflowType {
-			t.Errorf("WorkflowType of %q = %q, want %q", tt.eventType, got, tt.workflowType)
+		if got := hookbridge.WorkflowTypeOf(tt.eventType); got != tt.workflowType {
+			t.Errorf("WorkflowTypeOf(%q) = %q, want %q", tt.eventType, got, tt.workflowType)
 		}
+	}
+}
+
+// The table's rows must not contradict one another: each type in one row,
+// one workflow type per family, every row either retrieved or answered.
+func TestKindsTableIsConsistent(t *testing.T) {
+	seen := map[string]hookbridge.ObjectKind{}
+	workflowOf := map[hookbridge.Family]string{}
+	for _, k := range hookbridge.Kinds {
+		for _, eventType := range k.EventTypes {
+			if other, ok := seen[eventType]; ok {
+				t.Errorf("%s is in the rows of %s and %s", eventType, other, k.Object)
+			}
+			seen[eventType] = k.Object
+		}
+		if w, ok := workflowOf[k.Family]; ok && w != k.WorkflowType {
+			t.Errorf("family %s has workflows %s and %s", k.Family, w, k.WorkflowType)
+		}
+		workflowOf[k.Family] = k.WorkflowType
+		if (k.Retrieve == "") == (k.Answer == "") || k.IDField == "" || k.IDPrefix == "" || k.Does == "" || k.WorkflowType == "" {
+			t.Errorf("row %s: want one of Retrieve and Answer, an IDField, an IDPrefix, a WorkflowType and Does: %+v", k.Object, k)
+		}
+	}
+	if got := len(hookbridge.EventTypes()); got != 32 {
+		t.Errorf("%d event types, want the 32 OpenAI documents", got)
 	}
 }
 
@@ -36,13 +79,15 @@ func TestObjectTerminal(t *testing.T) {
 		o    hookbridge.Object
 		want bool
 	}{
-		{hookbridge.Object{Type: hookbridge.FamilyResponse, Status: "completed"}, true},
-		{hookbridge.Object{Type: hookbridge.FamilyResponse, Status: "in_progress"}, false},
-		{hookbridge.Object{Type: hookbridge.FamilyBatch, Status: "finalizing"}, false},
-		{hookbridge.Object{Type: hookbridge.FamilyBatch, Status: "expired"}, true},
-		{hookbridge.Object{Type: hookbridge.FamilyFineTuning, Status: "succeeded"}, true},
-		{hookbridge.Object{Type: hookbridge.FamilyEvalRun, Status: "canceled"}, true},
-		{hookbridge.Object{Type: hookbridge.FamilyEvalRun, Status: "cancelled"}, false},
+		{hookbridge.Object{Type: hookbridge.ObjectResponse, Status: "completed"}, true},
+		{hookbridge.Object{Type: hookbridge.ObjectResponse, Status: "in_progress"}, false},
+		{hookbridge.Object{Type: hookbridge.ObjectBatch, Status: "finalizing"}, false},
+		{hookbridge.Object{Type: hookbridge.ObjectBatch, Status: "expired"}, true},
+		{hookbridge.Object{Type: hookbridge.ObjectFineTuningJob, Status: "succeeded"}, true},
+		{hookbridge.Object{Type: hookbridge.ObjectEvalRun, Status: "canceled"}, true},
+		{hookbridge.Object{Type: hookbridge.ObjectEvalRun, Status: "cancelled"}, false},
+		{hookbridge.Object{Type: hookbridge.ObjectVideo, Status: "completed"}, true},
+		{hookbridge.Object{Type: "unknown", Status: "completed"}, false},
 	}
 	for _, tt := range tests {
 		if got := tt.o.Terminal(); got != tt.want {
@@ -114,4 +159,34 @@ func TestRouteMatches(t *testing.T) {
 	if got := (hookbridge.Route{WorkflowType: "HandleResponse"}).ChildWorkflowID("wh_1"); got != "wh_1/HandleResponse" {
 		t.Errorf("ChildWorkflowID = %q", got)
 	}
+}
+
+// Every event type the openai-go SDK in go.mod knows has its row, found
+// by reflection over webhooks.UnwrapWebhookEventUnion's As* methods: an
+// SDK upgrade that adds a type fails here until the table handles it.
+func TestEveryEventTypeOfTheSDKHasItsRow(t *testing.T) {
+	union := reflect.TypeFor[webhooks.UnwrapWebhookEventUnion]()
+	var sdkTypes []string
+	for i := range union.NumMethod() {
+		m := union.Method(i)
+		if !strings.HasPrefix(m.Name, "As") || m.Name == "AsAny" || m.Type.NumIn() != 1 || m.Type.NumOut() != 1 {
+			continue
+		}
+		event := m.Func.Call([]reflect.Value{reflect.Zero(union)})[0]
+		typeField := event.FieldByName("Type")
+		def := typeField.MethodByName("Default")
+		if !typeField.IsValid() || !def.IsValid() {
+			t.Fatalf("%s returns %s without a Type constant: the SDK changed shape", m.Name, event.Type())
+		}
+		sdkTypes = append(sdkTypes, def.Call(nil)[0].String())
+	}
+	if len(sdkTypes) < 30 {
+		t.Fatalf("found %d event types in the SDK, want at least the 30 of openai-go v3.98.0: %v", len(sdkTypes), sdkTypes)
+	}
+	for _, eventType := range sdkTypes {
+		if !slices.Contains(hookbridge.EventTypes(), eventType) {
+			t.Errorf("the SDK knows %q, which no row of hookbridge.Kinds lists", eventType)
+		}
+	}
+	t.Logf("%d SDK event types, all handled; the table adds %d more", len(sdkTypes), len(hookbridge.EventTypes())-len(sdkTypes))
 }

@@ -6,10 +6,9 @@ import "slices"
 // event workflow and the payload of the openai.event signal. Fields that do
 // not apply to the object's type are empty and left out of the JSON.
 type Object struct {
-	// Type is the family of the object: "response", "batch",
-	// "fine_tuning.job" or "eval.run".
-	Type Family `json:"object_type,omitempty"`
-	ID   string `json:"object_id,omitempty"`
+	// Type is the kind of the object, e.g. "response" or "safety.alert".
+	Type ObjectKind `json:"object_type,omitempty"`
+	ID   string     `json:"object_id,omitempty"`
 	// Status is the object's status as retrieved, e.g. "completed".
 	Status   string            `json:"status,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
@@ -71,16 +70,12 @@ type BlobRef struct {
 	Bytes int64  `json:"bytes"`
 }
 
-// terminalStatuses lists, per object type, the statuses after which the
-// object no longer changes.
-var terminalStatuses = map[Family][]string{
-	FamilyResponse:   {"completed", "failed", "cancelled", "incomplete"},
-	FamilyBatch:      {"completed", "failed", "expired", "cancelled"},
-	FamilyFineTuning: {"succeeded", "failed", "cancelled"},
-	FamilyEvalRun:    {"completed", "failed", "canceled"},
-}
-
 // Terminal reports whether the object has reached a final status.
 func (o Object) Terminal() bool {
-	return slices.Contains(terminalStatuses[o.Type], o.Status)
+	for _, k := range Kinds {
+		if k.Object == o.Type {
+			return slices.Contains(k.Terminal, o.Status)
+		}
+	}
+	return false
 }

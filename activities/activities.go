@@ -44,7 +44,7 @@ func (a *Activities) RetrieveResponse(ctx context.Context, id string) (hookbridg
 
 func responseObject(r *responses.Response) hookbridge.Object {
 	o := hookbridge.Object{
-		Type:             hookbridge.FamilyResponse,
+		Type:             hookbridge.ObjectResponse,
 		ID:               r.ID,
 		Status:           string(r.Status),
 		Metadata:         r.Metadata,
@@ -71,7 +71,7 @@ func (a *Activities) RetrieveBatch(ctx context.Context, id string) (hookbridge.O
 
 func batchObject(b *openai.Batch) hookbridge.Object {
 	o := hookbridge.Object{
-		Type:          hookbridge.FamilyBatch,
+		Type:          hookbridge.ObjectBatch,
 		ID:            b.ID,
 		Status:        string(b.Status),
 		Metadata:      b.Metadata,
@@ -96,7 +96,7 @@ func (a *Activities) RetrieveFineTuningJob(ctx context.Context, id string) (hook
 
 func jobObject(j *openai.FineTuningJob) hookbridge.Object {
 	o := hookbridge.Object{
-		Type:           hookbridge.FamilyFineTuning,
+		Type:           hookbridge.ObjectFineTuningJob,
 		ID:             j.ID,
 		Status:         string(j.Status),
 		Metadata:       j.Metadata,

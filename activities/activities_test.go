@@ -63,7 +63,7 @@ func TestRetrieveResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Type != hookbridge.FamilyResponse || got.ID != "resp_1" || got.Status != "completed" || got.OutputText == "" {
+	if got.Type != hookbridge.ObjectResponse || got.ID != "resp_1" || got.Status != "completed" || got.OutputText == "" {
 		t.Errorf("object = %+v", got)
 	}
 	if got.Usage == nil || got.Usage.TotalTokens == 0 {
@@ -89,7 +89,7 @@ func TestRetrieveFineTuningJob(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "fine_tuning.job.succeeded", "ftjob-1")
 	got, err := run[hookbridge.Object](t, acts, acts.RetrieveFineTuningJob, "ftjob-1")
-	if err != nil || got.Status != "succeeded" || got.FineTunedModel == "" || got.Type != hookbridge.FamilyFineTuning {
+	if err != nil || got.Status != "succeeded" || got.FineTunedModel == "" || got.Type != hookbridge.ObjectFineTuningJob {
 		t.Errorf("job = %+v, %v", got, err)
 	}
 }

@@ -236,7 +236,7 @@ type evalRun struct {
 
 func (r evalRun) object() hookbridge.Object {
 	o := hookbridge.Object{
-		Type:     hookbridge.FamilyEvalRun,
+		Type:     hookbridge.ObjectEvalRun,
 		ID:       r.ID,
 		EvalID:   r.EvalID,
 		Status:   r.Status,

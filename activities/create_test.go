@@ -68,7 +68,7 @@ func TestRetriedCreatesFindTheFirstObject(t *testing.T) {
 	batch := twice("batch", func() (hookbridge.Object, error) {
 		return run[hookbridge.Object](t, acts, acts.CreateBatch, activities.CreateBatchRequest{WorkflowID: "wf-1", InputFileID: fileID, Endpoint: "/v1/responses", CompletionWindow: "24h"})
 	})
-	if batch.Type != hookbridge.FamilyBatch {
+	if batch.Type != hookbridge.ObjectBatch {
 		t.Errorf("batch = %+v", batch)
 	}
 	cancelled, err := run[hookbridge.Object](t, acts, acts.CancelBatch, batch.ID)

@@ -328,7 +328,7 @@ func TestEvalRunEventIsRetrievedThroughTheMapping(t *testing.T) {
 	if res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook || res.ResultCounts == nil || res.ResultCounts.Total != 2 {
 		t.Fatalf("result = %+v", res)
 	}
-	ids := s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), res.RunID, hookbridge.FamilyEvalRun.WorkflowType()))
+	ids := s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), res.RunID, hookbridge.WorkflowTypeOf("eval.run.succeeded")))
 	if len(ids) != 1 {
 		t.Fatalf("event workflows: %v", ids)
 	}

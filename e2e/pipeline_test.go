@@ -276,7 +276,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	histories["Batch"] = "history-batch"
 	evalRun := get[workflows.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "history-eval", oneItemEvalRun("eval_history")))
 	histories["EvalRun"] = "history-eval"
-	histories["eval.run.succeeded.mapped"] = s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), evalRun.RunID, hookbridge.FamilyEvalRun.WorkflowType()))[0]
+	histories["eval.run.succeeded.mapped"] = s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), evalRun.RunID, hookbridge.WorkflowTypeOf("eval.run.succeeded")))[0]
 
 	replayer := worker.NewWorkflowReplayer()
 	hookbridgeworker.RegisterWorkflows(replayer, nil)

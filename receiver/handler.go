@@ -231,7 +231,7 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 		TypedSearchAttributes:                    ev.SearchAttributes(),
 		StaticSummary:                            ev.Summary(),
 		StaticDetails:                            ev.Details(),
-	}, hookbridge.FamilyOf(ev.Type).WorkflowType(), ev)
+	}, hookbridge.WorkflowTypeOf(ev.Type), ev)
 	h.opts.Metrics.startEnds(time.Since(began))
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {

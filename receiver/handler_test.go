@@ -136,7 +136,7 @@ func TestWebhookRoutesEachFamilyToItsWorkflow(t *testing.T) {
 		"batch.completed":           "BatchEvent",
 		"fine_tuning.job.succeeded": "FineTuningJobEvent",
 		"eval.run.canceled":         "EvalRunEvent",
-		"realtime.call.incoming":    "OtherEvent",
+		"realtime.call.incoming":    "IncomingCall",
 		"something.new":             "OtherEvent",
 	}
 	for eventType, workflowType := range tests {

@@ -59,15 +59,21 @@ type WorkflowRegistry interface {
 func RegisterWorkflows(r WorkflowRegistry, routes []hookbridge.Route) {
 	events := &workflows.EventWorkflows{Routes: routes}
 	for name, fn := range map[string]any{
-		hookbridge.FamilyResponse.WorkflowType():   events.ResponseEvent,
-		hookbridge.FamilyBatch.WorkflowType():      events.BatchEvent,
-		hookbridge.FamilyFineTuning.WorkflowType(): events.FineTuningJobEvent,
-		hookbridge.FamilyEvalRun.WorkflowType():    events.EvalRunEvent,
-		hookbridge.OtherEventWorkflow:              events.OtherEvent,
-		hookbridge.BackgroundResponseWorkflow:      workflows.BackgroundResponse,
-		hookbridge.BatchWorkflow:                   workflows.Batch,
-		hookbridge.FineTuningJobWorkflow:           workflows.FineTuningJob,
-		hookbridge.EvalRunWorkflow:                 workflows.EvalRun,
+		hookbridge.WorkflowTypeOf("response.completed"):        events.ResponseEvent,
+		hookbridge.WorkflowTypeOf("batch.completed"):           events.BatchEvent,
+		hookbridge.WorkflowTypeOf("fine_tuning.job.succeeded"): events.FineTuningJobEvent,
+		hookbridge.WorkflowTypeOf("eval.run.succeeded"):        events.EvalRunEvent,
+		hookbridge.OtherEventWorkflow:                          events.OtherEvent,
+		// Recorded until their own event workflows come.
+		hookbridge.WorkflowTypeOf("agent.environment.ready"): events.OtherEvent,
+		hookbridge.WorkflowTypeOf("agent.session.created"):   events.OtherEvent,
+		hookbridge.WorkflowTypeOf("safety.alert.created"):    events.OtherEvent,
+		hookbridge.WorkflowTypeOf("video.completed"):         events.OtherEvent,
+		hookbridge.WorkflowTypeOf("realtime.call.incoming"):  events.OtherEvent,
+		hookbridge.BackgroundResponseWorkflow:                workflows.BackgroundResponse,
+		hookbridge.BatchWorkflow:                             workflows.Batch,
+		hookbridge.FineTuningJobWorkflow:                     workflows.FineTuningJob,
+		hookbridge.EvalRunWorkflow:                           workflows.EvalRun,
 	} {
 		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}

@@ -42,7 +42,7 @@ var createOptions = workflow.ActivityOptions{
 
 // waiter waits for one OpenAI object to finish.
 type waiter struct {
-	family   hookbridge.Family
+	kind     hookbridge.ObjectKind
 	id       string
 	interval time.Duration
 	// poll retrieves the object; cancel cancels it.
@@ -80,7 +80,7 @@ func (w waiter) wait(ctx workflow.Context) (hookbridge.Object, string, []string,
 			return hookbridge.Object{}, "", strays, temporal.NewCanceledError()
 		}
 		switch {
-		case signalled != nil && signalled.Type == w.family && signalled.ID != w.id && signalled.ID != "":
+		case signalled != nil && signalled.Type == w.kind && signalled.ID != w.id && signalled.ID != "":
 			workflow.GetLogger(ctx).Warn("cancelling a second object made by a retried create", "object_id", signalled.ID)
 			if !signalled.Terminal() {
 				if _, err := w.cancel(ctx, signalled.ID); err != nil {
@@ -106,7 +106,7 @@ func (w waiter) wait(ctx workflow.Context) (hookbridge.Object, string, []string,
 // awaitObject waits for the object w names; on cancellation it cancels the
 // OpenAI work first and returns a canceled error carrying the final state.
 func awaitObject(ctx workflow.Context, w waiter) (hookbridge.Object, string, []string, error) {
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("waiting for %s `%s` (webhook, or a poll every %s)", w.family, w.id, w.interval))
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("waiting for %s `%s` (webhook, or a poll every %s)", w.kind, w.id, w.interval))
 	obj, via, strays, err := w.wait(ctx)
 	if err == nil || !temporal.IsCanceledError(err) {
 		return obj, via, strays, err
@@ -119,7 +119,7 @@ func awaitObject(ctx workflow.Context, w waiter) (hookbridge.Object, string, []s
 		workflow.GetLogger(ctx).Error("could not cancel the OpenAI work", "object_id", w.id, "error", cancelErr)
 		final, _ = w.poll(cleanup, w.id)
 	}
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("cancelled: %s `%s` is %s", w.family, w.id, final.Status))
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("cancelled: %s `%s` is %s", w.kind, w.id, final.Status))
 	return final, "", strays, temporal.NewCanceledError(final)
 }
 
@@ -202,7 +202,7 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 		Metadata:     in.Metadata,
 		Params:       in.Params,
 	}, waiter{
-		family:   hookbridge.FamilyResponse,
+		kind:     hookbridge.ObjectResponse,
 		interval: pollInterval(in.PollIntervalSeconds),
 		poll:     activityFunc(a.RetrieveResponse, retrieveOptions, byID),
 		cancel:   activityFunc(a.CancelResponse, retrieveOptions, byID),
@@ -270,7 +270,7 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		req.CompletionWindow = "24h"
 	}
 	obj, via, _, err := createThenAwait(ctx, a.CreateBatch, req, waiter{
-		family:   hookbridge.FamilyBatch,
+		kind:     hookbridge.ObjectBatch,
 		interval: pollInterval(in.PollIntervalSeconds),
 		poll:     activityFunc(a.RetrieveBatch, retrieveOptions, byID),
 		cancel:   activityFunc(a.CancelBatch, retrieveOptions, byID),
@@ -326,7 +326,7 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 		Metadata:       in.Metadata,
 		Params:         in.Params,
 	}, waiter{
-		family:   hookbridge.FamilyFineTuning,
+		kind:     hookbridge.ObjectFineTuningJob,
 		interval: pollInterval(in.PollIntervalSeconds),
 		poll:     activityFunc(a.RetrieveFineTuningJob, retrieveOptions, byID),
 		cancel:   activityFunc(a.CancelFineTuningJob, retrieveOptions, byID),
@@ -369,7 +369,7 @@ func EvalRun(ctx workflow.Context, in EvalRunInput) (EvalRunResult, error) {
 		DataSource: in.DataSource,
 		Metadata:   in.Metadata,
 	}, waiter{
-		family:   hookbridge.FamilyEvalRun,
+		kind:     hookbridge.ObjectEvalRun,
 		interval: pollInterval(in.PollIntervalSeconds),
 		poll:     activityFunc(a.RetrieveEvalRun, retrieveOptions, ref),
 		cancel:   activityFunc(a.CancelEvalRun, retrieveOptions, ref),

@@ -15,7 +15,7 @@ import (
 )
 
 func response(id, status string) hookbridge.Object {
-	o := hookbridge.Object{Type: hookbridge.FamilyResponse, ID: id, Status: status,
+	o := hookbridge.Object{Type: hookbridge.ObjectResponse, ID: id, Status: status,
 		Metadata: map[string]string{hookbridge.MetadataWorkflowID: "default-test-workflow-id"}}
 	if status == "completed" {
 		o.OutputText = "hello"
@@ -131,8 +131,8 @@ func TestBatchUploadsCreatesWaitsAndReturnsResults(t *testing.T) {
 	env.OnActivity(a.UploadBatchInput, mock.Anything, mock.MatchedBy(func(r activities.UploadBatchInputRequest) bool { return len(r.Lines) == 1 })).Return("file-in", nil).Once()
 	env.OnActivity(a.CreateBatch, mock.Anything, mock.MatchedBy(func(r activities.CreateBatchRequest) bool {
 		return r.InputFileID == "file-in" && r.Endpoint == "/v1/responses" && r.CompletionWindow == "24h"
-	})).Return(hookbridge.Object{Type: hookbridge.FamilyBatch, ID: "batch_1", Status: "validating"}, nil).Once()
-	done := hookbridge.Object{Type: hookbridge.FamilyBatch, ID: "batch_1", Status: "completed", OutputFileID: "file-out",
+	})).Return(hookbridge.Object{Type: hookbridge.ObjectBatch, ID: "batch_1", Status: "validating"}, nil).Once()
+	done := hookbridge.Object{Type: hookbridge.ObjectBatch, ID: "batch_1", Status: "completed", OutputFileID: "file-out",
 		RequestCounts: &hookbridge.RequestCounts{Total: 1, Completed: 1}}
 	stored := done
 	stored.OutputBlob = &hookbridge.BlobRef{URL: "file:///b/out.jsonl", Key: "out.jsonl", Bytes: 10}
@@ -154,8 +154,8 @@ func TestBatchUploadsCreatesWaitsAndReturnsResults(t *testing.T) {
 
 func TestFineTuningJobCancelReachesOpenAI(t *testing.T) {
 	env := awaitEnv(t)
-	env.OnActivity(a.CreateFineTuningJob, mock.Anything, mock.Anything).Return(hookbridge.Object{Type: hookbridge.FamilyFineTuning, ID: "ftjob-1", Status: "queued"}, nil).Once()
-	env.OnActivity(a.CancelFineTuningJob, mock.Anything, "ftjob-1").Return(hookbridge.Object{Type: hookbridge.FamilyFineTuning, ID: "ftjob-1", Status: "cancelled"}, nil).Once()
+	env.OnActivity(a.CreateFineTuningJob, mock.Anything, mock.Anything).Return(hookbridge.Object{Type: hookbridge.ObjectFineTuningJob, ID: "ftjob-1", Status: "queued"}, nil).Once()
+	env.OnActivity(a.CancelFineTuningJob, mock.Anything, "ftjob-1").Return(hookbridge.Object{Type: hookbridge.ObjectFineTuningJob, ID: "ftjob-1", Status: "cancelled"}, nil).Once()
 	env.RegisterDelayedCallback(env.CancelWorkflow, time.Second)
 	env.ExecuteWorkflow(workflows.FineTuningJob, workflows.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: "file-train"})
 	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
@@ -166,11 +166,11 @@ func TestFineTuningJobCancelReachesOpenAI(t *testing.T) {
 func TestEvalRunRecordsTheMappingAndCompletes(t *testing.T) {
 	env := awaitEnv(t)
 	env.OnActivity(a.CreateEvalRun, mock.Anything, mock.MatchedBy(func(r activities.CreateEvalRunRequest) bool { return r.EvalID == "eval_1" })).
-		Return(hookbridge.Object{Type: hookbridge.FamilyEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "queued"}, nil).Once()
+		Return(hookbridge.Object{Type: hookbridge.ObjectEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "queued"}, nil).Once()
 	env.OnUpsertMemo(map[string]any{hookbridge.MemoEvalID: "eval_1"}).Return(nil).Once()
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Once()
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(hookbridge.SignalName, hookbridge.Object{Type: hookbridge.FamilyEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed"})
+		env.SignalWorkflow(hookbridge.SignalName, hookbridge.Object{Type: hookbridge.ObjectEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed"})
 	}, time.Second)
 	env.ExecuteWorkflow(workflows.EvalRun, workflows.EvalRunInput{EvalID: "eval_1", DataSource: json.RawMessage(`{"type":"jsonl"}`)})
 	if err := env.GetWorkflowError(); err != nil {

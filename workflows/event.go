@@ -204,8 +204,8 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retri
 		EventType: ev.Type,
 		Object:    hookbridge.Object{ID: ev.ObjectID},
 	}
-	if f := hookbridge.FamilyOf(ev.Type); f != hookbridge.FamilyOther {
-		res.Type = f
+	if k, ok := hookbridge.KindOf(ev.Type); ok {
+		res.Type = k.Object
 	}
 	skipLegacyEventIDLookup(ctx)
 	res.Outcome = OutcomeRecorded

@@ -66,7 +66,7 @@ func apiError(errType string, status int) error {
 func TestResponseEventRetrievesTheResponse(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{
-		Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed", OutputText: "hello",
+		Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed", OutputText: "hello",
 	}, nil).Once()
 	env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
 	res := result(t, env)
@@ -110,7 +110,7 @@ func TestRetrieveRetriesUnavailableAndNetworkErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			env := newEnv(t)
 			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{}, first).Times(2)
-			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "failed"}, nil).Once()
+			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "failed"}, nil).Once()
 			env.ExecuteWorkflow(events.ResponseEvent, event("response.failed", "resp_1"))
 			if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "failed" {
 				t.Errorf("result = %+v", res)
@@ -144,7 +144,7 @@ func TestRetrieveOutlastsLongOutages(t *testing.T) {
 				if env.Now().Sub(start) < tt.outage {
 					return hookbridge.Object{}, tt.err
 				}
-				return hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed"}, nil
+				return hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil
 			})
 			env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
 			if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" {
@@ -181,7 +181,7 @@ func TestRetrieveFallsBackToAnActivityAfterTheLocalBudget(t *testing.T) {
 		if calls++; calls < 8 {
 			return hookbridge.Object{}, apiError(activities.ErrTypeUnavailable, 500)
 		}
-		return hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed"}, nil
+		return hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil
 	})
 	env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
 	if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved {
@@ -204,7 +204,7 @@ func TestFinalAnswersAreNotRetried(t *testing.T) {
 
 func TestBatchEventStoresFilesOfAFinishedBatch(t *testing.T) {
 	env := newEnv(t)
-	batch := hookbridge.Object{Type: hookbridge.FamilyBatch, ID: "batch_1", Status: "completed", OutputFileID: "file-out", ErrorFileID: "file-err",
+	batch := hookbridge.Object{Type: hookbridge.ObjectBatch, ID: "batch_1", Status: "completed", OutputFileID: "file-out", ErrorFileID: "file-err",
 		RequestCounts: &hookbridge.RequestCounts{Total: 3, Completed: 2, Failed: 1}}
 	stored := batch
 	stored.OutputBlob = &hookbridge.BlobRef{URL: "mem://openai/batches/batch_1/output.jsonl", Bytes: 10}
@@ -219,7 +219,7 @@ func TestBatchEventStoresFilesOfAFinishedBatch(t *testing.T) {
 
 func TestBatchEventSkipsFilesOfARunningBatch(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(a.RetrieveBatch, mock.Anything, "batch_1").Return(hookbridge.Object{Type: hookbridge.FamilyBatch, ID: "batch_1", Status: "in_progress", OutputFileID: "file-out"}, nil).Once()
+	env.OnActivity(a.RetrieveBatch, mock.Anything, "batch_1").Return(hookbridge.Object{Type: hookbridge.ObjectBatch, ID: "batch_1", Status: "in_progress", OutputFileID: "file-out"}, nil).Once()
 	env.ExecuteWorkflow(events.BatchEvent, event("batch.completed", "batch_1"))
 	if res := result(t, env); res.Status != "in_progress" || res.OutputBlob != nil {
 		t.Errorf("result = %+v", res)
@@ -266,7 +266,7 @@ func TestEvalRunOwnerLookupOutlastsThrottling(t *testing.T) {
 	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").Return(activities.EvalRunOwner{}, throttled).Times(12)
 	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").Return(activities.EvalRunOwner{WorkflowID: "eval-wf", EvalID: "eval_1"}, nil).Once()
 	env.OnActivity(a.RetrieveEvalRun, mock.Anything, activities.EvalRunRef{EvalID: "eval_1", RunID: "evalrun_1"}).
-		Return(hookbridge.Object{Type: hookbridge.FamilyEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed"}, nil).Once()
+		Return(hookbridge.Object{Type: hookbridge.ObjectEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed"}, nil).Once()
 	env.ExecuteWorkflow(events.EvalRunEvent, event("eval.run.succeeded", "evalrun_1"))
 	if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" {
 		t.Errorf("result = %+v", res)
@@ -276,7 +276,7 @@ func TestEvalRunOwnerLookupOutlastsThrottling(t *testing.T) {
 func TestEvalRunEventIsRetrievedThroughItsOwnerAndSignalsIt(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").Return(activities.EvalRunOwner{WorkflowID: "eval-wf", EvalID: "eval_1"}, nil).Once()
-	run := hookbridge.Object{Type: hookbridge.FamilyEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed",
+	run := hookbridge.Object{Type: hookbridge.ObjectEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed",
 		Metadata: map[string]string{hookbridge.MetadataWorkflowID: "eval-wf"}}
 	env.OnActivity(a.RetrieveEvalRun, mock.Anything, activities.EvalRunRef{EvalID: "eval_1", RunID: "evalrun_1"}).Return(run, nil).Once()
 	env.OnSignalExternalWorkflow(mock.Anything, "eval-wf", "", hookbridge.SignalName, run).Return(nil).Once()
@@ -288,7 +288,7 @@ func TestEvalRunEventIsRetrievedThroughItsOwnerAndSignalsIt(t *testing.T) {
 }
 
 func TestTheWorkflowNamedInMetadataIsSignalled(t *testing.T) {
-	obj := hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed",
+	obj := hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed",
 		Metadata: map[string]string{hookbridge.MetadataWorkflowID: "waiting-wf"}}
 	tests := []struct {
 		name                  string
@@ -323,7 +323,7 @@ func TestRoutesStartUserWorkflowsAsChildren(t *testing.T) {
 		got = in
 		return nil
 	}, workflow.RegisterOptions{Name: "HandleResponse"})
-	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.FamilyResponse, ID: "resp_1", Status: "completed"}, nil)
+	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil)
 	env.ExecuteWorkflow(routed.ResponseEvent, event("response.completed", "resp_1"))
 	res := result(t, env)
 	if len(res.RoutedTo) != 1 || res.RoutedTo[0] != "wh_1/HandleResponse" {

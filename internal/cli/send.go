@@ -111,14 +111,9 @@ func firstSecret(list string) string {
 
 // sampleObjectID returns an id shaped like those of the event's family.
 func sampleObjectID(eventType string) string {
-	prefix := map[hookbridge.Family]string{
-		hookbridge.FamilyResponse:   "resp_",
-		hookbridge.FamilyBatch:      "batch_",
-		hookbridge.FamilyFineTuning: "ftjob-",
-		hookbridge.FamilyEvalRun:    "evalrun_",
-	}[hookbridge.FamilyOf(eventType)]
-	if prefix == "" {
-		prefix = "obj_"
+	prefix := "obj_"
+	if k, ok := hookbridge.KindOf(eventType); ok {
+		prefix = k.IDPrefix
 	}
 	return prefix + "sample" + randomHex(8)
 }
