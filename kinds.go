@@ -176,6 +176,16 @@ func KindOf(eventType string) (k Kind, ok bool) {
 	return Kind{}, false
 }
 
+// KindByObject returns the row of an object kind; ok is false for a kind
+// the table does not have.
+func KindByObject(o ObjectKind) (k Kind, ok bool) {
+	i := slices.IndexFunc(Kinds, func(k Kind) bool { return k.Object == o })
+	if i < 0 {
+		return Kind{}, false
+	}
+	return Kinds[i], true
+}
+
 // cutLast cuts s around its last dot.
 func cutLast(s string) (before, after string, found bool) {
 	i := strings.LastIndexByte(s, '.')

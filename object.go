@@ -1,6 +1,9 @@
 package hookbridge
 
-import "slices"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // Object is what hookbridge retrieved of an OpenAI object: the outcome of an
 // event workflow and the payload of the openai.event signal. Fields that do
@@ -32,6 +35,21 @@ type Object struct {
 	// Eval runs.
 	EvalID       string        `json:"eval_id,omitempty"`
 	ResultCounts *ResultCounts `json:"result_counts,omitempty"`
+
+	// Agent sessions: the actions the session waits for, as OpenAI lists
+	// them.
+	RequiredActions json.RawMessage `json:"required_actions,omitempty"`
+
+	// Safety alerts and cases: the alert's error type or the case's notice
+	// type, OpenAI's reason, and what it is about.
+	Category   string `json:"category,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	ResponseID string `json:"response_id,omitempty"`
+	Entity     string `json:"entity,omitempty"`
+
+	// Safety alerts and videos: the model; videos: progress in percent.
+	Model    string `json:"model,omitempty"`
+	Progress int64  `json:"progress,omitempty"`
 }
 
 // ObjectError is the error OpenAI reports on a failed object.
@@ -72,10 +90,6 @@ type BlobRef struct {
 
 // Terminal reports whether the object has reached a final status.
 func (o Object) Terminal() bool {
-	for _, k := range Kinds {
-		if k.Object == o.Type {
-			return slices.Contains(k.Terminal, o.Status)
-		}
-	}
-	return false
+	k, _ := KindByObject(o.Type)
+	return slices.Contains(k.Terminal, o.Status)
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/responses"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"gocloud.dev/blob"
@@ -31,81 +30,6 @@ type Activities struct {
 	BlobURL string
 	// Temporal finds the EvalRun workflow of an eval run (FindEvalRunOwner).
 	Temporal client.Client
-}
-
-// RetrieveResponse gets a response.
-func (a *Activities) RetrieveResponse(ctx context.Context, id string) (hookbridge.Object, error) {
-	r, err := a.OpenAI.Responses.Get(ctx, id, responses.ResponseGetParams{})
-	if err != nil {
-		return hookbridge.Object{}, classify(ctx, "retrieve response "+id, err)
-	}
-	return responseObject(r), nil
-}
-
-func responseObject(r *responses.Response) hookbridge.Object {
-	o := hookbridge.Object{
-		Type:             hookbridge.ObjectResponse,
-		ID:               r.ID,
-		Status:           string(r.Status),
-		Metadata:         r.Metadata,
-		OutputText:       r.OutputText(),
-		IncompleteReason: r.IncompleteDetails.Reason,
-	}
-	if r.Error.Message != "" {
-		o.Error = &hookbridge.ObjectError{Code: string(r.Error.Code), Message: r.Error.Message}
-	}
-	if r.JSON.Usage.Valid() {
-		o.Usage = &hookbridge.Usage{InputTokens: r.Usage.InputTokens, OutputTokens: r.Usage.OutputTokens, TotalTokens: r.Usage.TotalTokens}
-	}
-	return o
-}
-
-// RetrieveBatch gets a batch. Its files are copied by StoreBatchFiles.
-func (a *Activities) RetrieveBatch(ctx context.Context, id string) (hookbridge.Object, error) {
-	b, err := a.OpenAI.Batches.Get(ctx, id)
-	if err != nil {
-		return hookbridge.Object{}, classify(ctx, "retrieve batch "+id, err)
-	}
-	return batchObject(b), nil
-}
-
-func batchObject(b *openai.Batch) hookbridge.Object {
-	o := hookbridge.Object{
-		Type:          hookbridge.ObjectBatch,
-		ID:            b.ID,
-		Status:        string(b.Status),
-		Metadata:      b.Metadata,
-		OutputFileID:  b.OutputFileID,
-		ErrorFileID:   b.ErrorFileID,
-		RequestCounts: &hookbridge.RequestCounts{Total: b.RequestCounts.Total, Completed: b.RequestCounts.Completed, Failed: b.RequestCounts.Failed},
-	}
-	if len(b.Errors.Data) > 0 {
-		o.Error = &hookbridge.ObjectError{Code: b.Errors.Data[0].Code, Message: b.Errors.Data[0].Message}
-	}
-	return o
-}
-
-// RetrieveFineTuningJob gets a fine-tuning job.
-func (a *Activities) RetrieveFineTuningJob(ctx context.Context, id string) (hookbridge.Object, error) {
-	j, err := a.OpenAI.FineTuning.Jobs.Get(ctx, id)
-	if err != nil {
-		return hookbridge.Object{}, classify(ctx, "retrieve fine-tuning job "+id, err)
-	}
-	return jobObject(j), nil
-}
-
-func jobObject(j *openai.FineTuningJob) hookbridge.Object {
-	o := hookbridge.Object{
-		Type:           hookbridge.ObjectFineTuningJob,
-		ID:             j.ID,
-		Status:         string(j.Status),
-		Metadata:       j.Metadata,
-		FineTunedModel: j.FineTunedModel,
-	}
-	if j.Error.Message != "" {
-		o.Error = &hookbridge.ObjectError{Code: j.Error.Code, Message: j.Error.Message}
-	}
-	return o
 }
 
 // StoreBatchFiles streams a batch's output and error files from OpenAI to

@@ -40,7 +40,7 @@ func run[T any](t *testing.T, acts *activities.Activities, fn any, args ...any) 
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	activities.Register(env, acts)
 	var out T
 	val, err := env.ExecuteActivity(fn, args...)
 	if err != nil {
@@ -59,7 +59,7 @@ func seed(t *testing.T, sim *openaisim.Server, eventType, id string) {
 func TestRetrieveResponse(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "response.completed", "resp_1")
-	got, err := run[hookbridge.Object](t, acts, acts.RetrieveResponse, "resp_1")
+	got, err := run[hookbridge.Object](t, acts, "RetrieveResponse", "resp_1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +75,11 @@ func TestRetrieveFailedAndIncompleteResponses(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "response.failed", "resp_failed")
 	seed(t, sim, "response.incomplete", "resp_incomplete")
-	failed, err := run[hookbridge.Object](t, acts, acts.RetrieveResponse, "resp_failed")
+	failed, err := run[hookbridge.Object](t, acts, "RetrieveResponse", "resp_failed")
 	if err != nil || failed.Status != "failed" || failed.Error == nil || failed.Error.Message == "" {
 		t.Errorf("failed response = %+v, %v", failed, err)
 	}
-	incomplete, err := run[hookbridge.Object](t, acts, acts.RetrieveResponse, "resp_incomplete")
+	incomplete, err := run[hookbridge.Object](t, acts, "RetrieveResponse", "resp_incomplete")
 	if err != nil || incomplete.Status != "incomplete" || incomplete.IncompleteReason == "" {
 		t.Errorf("incomplete response = %+v, %v", incomplete, err)
 	}
@@ -88,7 +88,7 @@ func TestRetrieveFailedAndIncompleteResponses(t *testing.T) {
 func TestRetrieveFineTuningJob(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "fine_tuning.job.succeeded", "ftjob-1")
-	got, err := run[hookbridge.Object](t, acts, acts.RetrieveFineTuningJob, "ftjob-1")
+	got, err := run[hookbridge.Object](t, acts, "RetrieveFineTuningJob", "ftjob-1")
 	if err != nil || got.Status != "succeeded" || got.FineTunedModel == "" || got.Type != hookbridge.ObjectFineTuningJob {
 		t.Errorf("job = %+v, %v", got, err)
 	}
@@ -97,7 +97,7 @@ func TestRetrieveFineTuningJob(t *testing.T) {
 func TestStoreBatchFilesCopiesThemToTheBucket(t *testing.T) {
 	acts, sim, srv := newActivities(t)
 	seed(t, sim, "batch.completed", "batch_1")
-	batch, err := run[hookbridge.Object](t, acts, acts.RetrieveBatch, "batch_1")
+	batch, err := run[hookbridge.Object](t, acts, "RetrieveBatch", "batch_1")
 	if err != nil || batch.Status != "completed" || batch.OutputFileID == "" || batch.RequestCounts == nil {
 		t.Fatalf("batch = %+v, %v", batch, err)
 	}
@@ -146,7 +146,7 @@ func download(t *testing.T, base, fileID string) string {
 func TestStoreBatchFilesLeavesNoPartialBlob(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "batch.completed", "batch_1")
-	batch, err := run[hookbridge.Object](t, acts, acts.RetrieveBatch, "batch_1")
+	batch, err := run[hookbridge.Object](t, acts, "RetrieveBatch", "batch_1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestOpenAIErrorsAreClassified(t *testing.T) {
 			acts, sim, _ := newActivities(t)
 			seed(t, sim, "response.completed", "resp_1")
 			sim.FailNext("resp_1", 1, tt.status, tt.retryAfter)
-			_, err := run[hookbridge.Object](t, acts, acts.RetrieveResponse, "resp_1")
+			_, err := run[hookbridge.Object](t, acts, "RetrieveResponse", "resp_1")
 			var appErr *temporal.ApplicationError
 			if !errors.As(err, &appErr) {
 				t.Fatalf("error = %v, want an application error", err)
@@ -206,7 +206,7 @@ func TestOpenAIErrorsAreClassified(t *testing.T) {
 func TestNetworkErrorsAreRetryable(t *testing.T) {
 	acts, _, srv := newActivities(t)
 	srv.Close()
-	_, err := run[hookbridge.Object](t, acts, acts.RetrieveResponse, "resp_1")
+	_, err := run[hookbridge.Object](t, acts, "RetrieveResponse", "resp_1")
 	var appErr *temporal.ApplicationError
 	if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
 		t.Errorf("error = %v, want a retryable error", err)

@@ -100,7 +100,7 @@ func TestRetriedCreatesFindTheFirstObject(t *testing.T) {
 func TestReadBatchResultsReturnsEveryLine(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "batch.completed", "batch_1")
-	batch, err := run[hookbridge.Object](t, acts, acts.RetrieveBatch, "batch_1")
+	batch, err := run[hookbridge.Object](t, acts, "RetrieveBatch", "batch_1")
 	if err != nil {
 		t.Fatal(err)
 	}

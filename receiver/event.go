@@ -21,16 +21,34 @@ type envelope struct {
 	Data      json.RawMessage `json:"data"`
 }
 
-// eventData holds the fields that name the object an event is about: most
-// events carry data.id; calls carry data.call_id or data.session_id.
+// eventData holds the fields that name the object an event is about (see
+// hookbridge.Kind.IDField): most events carry data.id; calls carry
+// data.call_id or data.session_id.
 type eventData struct {
 	ID        string `json:"id"`
 	CallID    string `json:"call_id"`
 	SessionID string `json:"session_id"`
 }
 
+// objectID returns the field of data that names the object of an event type.
+func (d eventData) objectID(eventType string) string {
+	k, _ := hookbridge.KindOf(eventType)
+	switch k.IDField {
+	case "call_id":
+		return d.CallID
+	case "session_id":
+		return d.SessionID
+	default:
+		return d.ID
+	}
+}
+
 // ParseEvent decodes a verified body into an Event. Any type is accepted,
-// known or not; only the envelope's shape is checked.
+// known or not; only the envelope's shape is checked. The data is OpenAI's:
+// when it does not name a well-formed object id (not an object, the field
+// missing, too long, control characters), the event has no ObjectID and its
+// workflow records it as malformed, rather than a 400 that OpenAI would
+// retry for days.
 func ParseEvent(webhookID string, body []byte) (hookbridge.Event, error) {
 	if !utf8.Valid(body) {
 		return hookbridge.Event{}, fmt.Errorf("%w: not UTF-8", ErrInvalidEvent)
@@ -43,17 +61,13 @@ func ParseEvent(webhookID string, body []byte) (hookbridge.Event, error) {
 		return hookbridge.Event{}, fmt.Errorf("%w: object is %q, want \"event\"", ErrInvalidEvent, env.Object)
 	}
 	var data eventData
-	if len(env.Data) > 0 && string(env.Data) != "null" {
-		if err := json.Unmarshal(env.Data, &data); err != nil {
-			return hookbridge.Event{}, fmt.Errorf("%w: data: %v", ErrInvalidEvent, err)
-		}
-	}
+	// A field of another JSON type leaves the others as they are.
+	_ = json.Unmarshal(env.Data, &data)
 	ev := hookbridge.Event{
 		WebhookID: webhookID,
 		ID:        env.ID,
 		Type:      env.Type,
 		CreatedAt: env.CreatedAt,
-		ObjectID:  firstNonEmpty(data.ID, data.CallID, data.SessionID),
 		Payload:   body,
 	}
 	if err := checkField("id", ev.ID); err != nil {
@@ -62,10 +76,8 @@ func ParseEvent(webhookID string, body []byte) (hookbridge.Event, error) {
 	if err := checkField("type", ev.Type); err != nil {
 		return hookbridge.Event{}, err
 	}
-	if ev.ObjectID != "" {
-		if err := checkField("object id", ev.ObjectID); err != nil {
-			return hookbridge.Event{}, err
-		}
+	if id := data.objectID(ev.Type); checkField("object id", id) == nil {
+		ev.ObjectID = id
 	}
 	return ev, nil
 }
@@ -83,13 +95,4 @@ func checkField(name, value string) error {
 		}
 	}
 	return nil
-}
-
-func firstNonEmpty(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

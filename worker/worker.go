@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -43,7 +42,7 @@ func New(c client.Client, acts *activities.Activities, opts Options) worker.Work
 	}
 	w := worker.New(c, opts.TaskQueue, opts.Worker)
 	RegisterWorkflows(w, opts.Routes)
-	w.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
+	activities.Register(w, acts)
 	return w
 }
 
@@ -58,25 +57,21 @@ type WorkflowRegistry interface {
 // ready-made workflows that create OpenAI work and wait for it.
 func RegisterWorkflows(r WorkflowRegistry, routes []hookbridge.Route) {
 	events := &workflows.EventWorkflows{Routes: routes}
-	for name, fn := range map[string]any{
-		hookbridge.WorkflowTypeOf("response.completed"):        events.ResponseEvent,
-		hookbridge.WorkflowTypeOf("batch.completed"):           events.BatchEvent,
-		hookbridge.WorkflowTypeOf("fine_tuning.job.succeeded"): events.FineTuningJobEvent,
-		hookbridge.WorkflowTypeOf("eval.run.succeeded"):        events.EvalRunEvent,
-		hookbridge.OtherEventWorkflow:                          events.OtherEvent,
-		// Recorded until their own event workflows come.
-		hookbridge.WorkflowTypeOf("agent.environment.ready"): events.OtherEvent,
-		hookbridge.WorkflowTypeOf("agent.session.created"):   events.OtherEvent,
-		hookbridge.WorkflowTypeOf("safety.alert.created"):    events.OtherEvent,
-		hookbridge.WorkflowTypeOf("video.completed"):         events.OtherEvent,
-		hookbridge.WorkflowTypeOf("realtime.call.incoming"):  events.OtherEvent,
-		hookbridge.BackgroundResponseWorkflow:                workflows.BackgroundResponse,
-		hookbridge.BatchWorkflow:                             workflows.Batch,
-		hookbridge.FineTuningJobWorkflow:                     workflows.FineTuningJob,
-		hookbridge.EvalRunWorkflow:                           workflows.EvalRun,
-	} {
+	register := func(name string, fn any) {
 		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}
+	registered := map[string]bool{}
+	for _, k := range hookbridge.Kinds {
+		if !registered[k.WorkflowType] {
+			register(k.WorkflowType, events.Workflow(k.Family))
+			registered[k.WorkflowType] = true
+		}
+	}
+	register(hookbridge.OtherEventWorkflow, events.Workflow(hookbridge.FamilyOther))
+	register(hookbridge.BackgroundResponseWorkflow, workflows.BackgroundResponse)
+	register(hookbridge.BatchWorkflow, workflows.Batch)
+	register(hookbridge.FineTuningJobWorkflow, workflows.FineTuningJob)
+	register(hookbridge.EvalRunWorkflow, workflows.EvalRun)
 }
 
 // Run runs the worker until ctx is done, then stops it: polling ends at

@@ -153,6 +153,13 @@ func activityFunc[T any](fn any, options workflow.ActivityOptions, arg func(id s
 
 func byID(id string) string { return id }
 
+// retrieveActivity is the name of the activity that retrieves an object
+// kind (see hookbridge.Kinds).
+func retrieveActivity(o hookbridge.ObjectKind) string {
+	k, _ := hookbridge.KindByObject(o)
+	return k.Retrieve
+}
+
 // missing reports a JSON field that was left out or null.
 func missing(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
@@ -204,7 +211,7 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 	}, waiter{
 		kind:     hookbridge.ObjectResponse,
 		interval: pollInterval(in.PollIntervalSeconds),
-		poll:     activityFunc(a.RetrieveResponse, retrieveOptions, byID),
+		poll:     activityFunc(retrieveActivity(hookbridge.ObjectResponse), retrieveOptions, byID),
 		cancel:   activityFunc(a.CancelResponse, retrieveOptions, byID),
 	}, nil)
 	res := BackgroundResponseResult{
@@ -272,7 +279,7 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	obj, via, _, err := createThenAwait(ctx, a.CreateBatch, req, waiter{
 		kind:     hookbridge.ObjectBatch,
 		interval: pollInterval(in.PollIntervalSeconds),
-		poll:     activityFunc(a.RetrieveBatch, retrieveOptions, byID),
+		poll:     activityFunc(retrieveActivity(hookbridge.ObjectBatch), retrieveOptions, byID),
 		cancel:   activityFunc(a.CancelBatch, retrieveOptions, byID),
 	}, nil)
 	res := BatchResult{BatchID: obj.ID, Status: obj.Status, RequestCounts: obj.RequestCounts, Error: obj.Error, CompletedVia: via}
@@ -328,7 +335,7 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 	}, waiter{
 		kind:     hookbridge.ObjectFineTuningJob,
 		interval: pollInterval(in.PollIntervalSeconds),
-		poll:     activityFunc(a.RetrieveFineTuningJob, retrieveOptions, byID),
+		poll:     activityFunc(retrieveActivity(hookbridge.ObjectFineTuningJob), retrieveOptions, byID),
 		cancel:   activityFunc(a.CancelFineTuningJob, retrieveOptions, byID),
 	}, nil)
 	return FineTuningJobResult{JobID: obj.ID, Status: obj.Status, FineTunedModel: obj.FineTunedModel, Error: obj.Error, CompletedVia: via}, err

@@ -28,7 +28,7 @@ var responseInput = workflows.BackgroundResponseInput{Model: "gpt-4.1-mini", Inp
 func awaitEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivity(a)
+	activities.Register(env, a)
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env
 }
@@ -63,8 +63,8 @@ func TestBackgroundResponsePollsWhenNoWebhookComes(t *testing.T) {
 	env := awaitEnv(t)
 	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
 	// Polls back off: 60s, then 120s later.
-	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(response("resp_1", "in_progress"), nil).Once()
-	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(response("resp_1", "completed"), nil).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(response("resp_1", "in_progress"), nil).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(response("resp_1", "completed"), nil).Once()
 	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
 	res := backgroundResult(t, env)
 	if res.Status != "completed" || res.CompletedVia != workflows.ViaPoll {

@@ -4,7 +4,6 @@
 package workflows
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -33,6 +32,10 @@ const (
 	// OutcomeRecorded: the event type has nothing to retrieve; the event is
 	// recorded in the workflow's input and history.
 	OutcomeRecorded Outcome = "recorded"
+	// OutcomeMalformed: the event is of a known type, but its data does not
+	// name the object (missing, or not an object at all). It is recorded;
+	// retrying could not change it.
+	OutcomeMalformed Outcome = "malformed"
 )
 
 // EventResult is the result of every event workflow. The retrieved object's
@@ -108,25 +111,42 @@ var findOwnerOptions = workflow.ActivityOptions{
 	RetryPolicy:         durableRetry,
 }
 
-// EventWorkflows are the event workflows, one per family. Routes send
-// outcomes on to user workflows; they are read through a side effect, so a
-// worker restarted with other routes does not break running workflows.
+// EventWorkflows are the event workflows, one per family of
+// hookbridge.Kinds. Routes send outcomes on to user workflows; they are read
+// through a side effect, so a worker restarted with other routes does not
+// break running workflows.
 type EventWorkflows struct {
 	Routes []hookbridge.Route
 }
 
-// ResponseEvent handles response.* events: it retrieves the response.
-func (w *EventWorkflows) ResponseEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return w.handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
-		return retrieve(ctx, a.RetrieveResponse, ev.ObjectID)
+// Workflow returns the event workflow of a family, to be registered under
+// the family's WorkflowType (see package worker).
+func (w *EventWorkflows) Workflow(f hookbridge.Family) func(workflow.Context, hookbridge.Event) (EventResult, error) {
+	switch f {
+	case hookbridge.FamilyBatch:
+		return w.batchEvent
+	case hookbridge.FamilyEvalRun:
+		return w.evalRunEvent
+	case hookbridge.FamilyOther, hookbridge.FamilyCall:
+		return w.otherEvent
+	default:
+		return w.retrievedEvent
+	}
+}
+
+// retrievedEvent retrieves the object of the event's row of
+// hookbridge.Kinds with its Retrieve activity.
+func (w *EventWorkflows) retrievedEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+	return w.handle(ctx, ev, func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
+		return retrieve(ctx, k.Retrieve, ev.ObjectID)
 	})
 }
 
-// BatchEvent handles batch.* events: it retrieves the batch and, once the
-// batch is over, copies its output and error files to the blob store.
-func (w *EventWorkflows) BatchEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return w.handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
-		o, err := retrieve(ctx, a.RetrieveBatch, ev.ObjectID)
+// batchEvent retrieves the batch and, once the batch is over, copies its
+// output and error files to the blob store.
+func (w *EventWorkflows) batchEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+	return w.handle(ctx, ev, func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
+		o, err := retrieve(ctx, k.Retrieve, ev.ObjectID)
 		if err != nil {
 			return o, err
 		}
@@ -134,17 +154,13 @@ func (w *EventWorkflows) BatchEvent(ctx workflow.Context, ev hookbridge.Event) (
 	})
 }
 
-// FineTuningJobEvent handles fine_tuning.job.* events: it retrieves the job.
-func (w *EventWorkflows) FineTuningJobEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return w.handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
-		return retrieve(ctx, a.RetrieveFineTuningJob, ev.ObjectID)
-	})
-}
-
-// EvalRunEvent handles eval.run.* events. They carry only the run id, and
+// evalRunEvent handles eval.run.* events. They carry only the run id, and
 // retrieving a run needs its eval id: the EvalRun workflow that started the
 // run knows it. Runs started elsewhere are recorded.
-func (w *EventWorkflows) EvalRunEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+func (w *EventWorkflows) evalRunEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+	if ev.ObjectID == "" {
+		return w.handle(ctx, ev, nil)
+	}
 	var owner activities.EvalRunOwner
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, findOwnerOptions), a.FindEvalRunOwner, ev.ObjectID).Get(ctx, &owner)
 	var appErr *temporal.ApplicationError
@@ -155,23 +171,23 @@ func (w *EventWorkflows) EvalRunEvent(ctx workflow.Context, ev hookbridge.Event)
 	case err != nil:
 		return EventResult{}, err
 	}
-	return w.handle(ctx, ev, func(ctx workflow.Context) (hookbridge.Object, error) {
-		return retrieve(ctx, a.RetrieveEvalRun, activities.EvalRunRef{EvalID: owner.EvalID, RunID: ev.ObjectID})
+	return w.handle(ctx, ev, func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
+		return retrieve(ctx, k.Retrieve, activities.EvalRunRef{EvalID: owner.EvalID, RunID: ev.ObjectID})
 	})
 }
 
-// OtherEvent records events of every other type, known or not: nothing
+// otherEvent records events of every other type, known or not: nothing
 // verified is dropped.
-func (w *EventWorkflows) OtherEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+func (w *EventWorkflows) otherEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
 	return w.handle(ctx, ev, nil)
 }
 
-// retrieve runs a retrieve activity as a local activity: one GET is short,
-// and running it in the workflow task spares the server an activity task
-// per event (the drain rate rose from about 65 to over 100 events/s). When
-// OpenAI has not answered within LocalRetrieveBudget, the same call goes on
-// as an ordinary activity, retried durably and visible as pending in the UI.
-func retrieve[T any](ctx workflow.Context, activity func(context.Context, T) (hookbridge.Object, error), arg T) (hookbridge.Object, error) {
+// retrieve runs a retrieve activity, by its name in hookbridge.Kinds, as a
+// local activity: one GET is short, and running it in the workflow task
+// spares the server an activity task per event. When OpenAI has not
+// answered within LocalRetrieveBudget, the same call goes on as an ordinary
+// activity, retried durably and visible as pending in the UI.
+func retrieve(ctx workflow.Context, activity string, arg any) (hookbridge.Object, error) {
 	var o hookbridge.Object
 	err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, retrieveLocalOptions), activity, arg).Get(ctx, &o)
 	if err == nil || activities.IsFinal(err) || ctx.Err() != nil {
@@ -193,10 +209,12 @@ func storeBatchFiles(ctx workflow.Context, batch hookbridge.Object) (hookbridge.
 }
 
 // handle is the pipeline every event workflow shares: retrieve the object
-// (when retrieve is not nil), turn OpenAI's final answers into a clean
-// outcome, then pass the outcome on: a signal to the workflow named in the
-// object's metadata, and a child workflow per matching route.
-func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retrieve func(workflow.Context) (hookbridge.Object, error)) (EventResult, error) {
+// (when retrieve is not nil) of the event's row of hookbridge.Kinds, turn
+// OpenAI's final answers into a clean outcome, then pass the outcome on: a
+// signal to the workflow named in the object's metadata, and a child
+// workflow per matching route. An event without the id of its object is
+// recorded as malformed.
+func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retrieve func(workflow.Context, hookbridge.Kind) (hookbridge.Object, error)) (EventResult, error) {
 	logger := workflow.GetLogger(ctx)
 	res := EventResult{
 		WebhookID: ev.WebhookID,
@@ -204,13 +222,19 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retri
 		EventType: ev.Type,
 		Object:    hookbridge.Object{ID: ev.ObjectID},
 	}
-	if k, ok := hookbridge.KindOf(ev.Type); ok {
-		res.Type = k.Object
+	kind, known := hookbridge.KindOf(ev.Type)
+	if known {
+		res.Type = kind.Object
 	}
 	skipLegacyEventIDLookup(ctx)
 	res.Outcome = OutcomeRecorded
+	if known && ev.ObjectID == "" {
+		res.Outcome = OutcomeMalformed
+		logger.Warn("the event has no object id where OpenAI puts it: recorded", "event_type", ev.Type, "id_field", "data."+kind.IDField)
+		return finish(ctx, res), nil
+	}
 	if retrieve != nil {
-		obj, err := retrieve(ctx)
+		obj, err := retrieve(ctx, kind)
 		var appErr *temporal.ApplicationError
 		switch {
 		case err == nil:

@@ -17,24 +17,24 @@ import (
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/activities"
+	"github.com/hookbridge/hookbridge/worker"
 	"github.com/hookbridge/hookbridge/workflows"
 )
 
-var (
-	a      *activities.Activities
-	events = &workflows.EventWorkflows{}
-)
+var a *activities.Activities
 
 func event(eventType, objectID string) hookbridge.Event {
 	return hookbridge.Event{WebhookID: "wh_1", ID: "evt_1", Type: eventType, CreatedAt: 1750861210, ObjectID: objectID, Payload: []byte(`{}`)}
 }
 
-// newEnv returns a workflow test environment that checks its mocks were
-// called as expected.
-func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+// newEnv returns a workflow test environment with every workflow and
+// activity registered as the worker registers them, which checks its mocks
+// were called as expected.
+func newEnv(t *testing.T, routes ...hookbridge.Route) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivity(a)
+	worker.RegisterWorkflows(env, routes)
+	activities.Register(env, a)
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env
 }
@@ -65,10 +65,10 @@ func apiError(errType string, status int) error {
 
 func TestResponseEventRetrievesTheResponse(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{
+	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(hookbridge.Object{
 		Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed", OutputText: "hello",
 	}, nil).Once()
-	env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
+	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 	res := result(t, env)
 	if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.OutputText != "hello" {
 		t.Errorf("result = %+v", res)
@@ -92,8 +92,8 @@ func TestRetrieveFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity(a.RetrieveFineTuningJob, mock.Anything, "ftjob_1").Return(hookbridge.Object{}, tt.err).Once()
-			env.ExecuteWorkflow(events.FineTuningJobEvent, event("fine_tuning.job.succeeded", "ftjob_1"))
+			env.OnActivity("RetrieveFineTuningJob", mock.Anything, "ftjob_1").Return(hookbridge.Object{}, tt.err).Once()
+			env.ExecuteWorkflow("FineTuningJobEvent", event("fine_tuning.job.succeeded", "ftjob_1"))
 			res := result(t, env)
 			if res.Outcome != tt.want || res.APIError == nil || res.APIError.StatusCode != tt.wantStatus {
 				t.Errorf("result = %+v (api error %+v), want %s with %d", res, res.APIError, tt.want, tt.wantStatus)
@@ -109,9 +109,9 @@ func TestRetrieveRetriesUnavailableAndNetworkErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{}, first).Times(2)
-			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "failed"}, nil).Once()
-			env.ExecuteWorkflow(events.ResponseEvent, event("response.failed", "resp_1"))
+			env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(hookbridge.Object{}, first).Times(2)
+			env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "failed"}, nil).Once()
+			env.ExecuteWorkflow("ResponseEvent", event("response.failed", "resp_1"))
 			if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "failed" {
 				t.Errorf("result = %+v", res)
 			}
@@ -136,7 +136,7 @@ func TestRetrieveOutlastsLongOutages(t *testing.T) {
 			env := newEnv(t)
 			var start time.Time
 			attempts := 0
-			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(func(context.Context, string) (hookbridge.Object, error) {
+			env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(func(context.Context, string) (hookbridge.Object, error) {
 				attempts++
 				if start.IsZero() {
 					start = env.Now()
@@ -146,7 +146,7 @@ func TestRetrieveOutlastsLongOutages(t *testing.T) {
 				}
 				return hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil
 			})
-			env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
+			env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 			if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" {
 				t.Errorf("result = %+v", res)
 			}
@@ -177,13 +177,13 @@ func TestRetrieveFallsBackToAnActivityAfterTheLocalBudget(t *testing.T) {
 		}
 	})
 	calls := 0
-	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(func(context.Context, string) (hookbridge.Object, error) {
+	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(func(context.Context, string) (hookbridge.Object, error) {
 		if calls++; calls < 8 {
 			return hookbridge.Object{}, apiError(activities.ErrTypeUnavailable, 500)
 		}
 		return hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil
 	})
-	env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
+	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 	if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved {
 		t.Errorf("result = %+v", res)
 	}
@@ -195,8 +195,8 @@ func TestRetrieveFallsBackToAnActivityAfterTheLocalBudget(t *testing.T) {
 // OpenAI's final answers end the event at once, without the durable retry.
 func TestFinalAnswersAreNotRetried(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{}, apiError(activities.ErrTypeNotFound, 404)).Once()
-	env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
+	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(hookbridge.Object{}, apiError(activities.ErrTypeNotFound, 404)).Once()
+	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 	if res := result(t, env); res.Outcome != workflows.OutcomeNotFound {
 		t.Errorf("result = %+v", res)
 	}
@@ -208,9 +208,9 @@ func TestBatchEventStoresFilesOfAFinishedBatch(t *testing.T) {
 		RequestCounts: &hookbridge.RequestCounts{Total: 3, Completed: 2, Failed: 1}}
 	stored := batch
 	stored.OutputBlob = &hookbridge.BlobRef{URL: "mem://openai/batches/batch_1/output.jsonl", Bytes: 10}
-	env.OnActivity(a.RetrieveBatch, mock.Anything, "batch_1").Return(batch, nil).Once()
+	env.OnActivity("RetrieveBatch", mock.Anything, "batch_1").Return(batch, nil).Once()
 	env.OnActivity(a.StoreBatchFiles, mock.Anything, batch).Return(stored, nil).Once()
-	env.ExecuteWorkflow(events.BatchEvent, event("batch.completed", "batch_1"))
+	env.ExecuteWorkflow("BatchEvent", event("batch.completed", "batch_1"))
 	res := result(t, env)
 	if res.OutputBlob == nil || res.RequestCounts.Completed != 2 {
 		t.Errorf("result = %+v", res)
@@ -219,8 +219,8 @@ func TestBatchEventStoresFilesOfAFinishedBatch(t *testing.T) {
 
 func TestBatchEventSkipsFilesOfARunningBatch(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity(a.RetrieveBatch, mock.Anything, "batch_1").Return(hookbridge.Object{Type: hookbridge.ObjectBatch, ID: "batch_1", Status: "in_progress", OutputFileID: "file-out"}, nil).Once()
-	env.ExecuteWorkflow(events.BatchEvent, event("batch.completed", "batch_1"))
+	env.OnActivity("RetrieveBatch", mock.Anything, "batch_1").Return(hookbridge.Object{Type: hookbridge.ObjectBatch, ID: "batch_1", Status: "in_progress", OutputFileID: "file-out"}, nil).Once()
+	env.ExecuteWorkflow("BatchEvent", event("batch.completed", "batch_1"))
 	if res := result(t, env); res.Status != "in_progress" || res.OutputBlob != nil {
 		t.Errorf("result = %+v", res)
 	}
@@ -228,17 +228,16 @@ func TestBatchEventSkipsFilesOfARunningBatch(t *testing.T) {
 
 func TestEventsWithoutRetrievalAreRecorded(t *testing.T) {
 	tests := []struct {
-		name     string
-		workflow any
-		ev       hookbridge.Event
+		name string
+		ev   hookbridge.Event
 	}{
-		{"known type without object", events.OtherEvent, event("realtime.call.incoming", "rtc_1")},
-		{"unknown type", events.OtherEvent, event("something.new", "")},
+		{"unknown type", event("something.new", "")},
+		{"unknown type with an object", event("something.new", "thing_1")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t)
-			env.ExecuteWorkflow(tt.workflow, tt.ev)
+			env.ExecuteWorkflow(hookbridge.OtherEventWorkflow, tt.ev)
 			res := result(t, env)
 			if res.Outcome != workflows.OutcomeRecorded || res.EventType != tt.ev.Type || res.ID != tt.ev.ObjectID {
 				t.Errorf("result = %+v", res)
@@ -251,7 +250,7 @@ func TestEvalRunEventWithoutOwnerIsRecorded(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").
 		Return(activities.EvalRunOwner{}, temporal.NewNonRetryableApplicationError("none", activities.ErrTypeOwnerNotFound, nil)).Once()
-	env.ExecuteWorkflow(events.EvalRunEvent, event("eval.run.succeeded", "evalrun_1"))
+	env.ExecuteWorkflow("EvalRunEvent", event("eval.run.succeeded", "evalrun_1"))
 	if res := result(t, env); res.Outcome != workflows.OutcomeRecorded || res.ID != "evalrun_1" {
 		t.Errorf("result = %+v", res)
 	}
@@ -267,7 +266,7 @@ func TestEvalRunOwnerLookupOutlastsThrottling(t *testing.T) {
 	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").Return(activities.EvalRunOwner{WorkflowID: "eval-wf", EvalID: "eval_1"}, nil).Once()
 	env.OnActivity(a.RetrieveEvalRun, mock.Anything, activities.EvalRunRef{EvalID: "eval_1", RunID: "evalrun_1"}).
 		Return(hookbridge.Object{Type: hookbridge.ObjectEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed"}, nil).Once()
-	env.ExecuteWorkflow(events.EvalRunEvent, event("eval.run.succeeded", "evalrun_1"))
+	env.ExecuteWorkflow("EvalRunEvent", event("eval.run.succeeded", "evalrun_1"))
 	if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" {
 		t.Errorf("result = %+v", res)
 	}
@@ -280,7 +279,7 @@ func TestEvalRunEventIsRetrievedThroughItsOwnerAndSignalsIt(t *testing.T) {
 		Metadata: map[string]string{hookbridge.MetadataWorkflowID: "eval-wf"}}
 	env.OnActivity(a.RetrieveEvalRun, mock.Anything, activities.EvalRunRef{EvalID: "eval_1", RunID: "evalrun_1"}).Return(run, nil).Once()
 	env.OnSignalExternalWorkflow(mock.Anything, "eval-wf", "", hookbridge.SignalName, run).Return(nil).Once()
-	env.ExecuteWorkflow(events.EvalRunEvent, event("eval.run.succeeded", "evalrun_1"))
+	env.ExecuteWorkflow("EvalRunEvent", event("eval.run.succeeded", "evalrun_1"))
 	res := result(t, env)
 	if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.Signalled != "eval-wf" {
 		t.Errorf("result = %+v", res)
@@ -301,9 +300,9 @@ func TestTheWorkflowNamedInMetadataIsSignalled(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(obj, nil).Once()
+			env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(obj, nil).Once()
 			env.OnSignalExternalWorkflow(mock.Anything, "waiting-wf", "", hookbridge.SignalName, obj).Return(tt.signalErr).Once()
-			env.ExecuteWorkflow(events.ResponseEvent, event("response.completed", "resp_1"))
+			env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 			res := result(t, env)
 			if res.Outcome != workflows.OutcomeRetrieved || (res.Signalled == "waiting-wf") != tt.wantSignalled || (res.SignalError != "") != tt.wantEr {
 				t.Errorf("result = %+v", res)
@@ -313,18 +312,17 @@ func TestTheWorkflowNamedInMetadataIsSignalled(t *testing.T) {
 }
 
 func TestRoutesStartUserWorkflowsAsChildren(t *testing.T) {
-	routed := &workflows.EventWorkflows{Routes: []hookbridge.Route{
-		{Match: "response.*", WorkflowType: "HandleResponse", TaskQueue: "billing"},
-		{Match: "batch.*", WorkflowType: "HandleBatch"},
-	}}
-	env := newEnv(t)
+	env := newEnv(t,
+		hookbridge.Route{Match: "response.*", WorkflowType: "HandleResponse", TaskQueue: "billing"},
+		hookbridge.Route{Match: "batch.*", WorkflowType: "HandleBatch"},
+	)
 	var got workflows.EventResult
 	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.EventResult) error {
 		got = in
 		return nil
 	}, workflow.RegisterOptions{Name: "HandleResponse"})
-	env.OnActivity(a.RetrieveResponse, mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil)
-	env.ExecuteWorkflow(routed.ResponseEvent, event("response.completed", "resp_1"))
+	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil)
+	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 	res := result(t, env)
 	if len(res.RoutedTo) != 1 || res.RoutedTo[0] != "wh_1/HandleResponse" {
 		t.Errorf("routed to %v, want [wh_1/HandleResponse]", res.RoutedTo)
@@ -335,3 +333,55 @@ func TestRoutesStartUserWorkflowsAsChildren(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// Every row of hookbridge.Kinds that is retrieved by id runs under its
+// workflow type and retrieves with its Retrieve activity.
+func TestEveryKindIsRetrievedByItsRow(t *testing.T) {
+	for _, k := range hookbridge.Kinds {
+		if k.Retrieve == "" || k.Family == hookbridge.FamilyEvalRun {
+			continue
+		}
+		for _, eventType := range k.EventTypes {
+			t.Run(eventType, func(t *testing.T) {
+				env := newEnv(t)
+				id := k.IDPrefix + "1"
+				env.OnActivity(k.Retrieve, mock.Anything, id).Return(hookbridge.Object{Type: k.Object, ID: id, Status: "done"}, nil).Once()
+				if k.Family == hookbridge.FamilyBatch {
+					env.OnActivity(a.StoreBatchFiles, mock.Anything, mock.Anything).Return(hookbridge.Object{}, nil).Maybe()
+				}
+				env.ExecuteWorkflow(k.WorkflowType, event(eventType, id))
+				if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Type != k.Object || res.ID != id {
+					t.Errorf("result = %+v, want %s %s retrieved", res, k.Object, id)
+				}
+			})
+		}
+	}
+}
+
+// A known type whose data does not name its object is recorded as
+// malformed at once: no retrieve, no retry.
+func TestEventsWithoutTheirObjectIDAreMalformed(t *testing.T) {
+	for _, k := range hookbridge.Kinds {
+		t.Run(k.EventTypes[0], func(t *testing.T) {
+			env := newEnv(t)
+			env.ExecuteWorkflow(k.WorkflowType, event(k.EventTypes[0], ""))
+			if res := result(t, env); res.Outcome != workflows.OutcomeMalformed || res.Type != k.Object {
+				t.Errorf("result = %+v, want malformed", res)
+			}
+		})
+	}
+}
+
+// An agent session that needs an action signals the workflow named in its
+// metadata with the actions required.
+func TestAgentSessionActionRequiredSignalsItsWorkflow(t *testing.T) {
+	env := newEnv(t)
+	session := hookbridge.Object{Type: hookbridge.ObjectAgentSession, ID: "sess_1", Status: "action_required",
+		Metadata: map[string]string{hookbridge.MetadataWorkflowID: "agent-wf"}, RequiredActions: []byte(`[{"type":"approval"}]`)}
+	env.OnActivity("RetrieveAgentSession", mock.Anything, "sess_1").Return(session, nil).Once()
+	env.OnSignalExternalWorkflow(mock.Anything, "agent-wf", "", hookbridge.SignalName, session).Return(nil).Once()
+	env.ExecuteWorkflow("AgentSessionEvent", event("agent.session.action_required", "sess_1"))
+	if res := result(t, env); res.Signalled != "agent-wf" || string(res.RequiredActions) != `[{"type":"approval"}]` {
+		t.Errorf("result = %+v", res)
+	}
+}
