@@ -52,6 +52,9 @@ type Event struct {
 	ObjectID string `json:"object_id,omitempty"`
 	// Payload is the verified request body, unchanged.
 	Payload json.RawMessage `json:"payload"`
+	// ReceivedAt is when the receiver got the delivery: the start of the
+	// time an incoming call takes to be answered.
+	ReceivedAt time.Time `json:"received_at,omitzero"`
 }
 
 // Summary is the one-line description shown for the event in the Temporal UI.

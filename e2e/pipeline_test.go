@@ -6,12 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/hookbridge/hookbridge"
-	hookbridgeworker "github.com/hookbridge/hookbridge/worker"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 	"io"
 	"net/http"
 	"os"
@@ -20,6 +14,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookbridge/hookbridge"
+	hookbridgeworker "github.com/hookbridge/hookbridge/worker"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hookbridge/hookbridge/internal/signing"
 	"github.com/hookbridge/hookbridge/workflows"
@@ -279,7 +280,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	histories["eval.run.succeeded.mapped"] = s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), evalRun.RunID, hookbridge.WorkflowTypeOf("eval.run.succeeded")))[0]
 
 	replayer := worker.NewWorkflowReplayer()
-	hookbridgeworker.RegisterWorkflows(replayer, nil)
+	hookbridgeworker.RegisterWorkflows(replayer, &workflows.EventWorkflows{})
 	for name, id := range histories {
 		history := &historypb.History{}
 		it := s.client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

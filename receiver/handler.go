@@ -32,6 +32,9 @@ type Options struct {
 	Path string
 	// TaskQueue of the event workflows. Default hookbridge.DefaultTaskQueue.
 	TaskQueue string
+	// CallTaskQueue of the IncomingCall workflows, a queue of their own so
+	// that no backlog delays a call. Default hookbridge.DefaultCallTaskQueue.
+	CallTaskQueue string
 	// MaxBodyBytes is the largest accepted body; larger ones get 413.
 	// Default 1 MiB.
 	MaxBodyBytes int64
@@ -56,6 +59,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.TaskQueue == "" {
 		o.TaskQueue = hookbridge.DefaultTaskQueue
+	}
+	if o.CallTaskQueue == "" {
+		o.CallTaskQueue = hookbridge.DefaultCallTaskQueue
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
@@ -151,11 +157,13 @@ func (f webhookFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
+	received := time.Now()
 	ev, err := h.verified(w, r)
 	if err != nil {
 		h.refuse(w, r, err)
 		return
 	}
+	ev.ReceivedAt = received
 	res, err := h.start(r.Context(), ev)
 	if err != nil {
 		h.refuse(w, r, err)
@@ -220,11 +228,15 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 	case <-ctx.Done():
 		return StartResult{}, fmt.Errorf("%w: no start slot free (%d in flight)", ErrUnavailable, h.opts.MaxInFlight)
 	}
+	queue := h.opts.TaskQueue
+	if hookbridge.FamilyOf(ev.Type) == hookbridge.FamilyCall {
+		queue = h.opts.CallTaskQueue
+	}
 	h.opts.Metrics.startBegins()
 	began := time.Now()
 	run, err := h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       ev.WebhookID,
-		TaskQueue:                                h.opts.TaskQueue,
+		TaskQueue:                                queue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,

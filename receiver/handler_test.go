@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -130,20 +131,54 @@ func TestWebhookStartsTheEventWorkflow(t *testing.T) {
 	}
 }
 
-func TestWebhookRoutesEachFamilyToItsWorkflow(t *testing.T) {
-	tests := map[string]string{
-		"response.failed":           "ResponseEvent",
-		"batch.completed":           "BatchEvent",
-		"fine_tuning.job.succeeded": "FineTuningJobEvent",
-		"eval.run.canceled":         "EvalRunEvent",
-		"realtime.call.incoming":    "IncomingCall",
-		"something.new":             "OtherEvent",
+// Every row of hookbridge.Kinds starts its workflow, calls on their own
+// task queue, with the object id read from the row's data field.
+func TestWebhookStartsEachKindsWorkflow(t *testing.T) {
+	for _, k := range hookbridge.Kinds {
+		for _, eventType := range k.EventTypes {
+			t.Run(eventType, func(t *testing.T) {
+				wantQueue := "openai-webhooks"
+				if k.Family == hookbridge.FamilyCall {
+					wantQueue = hookbridge.DefaultCallTaskQueue
+				}
+				c := &mocks.Client{}
+				c.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(func(o client.StartWorkflowOptions) bool { return o.TaskQueue == wantQueue }),
+					k.WorkflowType, mock.MatchedBy(func(ev hookbridge.Event) bool { return ev.ObjectID == "obj_1" && !ev.ReceivedAt.IsZero() })).
+					Return(startedRun("wh_1", "run_1"), nil)
+				body := fmt.Sprintf(`{"id":"evt_1","object":"event","created_at":1750861200,"type":%q,"data":{%q:"obj_1"}}`, eventType, k.IDField)
+				if w := serve(newHandler(t, c), signedRequest(t, "wh_1", body)); w.Code != http.StatusOK {
+					t.Fatalf("status = %d, want 200", w.Code)
+				}
+				c.AssertExpectations(t)
+			})
+		}
 	}
-	for eventType, workflowType := range tests {
-		t.Run(eventType, func(t *testing.T) {
+	c := &mocks.Client{}
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, hookbridge.OtherEventWorkflow, mock.Anything).Return(startedRun("wh_1", "run_1"), nil)
+	if w := serve(newHandler(t, c), signedRequest(t, "wh_1", eventBody("something.new", "obj_1"))); w.Code != http.StatusOK {
+		t.Fatalf("unknown type: status = %d, want 200", w.Code)
+	}
+	c.AssertExpectations(t)
+}
+
+// OpenAI's data that names no well-formed object id is accepted, without
+// one: the workflow records the event as malformed. A 400 would have OpenAI
+// retry it for days.
+func TestWebhookAcceptsDataThatNamesNoObject(t *testing.T) {
+	for name, data := range map[string]string{
+		"no data":            ``,
+		"data not an object": `,"data":"oops"`,
+		"id of another type": `,"data":{"id":7}`,
+		"id field missing":   `,"data":{"call_id":"rtc_1"}`,
+		"id with a newline":  `,"data":{"id":"resp_1\n"}`,
+		"id over 256 bytes":  `,"data":{"id":"` + strings.Repeat("r", 300) + `"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
 			c := &mocks.Client{}
-			c.On("ExecuteWorkflow", mock.Anything, mock.Anything, workflowType, mock.Anything).Return(startedRun("wh_1", "run_1"), nil)
-			if w := serve(newHandler(t, c), signedRequest(t, "wh_1", eventBody(eventType, "obj_1"))); w.Code != http.StatusOK {
+			c.On("ExecuteWorkflow", mock.Anything, mock.Anything, "ResponseEvent", mock.MatchedBy(func(ev hookbridge.Event) bool { return ev.ObjectID == "" })).
+				Return(startedRun("wh_1", "run_1"), nil)
+			body := `{"id":"evt_1","object":"event","created_at":1750861200,"type":"response.completed"` + data + `}`
+			if w := serve(newHandler(t, c), signedRequest(t, "wh_1", body)); w.Code != http.StatusOK {
 				t.Fatalf("status = %d, want 200", w.Code)
 			}
 			c.AssertExpectations(t)

@@ -1,9 +1,12 @@
-// Package worker runs hookbridge's workflows and activities on a task queue.
+// Package worker runs hookbridge's workflows and activities: on the event
+// workflows' task queue, and on the incoming calls' own.
 package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -18,9 +21,15 @@ import (
 type Options struct {
 	// TaskQueue of the event workflows. Default hookbridge.DefaultTaskQueue.
 	TaskQueue string
+	// CallTaskQueue is the task queue of the IncomingCall workflows, polled
+	// by a worker of its own so that no backlog delays a call. Default
+	// hookbridge.DefaultCallTaskQueue.
+	CallTaskQueue string
 	// Routes start user workflows for matching events. Default none.
 	Routes []hookbridge.Route
-	// Worker passes through to the SDK worker (concurrency, pollers,
+	// Calls says how incoming calls are answered. Default: rejected.
+	Calls workflows.CallPolicy
+	// Worker passes through to the SDK workers (concurrency, pollers,
 	// WorkerStopTimeout for graceful stops).
 	Worker worker.Options
 }
@@ -31,19 +40,28 @@ type Options struct {
 // 86 events/s from a backlog with 8).
 const DefaultWorkflowTaskPollers = 8
 
-// New returns a worker with every hookbridge workflow and activity
-// registered. The workflow names are the ones the receiver starts.
-func New(c client.Client, acts *activities.Activities, opts Options) worker.Worker {
+// New returns the workers of both task queues, the event workflows' first,
+// each with every hookbridge workflow and activity registered under the
+// names the receiver and the workflows use.
+func New(c client.Client, acts *activities.Activities, opts Options) []worker.Worker {
 	if opts.TaskQueue == "" {
 		opts.TaskQueue = hookbridge.DefaultTaskQueue
+	}
+	if opts.CallTaskQueue == "" {
+		opts.CallTaskQueue = hookbridge.DefaultCallTaskQueue
 	}
 	if opts.Worker.MaxConcurrentWorkflowTaskPollers == 0 {
 		opts.Worker.MaxConcurrentWorkflowTaskPollers = DefaultWorkflowTaskPollers
 	}
-	w := worker.New(c, opts.TaskQueue, opts.Worker)
-	RegisterWorkflows(w, opts.Routes)
-	activities.Register(w, acts)
-	return w
+	events := &workflows.EventWorkflows{Routes: opts.Routes, Calls: opts.Calls}
+	var ws []worker.Worker
+	for _, queue := range slices.Compact([]string{opts.TaskQueue, opts.CallTaskQueue}) {
+		w := worker.New(c, queue, opts.Worker)
+		RegisterWorkflows(w, events)
+		activities.Register(w, acts)
+		ws = append(ws, w)
+	}
+	return ws
 }
 
 // WorkflowRegistry is where workflows are registered: a worker, or a
@@ -53,10 +71,9 @@ type WorkflowRegistry interface {
 }
 
 // RegisterWorkflows registers every hookbridge workflow under the name it
-// is started by: the event workflows (with their routes) and the
-// ready-made workflows that create OpenAI work and wait for it.
-func RegisterWorkflows(r WorkflowRegistry, routes []hookbridge.Route) {
-	events := &workflows.EventWorkflows{Routes: routes}
+// is started by: the event workflows (with their routes and call policy)
+// and the ready-made workflows that create OpenAI work and wait for it.
+func RegisterWorkflows(r WorkflowRegistry, events *workflows.EventWorkflows) {
 	register := func(name string, fn any) {
 		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}
@@ -74,14 +91,24 @@ func RegisterWorkflows(r WorkflowRegistry, routes []hookbridge.Route) {
 	register(hookbridge.EvalRunWorkflow, workflows.EvalRun)
 }
 
-// Run runs the worker until ctx is done, then stops it: polling ends at
+// Run runs the workers until ctx is done, then stops them: polling ends at
 // once and running activities get Options.Worker.WorkerStopTimeout to finish.
 func Run(ctx context.Context, c client.Client, acts *activities.Activities, opts Options) error {
-	w := New(c, acts, opts)
-	if err := w.Start(); err != nil {
+	ws := New(c, acts, opts)
+	var errs []error
+	for _, w := range ws {
+		if err := w.Start(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err == nil {
+		<-ctx.Done()
+	}
+	for _, w := range ws {
+		w.Stop()
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	<-ctx.Done()
-	w.Stop()
 	return nil
 }

@@ -55,6 +55,8 @@ type EventResult struct {
 	SignalError string `json:"signal_error,omitempty"`
 	// RoutedTo lists the user workflows started for this event.
 	RoutedTo []string `json:"routed_to,omitempty"`
+	// Call is what happened to an incoming call.
+	Call *CallResult `json:"call,omitempty"`
 }
 
 var a *activities.Activities
@@ -117,6 +119,8 @@ var findOwnerOptions = workflow.ActivityOptions{
 // break running workflows.
 type EventWorkflows struct {
 	Routes []hookbridge.Route
+	// Calls says how incoming calls are answered.
+	Calls CallPolicy
 }
 
 // Workflow returns the event workflow of a family, to be registered under
@@ -127,7 +131,9 @@ func (w *EventWorkflows) Workflow(f hookbridge.Family) func(workflow.Context, ho
 		return w.batchEvent
 	case hookbridge.FamilyEvalRun:
 		return w.evalRunEvent
-	case hookbridge.FamilyOther, hookbridge.FamilyCall:
+	case hookbridge.FamilyCall:
+		return w.incomingCall
+	case hookbridge.FamilyOther:
 		return w.otherEvent
 	default:
 		return w.retrievedEvent
@@ -137,21 +143,21 @@ func (w *EventWorkflows) Workflow(f hookbridge.Family) func(workflow.Context, ho
 // retrievedEvent retrieves the object of the event's row of
 // hookbridge.Kinds with its Retrieve activity.
 func (w *EventWorkflows) retrievedEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return w.handle(ctx, ev, func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
+	return w.handle(ctx, ev, retrieved(func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
 		return retrieve(ctx, k.Retrieve, ev.ObjectID)
-	})
+	}))
 }
 
 // batchEvent retrieves the batch and, once the batch is over, copies its
 // output and error files to the blob store.
 func (w *EventWorkflows) batchEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return w.handle(ctx, ev, func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
+	return w.handle(ctx, ev, retrieved(func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
 		o, err := retrieve(ctx, k.Retrieve, ev.ObjectID)
 		if err != nil {
 			return o, err
 		}
 		return storeBatchFiles(ctx, o)
-	})
+	}))
 }
 
 // evalRunEvent handles eval.run.* events. They carry only the run id, and
@@ -171,9 +177,9 @@ func (w *EventWorkflows) evalRunEvent(ctx workflow.Context, ev hookbridge.Event)
 	case err != nil:
 		return EventResult{}, err
 	}
-	return w.handle(ctx, ev, func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
+	return w.handle(ctx, ev, retrieved(func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
 		return retrieve(ctx, k.Retrieve, activities.EvalRunRef{EvalID: owner.EvalID, RunID: ev.ObjectID})
-	})
+	}))
 }
 
 // otherEvent records events of every other type, known or not: nothing
@@ -208,14 +214,38 @@ func storeBatchFiles(ctx workflow.Context, batch hookbridge.Object) (hookbridge.
 	return batch, err
 }
 
-// handle is the pipeline every event workflow shares: retrieve the object
-// (when retrieve is not nil) of the event's row of hookbridge.Kinds, turn
-// OpenAI's final answers into a clean outcome, then pass the outcome on: a
-// signal to the workflow named in the object's metadata, and a child
-// workflow per matching route. An event without the id of its object is
-// recorded as malformed.
-func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retrieve func(workflow.Context, hookbridge.Kind) (hookbridge.Object, error)) (EventResult, error) {
-	logger := workflow.GetLogger(ctx)
+// step is what an event workflow does with the object of its event: it
+// sets res.Outcome and what goes with it, or fails with an error that ends
+// the workflow (only cancellation: every step outlasts transient failures).
+type step func(ctx workflow.Context, k hookbridge.Kind, res *EventResult) error
+
+// retrieved is the step that retrieves the object, turning OpenAI's final
+// answers into clean outcomes.
+func retrieved(retrieve func(workflow.Context, hookbridge.Kind) (hookbridge.Object, error)) step {
+	return func(ctx workflow.Context, k hookbridge.Kind, res *EventResult) error {
+		obj, err := retrieve(ctx, k)
+		var appErr *temporal.ApplicationError
+		switch {
+		case err == nil:
+			res.Outcome, res.Object = OutcomeRetrieved, obj
+		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound:
+			res.Outcome, res.APIError = OutcomeNotFound, apiErrorDetails(appErr)
+		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRejected:
+			res.Outcome, res.APIError = OutcomeRejected, apiErrorDetails(appErr)
+			workflow.GetLogger(ctx).Error("OpenAI refused the request as invalid", "error", err)
+		default:
+			return err
+		}
+		return nil
+	}
+}
+
+// handle is the pipeline every event workflow shares: run the family's step
+// (when not nil) on the event's row of hookbridge.Kinds, then pass the
+// outcome on: a signal to the workflow named in a retrieved object's
+// metadata, and a child workflow per matching route. An event without the
+// id of its object is recorded as malformed.
+func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, act step) (EventResult, error) {
 	res := EventResult{
 		WebhookID: ev.WebhookID,
 		EventID:   ev.ID,
@@ -230,21 +260,11 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, retri
 	res.Outcome = OutcomeRecorded
 	if known && ev.ObjectID == "" {
 		res.Outcome = OutcomeMalformed
-		logger.Warn("the event has no object id where OpenAI puts it: recorded", "event_type", ev.Type, "id_field", "data."+kind.IDField)
+		workflow.GetLogger(ctx).Warn("the event has no object id where OpenAI puts it: recorded", "event_type", ev.Type, "id_field", "data."+kind.IDField)
 		return finish(ctx, res), nil
 	}
-	if retrieve != nil {
-		obj, err := retrieve(ctx, kind)
-		var appErr *temporal.ApplicationError
-		switch {
-		case err == nil:
-			res.Outcome, res.Object = OutcomeRetrieved, obj
-		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound:
-			res.Outcome, res.APIError = OutcomeNotFound, apiErrorDetails(appErr)
-		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRejected:
-			res.Outcome, res.APIError = OutcomeRejected, apiErrorDetails(appErr)
-			logger.Error("OpenAI refused the request as invalid", "error", err)
-		default:
+	if act != nil {
+		if err := act(ctx, kind, &res); err != nil {
 			return res, err
 		}
 	}

@@ -33,7 +33,7 @@ func event(eventType, objectID string) hookbridge.Event {
 func newEnv(t *testing.T, routes ...hookbridge.Route) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	worker.RegisterWorkflows(env, routes)
+	worker.RegisterWorkflows(env, &workflows.EventWorkflows{Routes: routes})
 	activities.Register(env, a)
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	hookbridgeworker "github.com/hookbridge/hookbridge/worker"
+	"github.com/hookbridge/hookbridge/workflows"
 )
 
 // TestRecordedHistoriesReplay replays histories recorded by real runs (see
@@ -21,7 +22,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 		t.Fatalf("no recorded histories in testdata/histories: %v", err)
 	}
 	replayer := worker.NewWorkflowReplayer()
-	hookbridgeworker.RegisterWorkflows(replayer, nil)
+	hookbridgeworker.RegisterWorkflows(replayer, &workflows.EventWorkflows{})
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {

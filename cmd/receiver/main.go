@@ -51,14 +51,15 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 	}
 	defer c.Close()
 	handler, err := receiver.New(c, receiver.Options{
-		Verifier:     receiver.NewVerifier(cfg.Secrets(), cfg.Tolerance, nil),
-		Path:         cfg.Path,
-		TaskQueue:    cfg.TaskQueue,
-		MaxBodyBytes: cfg.MaxBodyBytes,
-		StartTimeout: cfg.StartTimeout,
-		MaxInFlight:  cfg.MaxInFlight,
-		Logger:       logger,
-		Metrics:      receiver.NewMetrics(reg),
+		Verifier:      receiver.NewVerifier(cfg.Secrets(), cfg.Tolerance, nil),
+		Path:          cfg.Path,
+		TaskQueue:     cfg.TaskQueue,
+		CallTaskQueue: cfg.CallTaskQueue,
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		StartTimeout:  cfg.StartTimeout,
+		MaxInFlight:   cfg.MaxInFlight,
+		Logger:        logger,
+		Metrics:       receiver.NewMetrics(reg),
 	})
 	if err != nil {
 		return err

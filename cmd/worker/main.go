@@ -20,11 +20,13 @@ import (
 	_ "gocloud.dev/blob/gcsblob"
 	_ "gocloud.dev/blob/s3blob"
 
+	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/activities"
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/metrics"
 	"github.com/hookbridge/hookbridge/internal/startup"
 	"github.com/hookbridge/hookbridge/worker"
+	"github.com/hookbridge/hookbridge/workflows"
 )
 
 func main() {
@@ -86,14 +88,43 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		}
 		return err
 	}
-	logger.Info("worker running", "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "openai", baseURLForLog(cfg.OpenAIBaseURL), "blob_url", withoutQuery(cfg.BlobURL), "routes", len(cfg.Routes))
+	calls := callPolicy(cfg)
+	logCallPolicy(logger, calls)
+	logger.Info("worker running", "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "call_task_queue", cfg.CallTaskQueue,
+		"openai", baseURLForLog(cfg.OpenAIBaseURL), "blob_url", withoutQuery(cfg.BlobURL), "routes", len(cfg.Routes))
 	err = worker.Run(ctx, c, acts, worker.Options{
-		TaskQueue: cfg.TaskQueue,
-		Routes:    cfg.Routes,
-		Worker:    sdkworker.Options{WorkerStopTimeout: cfg.ShutdownTimeout},
+		TaskQueue:     cfg.TaskQueue,
+		CallTaskQueue: cfg.CallTaskQueue,
+		Routes:        cfg.Routes,
+		Calls:         calls,
+		Worker:        sdkworker.Options{WorkerStopTimeout: cfg.ShutdownTimeout},
 	})
 	logger.Info("worker stopped")
 	return err
+}
+
+func callPolicy(cfg config.Worker) workflows.CallPolicy {
+	return workflows.CallPolicy{
+		Answer:           hookbridge.CallDecision(cfg.CallAnswer),
+		Decider:          cfg.CallDecider.WorkflowType,
+		DeciderTaskQueue: cfg.CallDecider.TaskQueue,
+		DeciderTimeout:   cfg.CallDeciderTimeout,
+		Deadline:         cfg.CallDeadline,
+	}
+}
+
+// logCallPolicy says at start how incoming calls will be answered, loudly
+// when nothing is configured.
+func logCallPolicy(logger *slog.Logger, p workflows.CallPolicy) {
+	fallback, by := p.Fallback()
+	switch {
+	case p.Decider != "":
+		logger.Info("incoming calls: decided by your workflow", "decider", p.Decider, "timeout", p.DeciderTimeout.String(), "fallback", fallback.String())
+	case by == workflows.DecidedByDefault:
+		logger.Warn("incoming calls: neither HOOKBRIDGE_CALL_ANSWER nor HOOKBRIDGE_CALL_DECIDER is set, so every incoming SIP call is rejected (603)")
+	default:
+		logger.Info("incoming calls: answered as configured", "answer", fallback.String())
+	}
 }
 
 // withoutQuery drops a URL's query, which may hold credentials, for logs.

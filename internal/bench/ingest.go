@@ -162,7 +162,7 @@ func rawStarter(sys *system, tag string) func(context.Context, int) error {
 			WorkflowExecutionErrorWhenAlreadyStarted: true,
 			TypedSearchAttributes:                    ev.SearchAttributes(),
 			StaticSummary:                            ev.Summary(),
-		}, hookbridge.FamilyOf(ev.Type).WorkflowType(), ev)
+		}, hookbridge.WorkflowTypeOf(ev.Type), ev)
 		return err
 	}
 }

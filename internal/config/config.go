@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -26,7 +27,10 @@ type Temporal struct {
 	Address   string `env:"TEMPORAL_ADDRESS" envDefault:"localhost:7233"`
 	Namespace string `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 	TaskQueue string `env:"TEMPORAL_TASK_QUEUE" envDefault:"openai-webhooks"`
-	APIKey    string `env:"TEMPORAL_API_KEY"`
+	// CallTaskQueue is the task queue of incoming calls: a queue of their
+	// own, so that no backlog delays an answer.
+	CallTaskQueue string `env:"TEMPORAL_CALL_TASK_QUEUE" envDefault:"openai-calls"`
+	APIKey        string `env:"TEMPORAL_API_KEY"`
 	// TLS forces TLS on or off; unset means on when an API key or a client
 	// certificate is given.
 	TLS                        *bool  `env:"TEMPORAL_TLS"`
@@ -114,6 +118,49 @@ type Worker struct {
 	ShutdownTimeout time.Duration `env:"WORKER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	// Routes start user workflows for matching events.
 	Routes Routes `env:"HOOKBRIDGE_ROUTES"`
+	// CallAnswer is how incoming calls are answered, as JSON:
+	// {"accept":{session config}} or {"reject":{"status_code":486}}. Unset:
+	// every call is rejected (603), and the worker says so at start.
+	CallAnswer CallDecision `env:"HOOKBRIDGE_CALL_ANSWER"`
+	// CallDecider is a workflow of yours, WorkflowType[@task-queue], that
+	// decides on each call; CallAnswer is the fallback when it has not
+	// decided within CallDeciderTimeout.
+	CallDecider        Decider       `env:"HOOKBRIDGE_CALL_DECIDER"`
+	CallDeciderTimeout time.Duration `env:"HOOKBRIDGE_CALL_DECIDER_TIMEOUT" envDefault:"1s"`
+	// CallDeadline is how long after its event a call can still be
+	// answered; past it, a call is not answered (outcome expired).
+	CallDeadline time.Duration `env:"HOOKBRIDGE_CALL_DEADLINE" envDefault:"5s"`
+}
+
+// CallDecision is a call decision as JSON, for caarlos0/env.
+type CallDecision hookbridge.CallDecision
+
+// UnmarshalText parses and checks the JSON.
+func (d *CallDecision) UnmarshalText(text []byte) error {
+	var decision hookbridge.CallDecision
+	if err := json.Unmarshal(text, &decision); err != nil {
+		return fmt.Errorf(`want {"accept":{...session configuration...}} or {"reject":{"status_code":486}}: %w`, err)
+	}
+	if err := decision.Validate(); err != nil {
+		return err
+	}
+	*d = CallDecision(decision)
+	return nil
+}
+
+// Decider is a decider workflow written as WorkflowType[@task-queue].
+type Decider struct {
+	WorkflowType, TaskQueue string
+}
+
+// UnmarshalText parses WorkflowType[@task-queue].
+func (d *Decider) UnmarshalText(text []byte) error {
+	workflowType, taskQueue, hasQueue := strings.Cut(strings.TrimSpace(string(text)), "@")
+	if workflowType == "" || (hasQueue && taskQueue == "") || strings.ContainsAny(workflowType, " ,=") {
+		return fmt.Errorf("%q: want WorkflowType[@task-queue]", text)
+	}
+	*d = Decider{WorkflowType: workflowType, TaskQueue: taskQueue}
+	return nil
 }
 
 // Routes are routes written as in hookbridge.ParseRoutes.
@@ -202,6 +249,9 @@ func (c Temporal) validate() error {
 	if c.TaskQueue == "" {
 		errs = append(errs, errors.New("TEMPORAL_TASK_QUEUE must not be empty"))
 	}
+	if c.CallTaskQueue == "" {
+		errs = append(errs, errors.New("TEMPORAL_CALL_TASK_QUEUE must not be empty"))
+	}
 	if _, err := c.ClientOptions(); err != nil {
 		errs = append(errs, err)
 	}
@@ -246,6 +296,12 @@ func (c Worker) validate() error {
 	}
 	if c.BlobURL == "" {
 		errs = append(errs, errors.New("BLOB_URL must not be empty"))
+	}
+	if c.CallDeciderTimeout <= 0 {
+		errs = append(errs, errors.New("HOOKBRIDGE_CALL_DECIDER_TIMEOUT must be positive"))
+	}
+	if c.CallDeadline <= 0 {
+		errs = append(errs, errors.New("HOOKBRIDGE_CALL_DEADLINE must be positive"))
 	}
 	return errors.Join(errs...)
 }
