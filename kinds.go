@@ -67,8 +67,9 @@ type Kind struct {
 	Answer string
 	// Terminal lists the object's statuses after which it no longer changes.
 	Terminal []string
-	// Does says what the event workflow does, for the README.
-	Does string
+	// Does says what the event workflow does, and Result what its result
+	// holds beyond what every result has, for the README.
+	Does, Result string
 }
 
 // Kinds is the table. Its order is the README's.
@@ -79,6 +80,7 @@ var Kinds = []Kind{
 		Retrieve:   "RetrieveResponse",
 		Terminal:   []string{"completed", "failed", "cancelled", "incomplete"},
 		Does:       "retrieves the response (`Responses.Get`)",
+		Result:     "`status`, `output_text`, `error`, `incomplete_reason`, `usage`, `metadata`",
 	},
 	{
 		Object: ObjectBatch, Family: FamilyBatch, WorkflowType: "BatchEvent", IDField: "id", IDPrefix: "batch_",
@@ -86,6 +88,7 @@ var Kinds = []Kind{
 		Retrieve:   "RetrieveBatch",
 		Terminal:   []string{"completed", "failed", "expired", "cancelled"},
 		Does:       "retrieves the batch (`Batches.Get`); once it is over, streams its output and error files to the blob store",
+		Result:     "`status`, `request_counts`, `output_blob`, `error_blob`, `metadata`",
 	},
 	{
 		Object: ObjectFineTuningJob, Family: FamilyFineTuning, WorkflowType: "FineTuningJobEvent", IDField: "id", IDPrefix: "ftjob-",
@@ -93,6 +96,7 @@ var Kinds = []Kind{
 		Retrieve:   "RetrieveFineTuningJob",
 		Terminal:   []string{"succeeded", "failed", "cancelled"},
 		Does:       "retrieves the job (`FineTuning.Jobs.Get`)",
+		Result:     "`status`, `fine_tuned_model`, `error`, `metadata`",
 	},
 	{
 		Object: ObjectEvalRun, Family: FamilyEvalRun, WorkflowType: "EvalRunEvent", IDField: "id", IDPrefix: "evalrun_",
@@ -100,6 +104,7 @@ var Kinds = []Kind{
 		Retrieve:   "RetrieveEvalRun",
 		Terminal:   []string{"completed", "failed", "canceled"},
 		Does:       "finds the `EvalRun` workflow that started the run (the event carries only the run id) and retrieves the run; records runs started elsewhere",
+		Result:     "`status`, `eval_id`, `result_counts`, `metadata`",
 	},
 	{
 		Object: ObjectAgentEnvironment, Family: FamilyAgentEnvironment, WorkflowType: "AgentEnvironmentEvent", IDField: "id", IDPrefix: "env_",
@@ -107,6 +112,7 @@ var Kinds = []Kind{
 		Retrieve:   "RetrieveAgentEnvironment",
 		Terminal:   []string{"ready", "failed", "suspended", "expired"},
 		Does:       "retrieves the environment (`Beta.Agents.Environments.Get`)",
+		Result:     "`status`",
 	},
 	{
 		Object: ObjectAgentSession, Family: FamilyAgentSession, WorkflowType: "AgentSessionEvent", IDField: "id", IDPrefix: "sess_",
@@ -114,18 +120,21 @@ var Kinds = []Kind{
 		Retrieve:   "RetrieveAgentSession",
 		Terminal:   []string{"failed"},
 		Does:       "retrieves the session (`Beta.Agents.Sessions.Get`)",
+		Result:     "`status`, `required_actions`, `error`, `metadata`",
 	},
 	{
 		Object: ObjectSafetyAlert, Family: FamilySafety, WorkflowType: "SafetyEvent", IDField: "id", IDPrefix: "alert_",
 		EventTypes: []string{"safety.alert.created", "safety.org_alert.created"},
 		Retrieve:   "RetrieveSafetyAlert",
 		Does:       "retrieves the alert (`Safety.Alerts.Get`)",
+		Result:     "`category` (the error type), `reason`, `model`, `response_id`",
 	},
 	{
 		Object: ObjectSafetyCase, Family: FamilySafety, WorkflowType: "SafetyEvent", IDField: "id", IDPrefix: "case_",
 		EventTypes: []string{"safety.warning_issued", "safety.deactivation_issued"},
 		Retrieve:   "RetrieveSafetyCase",
 		Does:       "retrieves the case (`Safety.Cases.Get`)",
+		Result:     "`category` (the notice type), `reason`, `entity`",
 	},
 	{
 		Object: ObjectVideo, Family: FamilyVideo, WorkflowType: "VideoEvent", IDField: "id", IDPrefix: "video_",
@@ -133,18 +142,21 @@ var Kinds = []Kind{
 		Retrieve:   "RetrieveVideo",
 		Terminal:   []string{"completed", "failed"},
 		Does:       "retrieves the video (`Videos.Get`)",
+		Result:     "`status`, `model`, `progress`, `error`",
 	},
 	{
 		Object: ObjectRealtimeCall, Family: FamilyCall, WorkflowType: "IncomingCall", IDField: "call_id", IDPrefix: "rtc_",
 		EventTypes: []string{"realtime.call.incoming"},
 		Answer:     "AnswerRealtimeCall",
 		Does:       "answers the call within seconds with your decision (`Realtime.Calls.Accept` / `Reject`)",
+		Result:     "`call`: `decision`, `decided_by`, `sip_headers`, `answered_at`, `latency_ms`",
 	},
 	{
 		Object: ObjectLiveSession, Family: FamilyCall, WorkflowType: "IncomingCall", IDField: "session_id", IDPrefix: "live_",
 		EventTypes: []string{"live.transport.incoming", "live.call.incoming"},
 		Answer:     "AnswerLiveSession",
 		Does:       "answers the call within seconds with your decision (`Live.Sessions.Accept` / `Reject`)",
+		Result:     "`call`: `decision`, `decided_by`, `sip_headers`, `answered_at`, `latency_ms`",
 	},
 }
 
