@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	webhookID := fs.String("webhook-id", "", "webhook-id header, which becomes the workflow ID (default: a new one)")
 	ui := fs.String("ui", "http://localhost:8233", "Temporal UI base URL, for the printed link")
 	ns := fs.String("namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace, for the printed link")
-	simulator := fs.String("simulator", "http://"+defaultSimulatorAddr, "OpenAI simulator of `hookbridge dev`: when it runs and no --object-id is given, it creates the object first so the workflow can retrieve it (\"\" to never)")
+	simulator := fs.String("simulator", "http://"+defaultSimulatorAddr, "OpenAI simulator of `hookbridge dev`: when it runs and no --object-id is given, it creates the object first so the workflow can retrieve it, or, for an incoming call, sends the event itself to its webhook URL and reports the worker's answer (\"\" to never)")
 	if err := fs.Parse(interleaved(args)); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -41,10 +42,20 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("%w: want one event TYPE, e.g. response.completed", errUsage)
 	}
 	eventType := fs.Arg(0)
+	*simulator = strings.TrimRight(*simulator, "/")
 	if *secret == "" {
 		*secret = firstSecret(os.Getenv("OPENAI_WEBHOOK_SECRET"))
 	}
-	if *objectID == "" && *simulator != "" {
+	row, known := hookbridge.KindOf(eventType)
+	listed := known && slices.Contains(row.EventTypes, eventType)
+	if *objectID == "" && *simulator != "" && listed && row.Answer != "" {
+		if d, ok := emitCall(ctx, *simulator, eventType); ok {
+			fmt.Fprintf(stdout, "the simulator at %s sent %s %s to its webhook URL\n", *simulator, eventType, d.ObjectID)
+			fmt.Fprintf(stdout, "workflow %s: %s\n", d.WebhookID, workflowURL(*ui, *ns, d.WebhookID))
+			return followCall(ctx, *simulator, d.ObjectID, stdout)
+		}
+	}
+	if *objectID == "" && *simulator != "" && listed && row.Retrieve != "" {
 		if id, ok := seedSimulator(ctx, *simulator, eventType); ok {
 			*objectID = id
 			fmt.Fprintf(stdout, "the simulator at %s created %s for this event\n", *simulator, id)
@@ -52,6 +63,10 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *objectID == "" {
 		*objectID = sampleObjectID(eventType)
+	}
+	idField := "id"
+	if known {
+		idField = row.IDField
 	}
 	if *webhookID == "" {
 		*webhookID = "wh_" + randomHex(16)
@@ -61,7 +76,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"object":     "event",
 		"created_at": time.Now().Unix(),
 		"type":       eventType,
-		"data":       map[string]string{"id": *objectID},
+		"data":       map[string]string{idField: *objectID},
 	})
 	if err != nil {
 		return err
@@ -87,8 +102,13 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("the receiver answered %s", resp.Status)
 	}
-	fmt.Fprintf(stdout, "workflow %s: %s/namespaces/%s/workflows/%s\n", *webhookID, strings.TrimRight(*ui, "/"), url.PathEscape(*ns), url.PathEscape(*webhookID))
+	fmt.Fprintf(stdout, "workflow %s: %s\n", *webhookID, workflowURL(*ui, *ns, *webhookID))
 	return nil
+}
+
+// workflowURL is the Temporal UI's page of a workflow.
+func workflowURL(ui, namespace, workflowID string) string {
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(ui, "/"), url.PathEscape(namespace), url.PathEscape(workflowID))
 }
 
 // interleaved lets flags follow the positional TYPE, as in
@@ -135,23 +155,93 @@ func envOr(name, fallback string) string {
 // state the event type reports. It returns false when no simulator answers
 // or the type has no object.
 func seedSimulator(ctx context.Context, simulatorURL, eventType string) (string, bool) {
-	body, _ := json.Marshal(openaisim.EventRequest{Type: eventType})
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(simulatorURL, "/")+"/_sim/seed", bytes.NewReader(body))
-	if err != nil {
-		return "", false
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", false
-	}
-	defer resp.Body.Close()
 	var obj struct {
 		ID string `json:"id"`
 	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&obj) != nil || obj.ID == "" {
+	if !simulatorCall(ctx, http.MethodPost, simulatorURL+"/_sim/seed", openaisim.EventRequest{Type: eventType}, &obj) || obj.ID == "" {
 		return "", false
 	}
 	return obj.ID, true
+}
+
+// emitCall asks a running OpenAI simulator for an incoming call: a pending
+// call, whose event it delivers to its webhook URL. It returns false when
+// no simulator answers.
+func emitCall(ctx context.Context, simulatorURL, eventType string) (openaisim.Delivery, bool) {
+	var d openaisim.Delivery
+	ok := simulatorCall(ctx, http.MethodPost, simulatorURL+"/_sim/emit", openaisim.EventRequest{Type: eventType}, &d)
+	return d, ok && d.ObjectID != ""
+}
+
+// followCall waits for the worker's answer to a call emitted by the
+// simulator and prints it, with the time from the event's delivery to the
+// answer. A call that nobody answered in time is an error.
+func followCall(ctx context.Context, simulatorURL, id string, stdout io.Writer) error {
+	var c openaisim.Call
+	start := time.Now()
+	deadline := start.Add(10 * time.Second) // until the simulator tells the call's lifetime
+	for {
+		if simulatorCall(ctx, http.MethodGet, simulatorURL+"/_sim/calls/"+url.PathEscape(id), nil, &c) {
+			deadline = start.Add(c.ExpiresAt.Sub(c.CreatedAt) + 2*time.Second)
+			if c.Outcome != openaisim.CallPending {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no answer to call %s from the worker, and the simulator did not report it expired", id)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if c.Outcome == openaisim.CallExpired || c.Answer == nil {
+		return fmt.Errorf("nobody answered call %s within its %s: OpenAI gave up on it (%s)", id, c.ExpiresAt.Sub(c.CreatedAt), c.Outcome)
+	}
+	var session struct {
+		Model string `json:"model"`
+	}
+	_ = json.Unmarshal(c.Answer.Session, &session)
+	decision := fmt.Sprintf("rejected it with SIP status %d", c.Answer.StatusCode)
+	if c.Answer.Action == "accept" {
+		decision = "accepted it with model " + session.Model
+	}
+	delivered := c.CreatedAt
+	for _, a := range c.Attempts {
+		if a.StatusCode/100 == 2 {
+			delivered = a.At
+			break
+		}
+	}
+	fmt.Fprintf(stdout, "the worker %s, %s after the event's delivery\n", decision, c.Answer.At.Sub(delivered).Round(time.Millisecond))
+	if c.Outcome == openaisim.CallHungUp {
+		fmt.Fprintln(stdout, "the call has since been hung up")
+	}
+	return nil
+}
+
+// simulatorCall makes a request to a running simulator's control API and
+// decodes its JSON answer into out; false when it does not answer 200.
+func simulatorCall(ctx context.Context, method, url string, body, out any) bool {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return false
+		}
+		r = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(out) == nil
 }

@@ -14,6 +14,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.webhookURL, "webhook-url", "http://127.0.0.1:8000/webhook", "where to deliver webhooks (empty: none)")
 	fs.StringVar(&o.secret, "secret", "", "signing secret (default: the first of $OPENAI_WEBHOOK_SECRET, else the dev secret)")
 	fs.DurationVar(&o.sim.CompleteAfter, "complete-after", 0, "how long background work takes (default 3s)")
+	fs.DurationVar(&o.sim.CallLifetime, "call-lifetime", 0, "how long an incoming call can be accepted or rejected (default 5s, as OpenAI)")
 	fs.DurationVar(&o.sim.AckTimeout, "ack-timeout", 0, "how long the receiver has to answer (default 5s)")
 	fs.DurationVar(&o.sim.RetryBase, "retry-base", 0, "delay before the first retry, doubled each time (default 5s)")
 	fs.DurationVar(&o.sim.RetryCap, "retry-cap", 0, "longest delay between retries (default 1h)")

@@ -22,7 +22,9 @@ import (
 //	POST /_sim/latency       {"latency"}                         -> 204
 //	POST /_sim/stall         {"n","duration"}                    -> 204
 //	POST /_sim/clear_faults                                      -> 204
-//	GET  /_sim/calls?method=GET&path=/v1/batches                 -> {"count"}
+//	GET  /_sim/calls?method=GET&path=/v1/batches                 -> {"count"} of REST requests (Calls)
+//	GET  /_sim/calls                                             -> [Call], the incoming calls (IncomingCalls)
+//	GET  /_sim/calls/{id}                                        -> Call, or 404 (IncomingCall)
 //	GET  /_sim/deliveries                                        -> [Delivery]
 //	GET  /_sim/stats                                             -> {"emitted","delivered","pending","gave_up"}
 //	POST /_sim/wait_idle?timeout=10s                             -> 204, or 504 on timeout
@@ -173,7 +175,19 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	})
 	m.HandleFunc("GET /_sim/calls", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
+		if !q.Has("method") && !q.Has("path") {
+			writeJSON(w, http.StatusOK, mustJSON(s.IncomingCalls()))
+			return
+		}
 		writeJSON(w, http.StatusOK, mustJSON(map[string]int{"count": s.Calls(q.Get("method"), q.Get("path"))}))
+	})
+	m.HandleFunc("GET /_sim/calls/{id}", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.IncomingCall(r.PathValue("id"))
+		if !ok {
+			writeError(w, callNotFound(r.PathValue("id")))
+			return
+		}
+		writeJSON(w, http.StatusOK, mustJSON(c))
 	})
 	m.HandleFunc("GET /_sim/deliveries", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, mustJSON(s.Deliveries()))

@@ -1,38 +1,55 @@
 package openaisim
 
 import (
-	"encoding/json"
-	"io"
+	"slices"
 	"strings"
+
+	"github.com/hookbridge/hookbridge"
 )
 
 // The objects the simulator keeps, each holding its wire form (the JSON the
 // REST API answers, with the field names of the openai-go types) plus what
-// the simulator needs to move it along. They are guarded by Server.mu.
+// the simulator needs to move it along. They are guarded by Server.mu. Each
+// resource's file holds its wire types, lifecycle, REST handlers and seeding;
+// hookbridge.Kinds says which event types announce which kind, with the
+// kind's id prefix, id field and terminal statuses.
 
 // store holds every object by id, and the creation order of the listable ones.
 type store struct {
-	responses map[string]*response
-	files     map[string]*file
-	batches   map[string]*batch
-	jobs      map[string]*fineTuningJob
-	evals     map[string]*eval
-	runs      map[string]*evalRun
+	responses    map[string]*response
+	files        map[string]*file
+	batches      map[string]*batch
+	jobs         map[string]*fineTuningJob
+	evals        map[string]*eval
+	runs         map[string]*evalRun
+	environments map[string]*environmentWire
+	sessions     map[string]*agentSessionWire
+	alerts       map[string]*safetyAlertWire
+	cases        map[string]*safetyCaseWire
+	videos       map[string]*videoWire
+	calls        map[string]*call
 
 	fileOrder  []string
 	batchOrder []string
 	jobOrder   []string
 	runOrder   []string
+	callOrder  []string
 }
 
 func newStore() store {
 	return store{
-		responses: make(map[string]*response),
-		files:     make(map[string]*file),
-		batches:   make(map[string]*batch),
-		jobs:      make(map[string]*fineTuningJob),
-		evals:     make(map[string]*eval),
-		runs:      make(map[string]*evalRun),
+		responses:    make(map[string]*response),
+		files:        make(map[string]*file),
+		batches:      make(map[string]*batch),
+		jobs:         make(map[string]*fineTuningJob),
+		evals:        make(map[string]*eval),
+		runs:         make(map[string]*evalRun),
+		environments: make(map[string]*environmentWire),
+		sessions:     make(map[string]*agentSessionWire),
+		alerts:       make(map[string]*safetyAlertWire),
+		cases:        make(map[string]*safetyCaseWire),
+		videos:       make(map[string]*videoWire),
+		calls:        make(map[string]*call),
 	}
 }
 
@@ -51,303 +68,98 @@ func (st *store) kindOf(id string) kind {
 		return kindEval
 	case st.runs[id] != nil:
 		return kindEvalRun
+	case st.environments[id] != nil:
+		return kindAgentEnvironment
+	case st.sessions[id] != nil:
+		return kindAgentSession
+	case st.alerts[id] != nil:
+		return kindSafetyAlert
+	case st.cases[id] != nil:
+		return kindSafetyCase
+	case st.videos[id] != nil:
+		return kindVideo
+	case st.calls[id] != nil:
+		return st.calls[id].Kind
 	}
 	return ""
 }
 
-// kind names an object kind as in OpenAI's "object" field.
-type kind string
+// kind names an object kind as in OpenAI's "object" field: those of
+// hookbridge.Kinds, and files and evals, which no event announces.
+type kind = hookbridge.ObjectKind
 
 const (
-	kindResponse      kind = "response"
-	kindFile          kind = "file"
-	kindBatch         kind = "batch"
-	kindFineTuningJob kind = "fine_tuning.job"
-	kindEval          kind = "eval"
-	kindEvalRun       kind = "eval.run"
+	kindResponse         = hookbridge.ObjectResponse
+	kindBatch            = hookbridge.ObjectBatch
+	kindFineTuningJob    = hookbridge.ObjectFineTuningJob
+	kindEvalRun          = hookbridge.ObjectEvalRun
+	kindAgentEnvironment = hookbridge.ObjectAgentEnvironment
+	kindAgentSession     = hookbridge.ObjectAgentSession
+	kindSafetyAlert      = hookbridge.ObjectSafetyAlert
+	kindSafetyCase       = hookbridge.ObjectSafetyCase
+	kindVideo            = hookbridge.ObjectVideo
+	kindRealtimeCall     = hookbridge.ObjectRealtimeCall
+	kindLiveSession      = hookbridge.ObjectLiveSession
+
+	kindFile kind = "file"
+	kindEval kind = "eval"
 )
+
+// rowOf returns the row of hookbridge.Kinds about kind k.
+func rowOf(k kind) (hookbridge.Kind, bool) {
+	for _, row := range hookbridge.Kinds {
+		if row.Object == k {
+			return row, true
+		}
+	}
+	return hookbridge.Kind{}, false
+}
+
+// rowListing returns the row of hookbridge.Kinds that lists eventType
+// itself; unlike hookbridge.KindOf, a new type of a known prefix is not
+// enough, since the simulator cannot know the state it announces.
+func rowListing(eventType string) (hookbridge.Kind, bool) {
+	for _, row := range hookbridge.Kinds {
+		if slices.Contains(row.EventTypes, eventType) {
+			return row, true
+		}
+	}
+	return hookbridge.Kind{}, false
+}
 
 // kindByPrefix guesses the kind of an id from its prefix, "" when unknown.
 func kindByPrefix(id string) kind {
-	for _, p := range []struct {
-		prefix string
-		kind   kind
-	}{
-		{"resp_", kindResponse},
-		{"file-", kindFile},
-		{"batch_", kindBatch},
-		{"ftjob-", kindFineTuningJob},
-		{"evalrun_", kindEvalRun},
-		{"eval_", kindEval},
-	} {
-		if strings.HasPrefix(id, p.prefix) {
-			return p.kind
+	for _, row := range hookbridge.Kinds {
+		if strings.HasPrefix(id, row.IDPrefix) {
+			return row.Object
 		}
+	}
+	switch {
+	case strings.HasPrefix(id, "file-"):
+		return kindFile
+	case strings.HasPrefix(id, "eval_"):
+		return kindEval
 	}
 	return ""
 }
 
-// terminalStatuses lists, per kind, the statuses an object never leaves.
-var terminalStatuses = map[kind][]string{
-	kindResponse:      {"completed", "failed", "cancelled", "incomplete"},
-	kindBatch:         {"completed", "failed", "expired", "cancelled"},
-	kindFineTuningJob: {"succeeded", "failed", "cancelled"},
-	kindEvalRun:       {"completed", "failed", "canceled"},
-}
-
+// isTerminal reports whether kind k never leaves status.
 func isTerminal(k kind, status string) bool {
-	for _, t := range terminalStatuses[k] {
-		if t == status {
-			return true
-		}
+	row, _ := rowOf(k)
+	return slices.Contains(row.Terminal, status)
+}
+
+// newID returns a new id for an object of kind k: the table's prefix
+// followed by random characters shaped like OpenAI's.
+func (s *Server) newID(k kind) string {
+	row, _ := rowOf(k)
+	switch k {
+	case kindResponse:
+		return s.hexID(row.IDPrefix, 48)
+	case kindFineTuningJob:
+		return s.alnumID(row.IDPrefix, 24)
 	}
-	return false
-}
-
-// ---- responses ----
-
-type response struct {
-	w     responseWire
-	input json.RawMessage
-}
-
-type responseWire struct {
-	ID                 string             `json:"id"`
-	Object             string             `json:"object"`
-	CreatedAt          int64              `json:"created_at"`
-	Status             string             `json:"status"`
-	Background         bool               `json:"background"`
-	CompletedAt        *int64             `json:"completed_at"`
-	Error              *responseError     `json:"error"`
-	IncompleteDetails  *incompleteDetails `json:"incomplete_details"`
-	Instructions       json.RawMessage    `json:"instructions"`
-	MaxOutputTokens    *int64             `json:"max_output_tokens"`
-	Model              string             `json:"model"`
-	Output             []outputMessage    `json:"output"`
-	ParallelToolCalls  bool               `json:"parallel_tool_calls"`
-	PreviousResponseID *string            `json:"previous_response_id"`
-	Reasoning          reasoningWire      `json:"reasoning"`
-	Store              bool               `json:"store"`
-	Temperature        float64            `json:"temperature"`
-	Text               textConfig         `json:"text"`
-	ToolChoice         string             `json:"tool_choice"`
-	Tools              []json.RawMessage  `json:"tools"`
-	TopP               float64            `json:"top_p"`
-	Truncation         string             `json:"truncation"`
-	Usage              *responseUsage     `json:"usage"`
-	User               *string            `json:"user"`
-	Metadata           map[string]string  `json:"metadata"`
-}
-
-type responseError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-type incompleteDetails struct {
-	Reason string `json:"reason"`
-}
-
-type reasoningWire struct {
-	Effort  *string `json:"effort"`
-	Summary *string `json:"summary"`
-}
-
-type textConfig struct {
-	Format struct {
-		Type string `json:"type"`
-	} `json:"format"`
-}
-
-type outputMessage struct {
-	Type    string       `json:"type"`
-	ID      string       `json:"id"`
-	Status  string       `json:"status"`
-	Role    string       `json:"role"`
-	Content []outputText `json:"content"`
-}
-
-type outputText struct {
-	Type        string            `json:"type"`
-	Text        string            `json:"text"`
-	Annotations []json.RawMessage `json:"annotations"`
-	Logprobs    []json.RawMessage `json:"logprobs"`
-}
-
-type responseUsage struct {
-	InputTokens        int64 `json:"input_tokens"`
-	InputTokensDetails struct {
-		CachedTokens int64 `json:"cached_tokens"`
-	} `json:"input_tokens_details"`
-	OutputTokens        int64 `json:"output_tokens"`
-	OutputTokensDetails struct {
-		ReasoningTokens int64 `json:"reasoning_tokens"`
-	} `json:"output_tokens_details"`
-	TotalTokens int64 `json:"total_tokens"`
-}
-
-func newUsage(in, out int64) *responseUsage {
-	u := &responseUsage{InputTokens: in, OutputTokens: out, TotalTokens: in + out}
-	return u
-}
-
-// ---- files ----
-
-type file struct {
-	w fileWire
-	// data is the content of an uploaded file; gen writes the content of a
-	// generated one (batch output), which is never held in memory.
-	data []byte
-	gen  func(io.Writer) error
-}
-
-type fileWire struct {
-	ID            string  `json:"id"`
-	Object        string  `json:"object"`
-	Bytes         int64   `json:"bytes"`
-	CreatedAt     int64   `json:"created_at"`
-	ExpiresAt     *int64  `json:"expires_at"`
-	Filename      string  `json:"filename"`
-	Purpose       string  `json:"purpose"`
-	Status        string  `json:"status"`
-	StatusDetails *string `json:"status_details"`
-}
-
-// ---- batches ----
-
-type batch struct {
-	w batchWire
-	// lines is the parsed input, set when validation succeeds.
-	lines []batchLine
-}
-
-type batchWire struct {
-	ID               string             `json:"id"`
-	Object           string             `json:"object"`
-	Endpoint         string             `json:"endpoint"`
-	Model            string             `json:"model,omitempty"`
-	Errors           *batchErrors       `json:"errors"`
-	InputFileID      string             `json:"input_file_id"`
-	CompletionWindow string             `json:"completion_window"`
-	Status           string             `json:"status"`
-	OutputFileID     *string            `json:"output_file_id"`
-	ErrorFileID      *string            `json:"error_file_id"`
-	CreatedAt        int64              `json:"created_at"`
-	InProgressAt     *int64             `json:"in_progress_at"`
-	ExpiresAt        *int64             `json:"expires_at"`
-	FinalizingAt     *int64             `json:"finalizing_at"`
-	CompletedAt      *int64             `json:"completed_at"`
-	FailedAt         *int64             `json:"failed_at"`
-	ExpiredAt        *int64             `json:"expired_at"`
-	CancellingAt     *int64             `json:"cancelling_at"`
-	CancelledAt      *int64             `json:"cancelled_at"`
-	RequestCounts    batchRequestCounts `json:"request_counts"`
-	Usage            *batchUsage        `json:"usage"`
-	Metadata         map[string]string  `json:"metadata"`
-}
-
-type batchErrors struct {
-	Object string       `json:"object"`
-	Data   []batchError `json:"data"`
-}
-
-type batchError struct {
-	Code    string  `json:"code"`
-	Message string  `json:"message"`
-	Param   *string `json:"param"`
-	Line    *int64  `json:"line"`
-}
-
-type batchRequestCounts struct {
-	Total     int64 `json:"total"`
-	Completed int64 `json:"completed"`
-	Failed    int64 `json:"failed"`
-}
-
-type batchUsage = responseUsage
-
-// ---- fine-tuning jobs ----
-
-type fineTuningJob struct {
-	w fineTuningJobWire
-}
-
-type fineTuningJobWire struct {
-	ID                 string            `json:"id"`
-	Object             string            `json:"object"`
-	Model              string            `json:"model"`
-	CreatedAt          int64             `json:"created_at"`
-	FinishedAt         *int64            `json:"finished_at"`
-	FineTunedModel     *string           `json:"fine_tuned_model"`
-	OrganizationID     string            `json:"organization_id"`
-	ResultFiles        []string          `json:"result_files"`
-	Status             string            `json:"status"`
-	ValidationFile     *string           `json:"validation_file"`
-	TrainingFile       string            `json:"training_file"`
-	Hyperparameters    json.RawMessage   `json:"hyperparameters"`
-	TrainedTokens      *int64            `json:"trained_tokens"`
-	Error              *fineTuningError  `json:"error"`
-	UserProvidedSuffix *string           `json:"user_provided_suffix"`
-	Seed               int64             `json:"seed"`
-	EstimatedFinish    *int64            `json:"estimated_finish"`
-	Integrations       json.RawMessage   `json:"integrations"`
-	Method             json.RawMessage   `json:"method"`
-	Metadata           map[string]string `json:"metadata"`
-}
-
-type fineTuningError struct {
-	Code    string  `json:"code"`
-	Message string  `json:"message"`
-	Param   *string `json:"param"`
-}
-
-// ---- evals and eval runs ----
-
-type eval struct {
-	w evalWire
-}
-
-type evalWire struct {
-	ID               string            `json:"id"`
-	Object           string            `json:"object"`
-	Name             string            `json:"name"`
-	CreatedAt        int64             `json:"created_at"`
-	DataSourceConfig json.RawMessage   `json:"data_source_config"`
-	TestingCriteria  json.RawMessage   `json:"testing_criteria"`
-	Metadata         map[string]string `json:"metadata"`
-}
-
-type evalRun struct {
-	w evalRunWire
-}
-
-type evalRunWire struct {
-	ID                        string            `json:"id"`
-	Object                    string            `json:"object"`
-	EvalID                    string            `json:"eval_id"`
-	Name                      string            `json:"name"`
-	Status                    string            `json:"status"`
-	Model                     string            `json:"model"`
-	CreatedAt                 int64             `json:"created_at"`
-	ReportURL                 string            `json:"report_url"`
-	ResultCounts              evalResultCounts  `json:"result_counts"`
-	PerModelUsage             []json.RawMessage `json:"per_model_usage"`
-	PerTestingCriteriaResults []json.RawMessage `json:"per_testing_criteria_results"`
-	DataSource                json.RawMessage   `json:"data_source"`
-	Error                     *evalRunError     `json:"error"`
-	Metadata                  map[string]string `json:"metadata"`
-}
-
-type evalResultCounts struct {
-	Total   int64 `json:"total"`
-	Errored int64 `json:"errored"`
-	Failed  int64 `json:"failed"`
-	Passed  int64 `json:"passed"`
-}
-
-type evalRunError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	return s.hexID(row.IDPrefix, 32)
 }
 
 // ptr returns a pointer to a copy of v.

@@ -1,15 +1,12 @@
 package openaisim
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,27 +29,25 @@ const (
 	batchCompletionIn = "24h"
 )
 
-// filePurposes are the purposes an upload may declare.
-var filePurposes = map[string]bool{
-	"assistants": true, "batch": true, "fine-tune": true, "vision": true, "user_data": true, "evals": true,
-}
-
+// apiRoutes lists every path the REST API serves, each resource's handlers
+// being in its file.
 func (s *Server) apiRoutes() *http.ServeMux {
 	m := http.NewServeMux()
+	st := &s.st
 	m.HandleFunc("POST /v1/responses", s.createResponse)
-	m.HandleFunc("GET /v1/responses/{id}", s.getResponse)
+	m.HandleFunc("GET /v1/responses/{id}", getByID(s, "response", st.responses))
 	m.HandleFunc("POST /v1/responses/{id}/cancel", s.postResponseCancel)
 	m.HandleFunc("POST /v1/files", s.createFile)
 	m.HandleFunc("GET /v1/files", s.listFiles)
-	m.HandleFunc("GET /v1/files/{id}", s.getFile)
+	m.HandleFunc("GET /v1/files/{id}", getByID(s, "file", st.files))
 	m.HandleFunc("GET /v1/files/{id}/content", s.getFileContent)
 	m.HandleFunc("POST /v1/batches", s.createBatch)
 	m.HandleFunc("GET /v1/batches", s.listBatches)
-	m.HandleFunc("GET /v1/batches/{id}", s.getBatch)
+	m.HandleFunc("GET /v1/batches/{id}", getByID(s, "batch", st.batches))
 	m.HandleFunc("POST /v1/batches/{id}/cancel", s.postBatchCancel)
 	m.HandleFunc("POST /v1/fine_tuning/jobs", s.createJob)
 	m.HandleFunc("GET /v1/fine_tuning/jobs", s.listJobs)
-	m.HandleFunc("GET /v1/fine_tuning/jobs/{id}", s.getJob)
+	m.HandleFunc("GET /v1/fine_tuning/jobs/{id}", getByID(s, "fine-tuning job", st.jobs))
 	m.HandleFunc("POST /v1/fine_tuning/jobs/{id}/cancel", s.postJobCancel)
 	m.HandleFunc("POST /v1/evals", s.createEval)
 	m.HandleFunc("GET /v1/evals/{eval_id}", s.getEval)
@@ -60,7 +55,36 @@ func (s *Server) apiRoutes() *http.ServeMux {
 	m.HandleFunc("GET /v1/evals/{eval_id}/runs", s.listRuns)
 	m.HandleFunc("GET /v1/evals/{eval_id}/runs/{run_id}", s.getRun)
 	m.HandleFunc("POST /v1/evals/{eval_id}/runs/{run_id}", s.postRunCancel)
+	m.HandleFunc("GET /v1/agents/environments/{id}", getByID(s, "environment", st.environments))
+	m.HandleFunc("POST /v1/agents/sessions", s.createSession)
+	m.HandleFunc("GET /v1/agents/sessions/{id}", getByID(s, "session", st.sessions))
+	m.HandleFunc("GET /v1/safety/alerts/{id}", getByID(s, "safety alert", st.alerts))
+	m.HandleFunc("GET /v1/safety/cases/{id}", getByID(s, "safety case", st.cases))
+	m.HandleFunc("GET /v1/videos/{id}", getByID(s, "video", st.videos))
+	for _, c := range callAPIs {
+		m.HandleFunc("POST /v1/"+c.path+"/{id}/accept", s.acceptCall(c))
+		m.HandleFunc("POST /v1/"+c.path+"/{id}/reject", s.rejectCall(c))
+		m.HandleFunc("POST /v1/"+c.path+"/{id}/hangup", s.hangupCall(c))
+	}
 	return m
+}
+
+// served is a stored object that the REST API answers with its wire form.
+type served interface{ wire() any }
+
+// getByID serves GET of one object by the {id} path value: its wire form,
+// or OpenAI's 404 for what.
+func getByID[T served](s *Server, what string, objs map[string]T) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if o, ok := objs[id]; ok {
+			writeJSON(w, http.StatusOK, mustJSON(o.wire()))
+			return
+		}
+		writeError(w, notFound(what, id))
+	}
 }
 
 // serveAPI runs the fault pipeline, then the route: count the call, wait
@@ -262,447 +286,4 @@ func writeList(w http.ResponseWriter, ids []string, data []json.RawMessage, hasM
 		body.FirstID, body.LastID = &ids[0], &ids[len(ids)-1]
 	}
 	writeJSON(w, http.StatusOK, mustJSON(body))
-}
-
-// ---- responses ----
-
-func (s *Server) createResponse(w http.ResponseWriter, r *http.Request) {
-	var p responseParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	if p.Model == "" {
-		writeError(w, missing("model"))
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	resp, _ := s.newResponseLocked(s.hexID("resp_", 48), p, true)
-	out := mustJSON(resp.w)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) getResponse(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if resp := s.st.responses[id]; resp != nil {
-		writeJSON(w, http.StatusOK, mustJSON(resp.w))
-		return
-	}
-	writeError(w, notFound("response", id))
-}
-
-func (s *Server) postResponseCancel(w http.ResponseWriter, r *http.Request) {
-	body, e := s.cancelResponse(r.PathValue("id"))
-	answer(w, body, e)
-}
-
-// ---- files ----
-
-func (s *Server) createFile(w http.ResponseWriter, r *http.Request) {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		writeError(w, badRequest("Invalid Content-Type header: expected multipart/form-data.", "", ""))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxUploadBody)
-	var (
-		purpose, filename string
-		data              []byte
-		haveFile          bool
-		expiresIn         int64
-	)
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			writeError(w, badRequest("Could not parse the multipart form: "+err.Error(), "", ""))
-			return
-		}
-		switch part.FormName() {
-		case "purpose":
-			b, _ := io.ReadAll(io.LimitReader(part, 1024))
-			purpose = string(b)
-		case "expires_after[seconds]":
-			b, _ := io.ReadAll(io.LimitReader(part, 64))
-			expiresIn, _ = strconv.ParseInt(string(b), 10, 64)
-		case "file":
-			filename, haveFile = part.FileName(), true
-			if data, err = io.ReadAll(part); err != nil {
-				writeError(w, &apiError{Status: http.StatusRequestEntityTooLarge, Message: "The file is too large.", Type: "invalid_request_error", Param: "file"})
-				return
-			}
-		}
-		_ = part.Close()
-	}
-	switch {
-	case !haveFile:
-		writeError(w, missing("file"))
-		return
-	case purpose == "":
-		writeError(w, missing("purpose"))
-		return
-	case !filePurposes[purpose]:
-		writeError(w, badRequest(fmt.Sprintf("'%s' is not one of ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] - 'purpose'", purpose), "purpose", "invalid_value"))
-		return
-	}
-	if filename == "" {
-		filename = "upload"
-	}
-	s.mu.Lock()
-	f := s.newFileLocked(filename, purpose, data)
-	if expiresIn == 0 && purpose == "batch" {
-		expiresIn = 30 * 24 * 3600 // OpenAI's default for batch files
-	}
-	if expiresIn > 0 {
-		f.w.ExpiresAt = ptr(f.w.CreatedAt + expiresIn)
-	}
-	out := mustJSON(f.w)
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
-}
-
-// listFiles pages through files newest first (order=asc reverses it),
-// optionally of one purpose.
-func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) {
-	after, limit, e := listParams(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	purpose := r.URL.Query().Get("purpose")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	order := s.st.fileOrder
-	if r.URL.Query().Get("order") == "asc" {
-		order = slices.Clone(order)
-		slices.Reverse(order)
-	}
-	ids, more := page(order, after, limit, func(id string) bool { return purpose == "" || s.st.files[id].w.Purpose == purpose })
-	data := make([]json.RawMessage, len(ids))
-	for i, id := range ids {
-		data[i] = mustJSON(s.st.files[id].w)
-	}
-	writeList(w, ids, data, more)
-}
-
-func (s *Server) getFile(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f := s.st.files[id]; f != nil {
-		writeJSON(w, http.StatusOK, mustJSON(f.w))
-		return
-	}
-	writeError(w, notFound("file", id))
-}
-
-// getFileContent streams the bytes of a file; generated files (batch
-// output) are written line by line as they are generated.
-func (s *Server) getFileContent(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.mu.Lock()
-	f := s.st.files[id]
-	var (
-		data []byte
-		gen  func(io.Writer) error
-		size int64
-	)
-	if f != nil {
-		data, gen, size = f.data, f.gen, f.w.Bytes
-	}
-	s.mu.Unlock()
-	if f == nil {
-		writeError(w, notFound("file", id))
-		return
-	}
-	w.Header().Set("Content-Type", fileContentType)
-	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-	w.WriteHeader(http.StatusOK)
-	if gen == nil {
-		_, _ = w.Write(data)
-		return
-	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := gen(bw); err == nil {
-		_ = bw.Flush()
-	}
-}
-
-// ---- batches ----
-
-func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) {
-	var p batchParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	switch {
-	case p.InputFileID == "":
-		writeError(w, missing("input_file_id"))
-		return
-	case p.Endpoint == "":
-		writeError(w, missing("endpoint"))
-		return
-	case !strings.HasPrefix(p.Endpoint, "/v1/"):
-		writeError(w, badRequest(fmt.Sprintf("Invalid value: '%s'. Supported values are: '/v1/responses', '/v1/chat/completions', '/v1/embeddings', '/v1/completions' and '/v1/moderations'.", p.Endpoint), "endpoint", "invalid_value"))
-		return
-	case p.CompletionWindow == "":
-		writeError(w, missing("completion_window"))
-		return
-	case p.CompletionWindow != batchCompletionIn:
-		writeError(w, badRequest(fmt.Sprintf("Invalid value: '%s'. Supported values are: '24h'.", p.CompletionWindow), "completion_window", "invalid_value"))
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.st.files[p.InputFileID]
-	if f == nil {
-		writeError(w, badRequest(fmt.Sprintf("Invalid 'input_file_id': '%s'. No such file.", p.InputFileID), "input_file_id", "invalid_value"))
-		return
-	}
-	if f.w.Purpose != "batch" {
-		writeError(w, badRequest(fmt.Sprintf("Invalid 'input_file_id': '%s' has purpose '%s', expected 'batch'.", p.InputFileID, f.w.Purpose), "input_file_id", "invalid_value"))
-		return
-	}
-	b := s.newBatchLocked(s.hexID("batch_", 32), p, true)
-	writeJSON(w, http.StatusOK, mustJSON(b.w))
-}
-
-func (s *Server) getBatch(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b := s.st.batches[id]; b != nil {
-		writeJSON(w, http.StatusOK, mustJSON(b.w))
-		return
-	}
-	writeError(w, notFound("batch", id))
-}
-
-func (s *Server) listBatches(w http.ResponseWriter, r *http.Request) {
-	after, limit, e := listParams(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids, more := page(s.st.batchOrder, after, limit, func(string) bool { return true })
-	data := make([]json.RawMessage, len(ids))
-	for i, id := range ids {
-		data[i] = mustJSON(s.st.batches[id].w)
-	}
-	writeList(w, ids, data, more)
-}
-
-func (s *Server) postBatchCancel(w http.ResponseWriter, r *http.Request) {
-	body, e := s.cancelBatch(r.PathValue("id"))
-	answer(w, body, e)
-}
-
-// ---- fine-tuning jobs ----
-
-func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
-	var p fineTuningParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	switch {
-	case p.Model == "":
-		writeError(w, missing("model"))
-		return
-	case p.TrainingFile == "":
-		writeError(w, missing("training_file"))
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.st.files[p.TrainingFile] == nil {
-		writeError(w, badRequest("invalid training_file: "+p.TrainingFile, "training_file", "invalid_training_file"))
-		return
-	}
-	if p.ValidationFile != nil && s.st.files[*p.ValidationFile] == nil {
-		writeError(w, badRequest("invalid validation_file: "+*p.ValidationFile, "validation_file", "invalid_validation_file"))
-		return
-	}
-	j := s.newJobLocked(s.alnumID("ftjob-", 24), p, true)
-	writeJSON(w, http.StatusOK, mustJSON(j.w))
-}
-
-func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if j := s.st.jobs[id]; j != nil {
-		writeJSON(w, http.StatusOK, mustJSON(j.w))
-		return
-	}
-	writeError(w, notFound("fine-tuning job", id))
-}
-
-// listJobs lists jobs newest first, filtered like the real API:
-// metadata[k]=v keeps jobs whose metadata has every pair, metadata=null
-// keeps jobs without metadata.
-func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	after, limit, e := listParams(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	filter := map[string]string{}
-	nullOnly := false
-	for key, values := range r.URL.Query() {
-		if key == "metadata" && len(values) > 0 && values[0] == "null" {
-			nullOnly = true
-		}
-		if k, ok := strings.CutPrefix(key, "metadata["); ok && strings.HasSuffix(k, "]") && len(values) > 0 {
-			filter[strings.TrimSuffix(k, "]")] = values[0]
-		}
-	}
-	if nullOnly && len(filter) > 0 {
-		writeError(w, badRequest("Invalid 'metadata': use either metadata=null or metadata[key]=value filters, not both.", "metadata", "invalid_value"))
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids, more := page(s.st.jobOrder, after, limit, func(id string) bool {
-		md := s.st.jobs[id].w.Metadata
-		if nullOnly {
-			return md == nil
-		}
-		for k, v := range filter {
-			if got, ok := md[k]; !ok || got != v {
-				return false
-			}
-		}
-		return true
-	})
-	data := make([]json.RawMessage, len(ids))
-	for i, id := range ids {
-		data[i] = mustJSON(s.st.jobs[id].w)
-	}
-	writeList(w, ids, data, more)
-}
-
-func (s *Server) postJobCancel(w http.ResponseWriter, r *http.Request) {
-	body, e := s.cancelJob(r.PathValue("id"))
-	answer(w, body, e)
-}
-
-// ---- evals ----
-
-func (s *Server) createEval(w http.ResponseWriter, r *http.Request) {
-	var p struct {
-		Name             string            `json:"name"`
-		DataSourceConfig json.RawMessage   `json:"data_source_config"`
-		TestingCriteria  json.RawMessage   `json:"testing_criteria"`
-		Metadata         map[string]string `json:"metadata"`
-	}
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ev := s.evalLocked(s.hexID("eval_", 32))
-	if p.Name != "" {
-		ev.w.Name = p.Name
-	}
-	if len(p.DataSourceConfig) > 0 {
-		ev.w.DataSourceConfig = p.DataSourceConfig
-	}
-	if len(p.TestingCriteria) > 0 {
-		ev.w.TestingCriteria = p.TestingCriteria
-	}
-	if p.Metadata != nil {
-		ev.w.Metadata = copyMetadata(p.Metadata)
-	}
-	writeJSON(w, http.StatusOK, mustJSON(ev.w))
-}
-
-func (s *Server) getEval(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("eval_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ev := s.st.evals[id]; ev != nil {
-		writeJSON(w, http.StatusOK, mustJSON(ev.w))
-		return
-	}
-	writeError(w, notFound("eval", id))
-}
-
-func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
-	var p evalRunParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	if len(p.DataSource) == 0 || string(p.DataSource) == "null" {
-		writeError(w, missing("data_source"))
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	run := s.newRunLocked(r.PathValue("eval_id"), s.hexID("evalrun_", 32), p, true)
-	writeJSON(w, http.StatusOK, mustJSON(run.w))
-}
-
-func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
-	evalID, id := r.PathValue("eval_id"), r.PathValue("run_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if run := s.st.runs[id]; run != nil && run.w.EvalID == evalID {
-		writeJSON(w, http.StatusOK, mustJSON(run.w))
-		return
-	}
-	writeError(w, notFound("eval run", id))
-}
-
-func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
-	after, limit, e := listParams(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	evalID := r.PathValue("eval_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids, more := page(s.st.runOrder, after, limit, func(id string) bool { return s.st.runs[id].w.EvalID == evalID })
-	data := make([]json.RawMessage, len(ids))
-	for i, id := range ids {
-		data[i] = mustJSON(s.st.runs[id].w)
-	}
-	writeList(w, ids, data, more)
-}
-
-// postRunCancel is the real API's cancel: POST on the run itself.
-func (s *Server) postRunCancel(w http.ResponseWriter, r *http.Request) {
-	body, e := s.cancelRun(r.PathValue("eval_id"), r.PathValue("run_id"))
-	answer(w, body, e)
 }

@@ -1,13 +1,17 @@
 // Package openaisim is a stand-in for the parts of the OpenAI API that
-// hookbridge uses: a REST server for responses, files, batches, fine-tuning
-// jobs and eval runs whose JSON decodes into the openai-go types, objects that
-// move through their real lifecycles, and a Standard Webhooks sender that
-// delivers signed events with OpenAI's retry behaviour.
+// hookbridge uses: a REST server whose JSON decodes into the openai-go types
+// for responses, files, batches, fine-tuning jobs and eval runs (objects that
+// move through their real lifecycles), agent environments and sessions,
+// safety alerts and cases and videos (objects Seed puts in the state an
+// event announces), incoming SIP calls to accept or reject, and a Standard
+// Webhooks sender that delivers signed events with OpenAI's retry behaviour.
+// Every event type of hookbridge.Kinds can be emitted.
 //
 // A Server is an http.Handler: mount it with httptest.NewServer(sim) in tests
 // or an http.Server in the CLI, and point the openai-go client at URL+"/v1".
-// Tests steer it through Go methods (Seed, SetOutcome, FailNext, Emit, ...);
-// other processes use the same controls as JSON under /_sim/.
+// Tests steer it through Go methods (Seed, SetOutcome, FailNext, Emit,
+// IncomingCall, ...); other processes use the same controls as JSON under
+// /_sim/.
 //
 // All methods are safe for concurrent use. With Options.Seed set, every
 // generated id and random choice comes from one seeded source, so a test
@@ -47,6 +51,10 @@ type Options struct {
 	// job or eval run takes from creation to its terminal state; the
 	// intermediate states are spread evenly over it. Default 200ms.
 	CompleteAfter time.Duration
+	// CallLifetime is how long an incoming call (Emit of
+	// realtime.call.incoming or live.*.incoming) can be accepted or
+	// rejected, from the creation of its event. Default 5s, as OpenAI.
+	CallLifetime time.Duration
 
 	// WebhookURL receives the signed events. Empty: no deliveries are made
 	// and Emit returns ErrNoWebhookURL.
@@ -96,6 +104,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.CompleteAfter <= 0 {
 		o.CompleteAfter = 200 * time.Millisecond
+	}
+	if o.CallLifetime <= 0 {
+		o.CallLifetime = 5 * time.Second
 	}
 	if o.AckTimeout <= 0 {
 		o.AckTimeout = 5 * time.Second

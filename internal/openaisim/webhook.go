@@ -9,10 +9,10 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/signing"
 )
 
@@ -132,8 +132,11 @@ func newSender(s *Server) *sender {
 // Emit delivers an event of eventType about objectID to Options.WebhookURL,
 // whether or not the object exists (like OpenAI's dashboard test events).
 // objectID "" seeds a matching object first when the type has one (see
-// Seed), or else generates an id. It returns the new delivery, still
-// pending; follow it with Deliveries or WaitIdle.
+// Seed), or else generates an id with the prefix hookbridge.Kinds gives the
+// type. The incoming-call types make a pending call instead, with objectID
+// or a new id, that can be answered for Options.CallLifetime (see
+// IncomingCall). Emit returns the new delivery, still pending; follow it
+// with Deliveries or WaitIdle.
 func (s *Server) Emit(eventType, objectID string) (Delivery, error) {
 	if eventType == "" {
 		return Delivery{}, fmt.Errorf("%w: empty", ErrUnknownEventType)
@@ -141,22 +144,45 @@ func (s *Server) Emit(eventType, objectID string) (Delivery, error) {
 	if err := s.hooks.usable(); err != nil {
 		return Delivery{}, err
 	}
-	if objectID == "" {
-		if _, ok := seedTargets[eventType]; ok {
-			obj, err := s.Seed(eventType, "")
-			if err != nil {
-				return Delivery{}, err
-			}
-			var o struct {
-				ID string `json:"id"`
-			}
-			_ = json.Unmarshal(obj.(json.RawMessage), &o)
-			objectID = o.ID
-		} else {
-			objectID = s.hexID(objectPrefix(eventType), 32)
+	row, listed := rowListing(eventType)
+	switch {
+	case listed && row.Answer != "":
+		return s.emitCall(row, eventType, objectID)
+	case objectID == "" && listed && seeders[row.Object] != nil:
+		obj, err := s.Seed(eventType, "")
+		if err != nil {
+			return Delivery{}, err
 		}
+		var o struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(obj.(json.RawMessage), &o)
+		objectID = o.ID
+	case objectID == "":
+		prefix := "obj_"
+		if row, ok := hookbridge.KindOf(eventType); ok {
+			prefix = row.IDPrefix
+		}
+		objectID = s.hexID(prefix, 32)
 	}
-	return s.hooks.emit(eventType, objectID)
+	return s.hooks.emit(eventType, objectID, s.eventData(eventType, objectID))
+}
+
+// eventData returns the data of an event about id: the id, in the field
+// hookbridge.Kinds names for the type, and the other fields openai-go
+// requires of agent.session.* events. The caller does not hold s.mu.
+func (s *Server) eventData(eventType, id string) map[string]any {
+	row, ok := hookbridge.KindOf(eventType)
+	if !ok {
+		return map[string]any{"id": id}
+	}
+	data := map[string]any{row.IDField: id}
+	if row.Object == kindAgentSession {
+		s.mu.Lock()
+		s.sessionEventDataLocked(eventType, id, data)
+		s.mu.Unlock()
+	}
+	return data
 }
 
 // Deliveries returns a copy of every delivery so far, in emission order.
@@ -210,42 +236,6 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 	}
 }
 
-// objectPrefix returns the id prefix of the object an event type is about,
-// for types Seed cannot create.
-func objectPrefix(eventType string) string {
-	for _, p := range []struct{ family, prefix string }{
-		{"realtime.call.", "rtc_"},
-		{"live.", "sess_"},
-		{"agent.session.", "as_"},
-		{"agent.environment.", "env_"},
-		{"safety.", "safety_"},
-	} {
-		if strings.HasPrefix(eventType, p.family) {
-			return p.prefix
-		}
-	}
-	return "obj_"
-}
-
-// eventData returns the data of an event: {"id": ...} for most types, the
-// fields openai-go requires for the others.
-func eventData(eventType, id string) any {
-	noHeaders := []struct{}{}
-	switch eventType {
-	case "realtime.call.incoming":
-		return map[string]any{"call_id": id, "sip_headers": noHeaders}
-	case "live.call.incoming":
-		return map[string]any{"session_id": id, "sip_headers": noHeaders}
-	case "live.transport.incoming":
-		return map[string]any{"session_id": id, "sip_headers": noHeaders, "type": "sip"}
-	case "agent.session.created":
-		return map[string]any{"id": id, "environment_type": "none"}
-	case "agent.session.action_required":
-		return map[string]any{"id": id, "required_action": map[string]string{"type": "function_call"}}
-	}
-	return map[string]string{"id": id}
-}
-
 // usable reports why the sender cannot emit, if it cannot.
 func (h *sender) usable() error {
 	switch {
@@ -262,8 +252,8 @@ func (h *sender) usable() error {
 	return nil
 }
 
-// emit records an event and starts delivering it.
-func (h *sender) emit(eventType, objectID string) (Delivery, error) {
+// emit records an event with the data and starts delivering it.
+func (h *sender) emit(eventType, objectID string, data any) (Delivery, error) {
 	if err := h.usable(); err != nil {
 		return Delivery{}, err
 	}
@@ -283,7 +273,7 @@ func (h *sender) emit(eventType, objectID string) (Delivery, error) {
 		CreatedAt int64  `json:"created_at"`
 		Type      string `json:"type"`
 		Data      any    `json:"data"`
-	}{d.EventID, "event", created, eventType, eventData(eventType, objectID)})
+	}{d.EventID, "event", created, eventType, data})
 	duplicate := s.opts.DuplicateRate > 0 && s.randFloat() < s.opts.DuplicateRate
 	var hold time.Duration
 	if s.opts.ReorderRate > 0 && s.randFloat() < s.opts.ReorderRate {
@@ -433,6 +423,23 @@ func (h *sender) attempt(d *Delivery) Attempt {
 		}
 	}
 	return a
+}
+
+// attemptsFor appends to each call the attempts of its deliveries.
+func (h *sender) attemptsFor(calls []Call) {
+	index := make(map[string]int, len(calls))
+	for i, c := range calls {
+		if c.WebhookID != "" {
+			index[c.WebhookID] = i
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range h.all {
+		if i, ok := index[d.WebhookID]; ok {
+			calls[i].Attempts = append(calls[i].Attempts, d.Attempts...)
+		}
+	}
 }
 
 // close stops the deliveries and waits for their goroutines.

@@ -2,11 +2,13 @@ package openaisim_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/openai/openai-go/v3/responses"
 	"github.com/openai/openai-go/v3/webhooks"
 
+	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/internal/signing"
 )
@@ -379,6 +382,51 @@ func TestEmitShapesDecodeWithOpenAIGo(t *testing.T) {
 	}
 }
 
+// Every event type of hookbridge.Kinds is emitted signed, in the shape
+// openai-go knows, with the object's id where the table says.
+func TestEmitEveryEventType(t *testing.T) {
+	rc := newReceiver(t, answerStatuses())
+	sim, _, _ := start(t, fastRetries(rc.url))
+	ids := map[string]string{}
+	for _, typ := range append(hookbridge.EventTypes(), "custom.unknown") {
+		d, err := sim.Emit(typ, "")
+		if err != nil {
+			t.Fatalf("Emit(%s): %v", typ, err)
+		}
+		ids[typ] = d.ObjectID
+	}
+	waitIdle(t, sim)
+	got := rc.requests()
+	if len(got) != len(ids) {
+		t.Fatalf("%d deliveries, want %d", len(got), len(ids))
+	}
+	for _, r := range got {
+		if r.err != nil {
+			t.Fatalf("%s: %v", r.event.Type, r.err)
+		}
+		typ := r.event.Type
+		field := "id"
+		if row, ok := hookbridge.KindOf(typ); ok {
+			field = row.IDField
+			if !strings.HasPrefix(ids[typ], row.IDPrefix) {
+				t.Errorf("%s: id %q, want the prefix %q", typ, ids[typ], row.IDPrefix)
+			}
+		}
+		var body struct{ Data map[string]any }
+		if err := json.Unmarshal([]byte(r.event.RawJSON()), &body); err != nil || body.Data[field] != ids[typ] {
+			t.Errorf("%s: data %v, want %s %q", typ, body.Data, field, ids[typ])
+		}
+		inUnion := typ != "custom.unknown" && !strings.HasPrefix(typ, "video.")
+		if (r.event.AsAny() != nil) != inUnion {
+			t.Errorf("%s: AsAny() = %T", typ, r.event.AsAny())
+		}
+		delete(ids, typ)
+	}
+	if len(ids) != 0 {
+		t.Errorf("not delivered: %v", ids)
+	}
+}
+
 func TestEmitErrors(t *testing.T) {
 	sim, _, _ := start(t, openaisim.Options{})
 	if _, err := sim.Emit("response.completed", "resp_1"); !errors.Is(err, openaisim.ErrNoWebhookURL) {
@@ -452,10 +500,13 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		for range 5 {
+		for range 4 {
 			if _, err := sim.Emit("response.completed", ""); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if _, err := sim.Emit("realtime.call.incoming", ""); err != nil {
+			t.Fatal(err)
 		}
 		eventually(t, 5*time.Second, "attempts made", func() bool { return len(rc.requests()) >= 3 })
 		sim.Stall(1, time.Hour)

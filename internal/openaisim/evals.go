@@ -1,0 +1,309 @@
+package openaisim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Evals and their runs: a run goes queued, in_progress, then its outcome.
+// The simulator accepts runs on any eval id.
+
+type eval struct {
+	w evalWire
+}
+
+type evalWire struct {
+	ID               string            `json:"id"`
+	Object           string            `json:"object"`
+	Name             string            `json:"name"`
+	CreatedAt        int64             `json:"created_at"`
+	DataSourceConfig json.RawMessage   `json:"data_source_config"`
+	TestingCriteria  json.RawMessage   `json:"testing_criteria"`
+	Metadata         map[string]string `json:"metadata"`
+}
+
+type evalRun struct {
+	w evalRunWire
+}
+
+type evalRunWire struct {
+	ID                        string            `json:"id"`
+	Object                    string            `json:"object"`
+	EvalID                    string            `json:"eval_id"`
+	Name                      string            `json:"name"`
+	Status                    string            `json:"status"`
+	Model                     string            `json:"model"`
+	CreatedAt                 int64             `json:"created_at"`
+	ReportURL                 string            `json:"report_url"`
+	ResultCounts              evalResultCounts  `json:"result_counts"`
+	PerModelUsage             []json.RawMessage `json:"per_model_usage"`
+	PerTestingCriteriaResults []json.RawMessage `json:"per_testing_criteria_results"`
+	DataSource                json.RawMessage   `json:"data_source"`
+	Error                     *evalRunError     `json:"error"`
+	Metadata                  map[string]string `json:"metadata"`
+}
+
+type evalResultCounts struct {
+	Total   int64 `json:"total"`
+	Errored int64 `json:"errored"`
+	Failed  int64 `json:"failed"`
+	Passed  int64 `json:"passed"`
+}
+
+type evalRunError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// ---- lifecycle ----
+
+// evalLocked returns the eval, creating it when it does not exist: the
+// simulator accepts runs on any eval id.
+func (s *Server) evalLocked(id string) *eval {
+	if e := s.st.evals[id]; e != nil {
+		return e
+	}
+	e := &eval{w: evalWire{
+		ID:               id,
+		Object:           "eval",
+		Name:             "simulated eval",
+		CreatedAt:        s.now().Unix(),
+		DataSourceConfig: json.RawMessage(`{"type":"custom","schema":{"type":"object"}}`),
+		TestingCriteria:  json.RawMessage(`[]`),
+		Metadata:         map[string]string{},
+	}}
+	s.st.evals[id] = e
+	return e
+}
+
+type evalRunParams struct {
+	Name       string            `json:"name"`
+	DataSource json.RawMessage   `json:"data_source"`
+	Metadata   map[string]string `json:"metadata"`
+}
+
+// newRunLocked creates a queued eval run and, with schedule, its timers.
+func (s *Server) newRunLocked(evalID, id string, p evalRunParams, schedule bool) *evalRun {
+	s.evalLocked(evalID)
+	var ds struct {
+		Model  string `json:"model"`
+		Source struct {
+			Type    string            `json:"type"`
+			Content []json.RawMessage `json:"content"`
+			ID      string            `json:"id"`
+		} `json:"source"`
+	}
+	_ = json.Unmarshal(p.DataSource, &ds)
+	name := p.Name
+	if name == "" {
+		name = ds.Model
+	}
+	md := copyMetadata(p.Metadata)
+	if md == nil {
+		md = map[string]string{}
+	}
+	run := &evalRun{w: evalRunWire{
+		ID:         id,
+		Object:     "eval.run",
+		EvalID:     evalID,
+		Name:       name,
+		Status:     "queued",
+		Model:      ds.Model,
+		CreatedAt:  s.now().Unix(),
+		ReportURL:  "https://platform.openai.com/evaluations/" + evalID + "?run_id=" + id,
+		DataSource: p.DataSource,
+		Metadata:   md,
+	}}
+	// The item count the run will report: inline items, the lines of a file, or 10.
+	run.w.ResultCounts.Total = 10
+	switch {
+	case ds.Source.Type == "file_content":
+		run.w.ResultCounts.Total = int64(len(ds.Source.Content))
+	case ds.Source.Type == "file_id" && s.st.files[ds.Source.ID] != nil:
+		run.w.ResultCounts.Total = int64(strings.Count(strings.TrimSpace(string(s.st.files[ds.Source.ID].data)), "\n") + 1)
+	}
+	s.st.runs[id] = run
+	s.st.runOrder = append(s.st.runOrder, id)
+	if schedule {
+		s.chainLocked(s.opts.CompleteAfter/2, func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if run.w.Status != "queued" {
+				return false
+			}
+			run.w.Status = "in_progress"
+			return true
+		}, func() bool {
+			s.mu.Lock()
+			event := ""
+			if run.w.Status == "in_progress" {
+				event = s.finishRunLocked(run, s.outcomeLocked(kindEvalRun, id, run.w.Metadata, "completed"))
+			}
+			s.mu.Unlock()
+			s.emitAuto(event, id)
+			return false
+		})
+	}
+	return run
+}
+
+// finishRunLocked puts a run in a terminal status and returns its event type.
+func (s *Server) finishRunLocked(run *evalRun, status string) string {
+	total := run.w.ResultCounts.Total
+	run.w.Status = status
+	run.w.Error = nil
+	run.w.ResultCounts = evalResultCounts{Total: total}
+	run.w.PerModelUsage, run.w.PerTestingCriteriaResults = nil, nil
+	switch status {
+	case "completed":
+		run.w.ResultCounts.Passed = total
+		run.w.PerModelUsage = []json.RawMessage{json.RawMessage(fmt.Sprintf(
+			`{"model_name":%q,"invocation_count":%d,"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,"cached_tokens":0}`,
+			run.w.Model, total, 10*total, 5*total, 15*total))}
+		run.w.PerTestingCriteriaResults = []json.RawMessage{json.RawMessage(fmt.Sprintf(
+			`{"testing_criteria":"simulated","passed":%d,"failed":0}`, total))}
+	case "failed":
+		run.w.Error = &evalRunError{Code: "simulated_failure", Message: "The eval run failed (simulated)."}
+	}
+	return eventFor(kindEvalRun, status)
+}
+
+// cancelRun cancels an eval run that has not finished.
+func (s *Server) cancelRun(evalID, id string) (json.RawMessage, *apiError) {
+	s.mu.Lock()
+	run := s.st.runs[id]
+	if run == nil || run.w.EvalID != evalID {
+		s.mu.Unlock()
+		return nil, notFound("eval run", id)
+	}
+	event := ""
+	switch {
+	case run.w.Status == "canceled":
+	case isTerminal(kindEvalRun, run.w.Status):
+		status := run.w.Status
+		s.mu.Unlock()
+		return nil, badRequest(fmt.Sprintf("Cannot cancel a run with status '%s'.", status), "", "")
+	default:
+		event = s.finishRunLocked(run, "canceled")
+	}
+	out := mustJSON(run.w)
+	s.mu.Unlock()
+	s.emitAuto(event, id)
+	return out, nil
+}
+
+// seedRunLocked puts an eval run of two items, on a new eval, in the status
+// eventType announces.
+func (s *Server) seedRunLocked(id, eventType string) json.RawMessage {
+	run := s.st.runs[id]
+	if run == nil {
+		run = s.newRunLocked(s.hexID("eval_", 32), id, evalRunParams{
+			Name:       "seeded run",
+			DataSource: json.RawMessage(`{"type":"completions","model":"gpt-4o-mini","source":{"type":"file_content","content":[{"item":{"input":"hi"}},{"item":{"input":"bye"}}]}}`),
+		}, false)
+	}
+	s.finishRunLocked(run, eventStatus(kindEvalRun, eventType))
+	return mustJSON(run.w)
+}
+
+// ---- REST ----
+
+func (s *Server) createEval(w http.ResponseWriter, r *http.Request) {
+	var p struct {
+		Name             string            `json:"name"`
+		DataSourceConfig json.RawMessage   `json:"data_source_config"`
+		TestingCriteria  json.RawMessage   `json:"testing_criteria"`
+		Metadata         map[string]string `json:"metadata"`
+	}
+	if e := decodeJSON(w, r, &p); e != nil {
+		writeError(w, e)
+		return
+	}
+	if e := checkMetadata(p.Metadata); e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev := s.evalLocked(s.hexID("eval_", 32))
+	if p.Name != "" {
+		ev.w.Name = p.Name
+	}
+	if len(p.DataSourceConfig) > 0 {
+		ev.w.DataSourceConfig = p.DataSourceConfig
+	}
+	if len(p.TestingCriteria) > 0 {
+		ev.w.TestingCriteria = p.TestingCriteria
+	}
+	if p.Metadata != nil {
+		ev.w.Metadata = copyMetadata(p.Metadata)
+	}
+	writeJSON(w, http.StatusOK, mustJSON(ev.w))
+}
+
+func (s *Server) getEval(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("eval_id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ev := s.st.evals[id]; ev != nil {
+		writeJSON(w, http.StatusOK, mustJSON(ev.w))
+		return
+	}
+	writeError(w, notFound("eval", id))
+}
+
+func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
+	var p evalRunParams
+	if e := decodeJSON(w, r, &p); e != nil {
+		writeError(w, e)
+		return
+	}
+	if len(p.DataSource) == 0 || string(p.DataSource) == "null" {
+		writeError(w, missing("data_source"))
+		return
+	}
+	if e := checkMetadata(p.Metadata); e != nil {
+		writeError(w, e)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	run := s.newRunLocked(r.PathValue("eval_id"), s.newID(kindEvalRun), p, true)
+	writeJSON(w, http.StatusOK, mustJSON(run.w))
+}
+
+func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
+	evalID, id := r.PathValue("eval_id"), r.PathValue("run_id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if run := s.st.runs[id]; run != nil && run.w.EvalID == evalID {
+		writeJSON(w, http.StatusOK, mustJSON(run.w))
+		return
+	}
+	writeError(w, notFound("eval run", id))
+}
+
+func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
+	after, limit, e := listParams(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	evalID := r.PathValue("eval_id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids, more := page(s.st.runOrder, after, limit, func(id string) bool { return s.st.runs[id].w.EvalID == evalID })
+	data := make([]json.RawMessage, len(ids))
+	for i, id := range ids {
+		data[i] = mustJSON(s.st.runs[id].w)
+	}
+	writeList(w, ids, data, more)
+}
+
+// postRunCancel is the real API's cancel: POST on the run itself.
+func (s *Server) postRunCancel(w http.ResponseWriter, r *http.Request) {
+	body, e := s.cancelRun(r.PathValue("eval_id"), r.PathValue("run_id"))
+	answer(w, body, e)
+}
