@@ -23,9 +23,11 @@ import (
 // CallPolicy says how the worker answers incoming calls. The zero value
 // rejects every call with SIP 603 within DefaultCallDeadline.
 type CallPolicy struct {
-	// Answer is the decision when no decider is configured, or when it has
-	// not decided within DeciderTimeout. Default: reject with 603.
-	Answer hookbridge.CallDecision
+	// Answers are the decisions, by kind of call (hookbridge.ObjectRealtimeCall,
+	// hookbridge.ObjectLiveSession: their sessions differ), when no decider
+	// is configured or when it has not decided within DeciderTimeout.
+	// Default: reject with 603.
+	Answers map[hookbridge.ObjectKind]hookbridge.CallDecision
 	// Decider is a workflow type of yours, in any SDK language, that gets
 	// the hookbridge.IncomingCall and returns a hookbridge.CallDecision.
 	// Default: none.
@@ -48,7 +50,7 @@ const (
 	DefaultDeciderTimeout = time.Second
 )
 
-// withDefaults fills the zero fields but Answer (see decide).
+// withDefaults fills the zero fields but Answers (see Fallback).
 func (p CallPolicy) withDefaults() CallPolicy {
 	if p.DeciderTimeout <= 0 {
 		p.DeciderTimeout = DefaultDeciderTimeout
@@ -59,14 +61,15 @@ func (p CallPolicy) withDefaults() CallPolicy {
 	return p
 }
 
-// Fallback is the decision when no decider decides: Answer, or a 603
-// rejection when Answer is unset; by is DecidedByConfiguration or
-// DecidedByDefault.
-func (p CallPolicy) Fallback() (d hookbridge.CallDecision, by string) {
-	if p.Answer.Validate() != nil {
+// Fallback is the decision for a kind of call when no decider decides: its
+// answer, or a 603 rejection when it has none; by is DecidedByConfiguration
+// or DecidedByDefault.
+func (p CallPolicy) Fallback(kind hookbridge.ObjectKind) (d hookbridge.CallDecision, by string) {
+	answer, ok := p.Answers[kind]
+	if !ok || answer.Validate() != nil {
 		return hookbridge.CallDecision{Reject: &hookbridge.CallRejection{}}, DecidedByDefault
 	}
-	return p.Answer, DecidedByConfiguration
+	return answer, DecidedByConfiguration
 }
 
 // Outcomes of an incoming call.
@@ -127,7 +130,7 @@ func (w *EventWorkflows) incomingCall(ctx workflow.Context, ev hookbridge.Event)
 			workflow.GetLogger(ctx).Warn("call past its deadline when its workflow ran: not answered", "call_id", ev.ObjectID, "deadline", deadline)
 			return nil
 		}
-		call.Decision, call.DecidedBy, call.DeciderError = decide(ctx, ev, call.SIPHeaders, policy, deadline)
+		call.Decision, call.DecidedBy, call.DeciderError = decide(ctx, ev, k.Object, call.SIPHeaders, policy, deadline)
 		var answered activities.CallAnswered
 		opts := workflow.LocalActivityOptions{
 			ScheduleToCloseTimeout: deadline.Sub(workflow.Now(ctx)),
@@ -161,8 +164,8 @@ func (w *EventWorkflows) incomingCall(ctx workflow.Context, ev hookbridge.Event)
 
 // decide returns the decider's decision when one is configured and decides
 // in time, else the policy's.
-func decide(ctx workflow.Context, ev hookbridge.Event, headers []hookbridge.SIPHeader, policy CallPolicy, deadline time.Time) (d hookbridge.CallDecision, by, deciderErr string) {
-	answer, fallback := policy.Fallback()
+func decide(ctx workflow.Context, ev hookbridge.Event, kind hookbridge.ObjectKind, headers []hookbridge.SIPHeader, policy CallPolicy, deadline time.Time) (d hookbridge.CallDecision, by, deciderErr string) {
+	answer, fallback := policy.Fallback(kind)
 	if policy.Decider == "" {
 		return answer, fallback, ""
 	}

@@ -37,7 +37,11 @@ func callEvent(eventType, id string) hookbridge.Event {
 		Payload: payload, ReceivedAt: callCreated.Add(300 * time.Millisecond)}
 }
 
-var acceptRealtime = hookbridge.CallDecision{Accept: json.RawMessage(`{"type":"realtime","model":"gpt-realtime","instructions":"Be brief."}`)}
+var (
+	acceptRealtime = hookbridge.CallDecision{Accept: json.RawMessage(`{"type":"realtime","model":"gpt-realtime","instructions":"Be brief."}`)}
+	acceptLive     = hookbridge.CallDecision{Accept: json.RawMessage(`{"type":"live","model":"gpt-live","instructions":"Be brief."}`)}
+	answers        = map[hookbridge.ObjectKind]hookbridge.CallDecision{hookbridge.ObjectRealtimeCall: acceptRealtime, hookbridge.ObjectLiveSession: acceptLive}
+)
 
 // callEnv is a workflow test environment whose clock reads at after the
 // call's creation.
@@ -62,12 +66,14 @@ func TestCallAnsweredWithTheConfiguredDecision(t *testing.T) {
 		"live.call.incoming":      "AnswerLiveSession",
 	} {
 		t.Run(eventType, func(t *testing.T) {
-			env := callEnv(t, workflows.CallPolicy{Answer: acceptRealtime}, time.Second)
-			env.OnActivity(activity, mock.Anything, activities.CallAnswer{CallID: "rtc_1", Decision: acceptRealtime}).Return(answeredAt(450*time.Millisecond), nil).Once()
+			env := callEnv(t, workflows.CallPolicy{Answers: answers}, time.Second)
+			k, _ := hookbridge.KindOf(eventType)
+			want := answers[k.Object]
+			env.OnActivity(activity, mock.Anything, activities.CallAnswer{CallID: "rtc_1", Decision: want}).Return(answeredAt(450*time.Millisecond), nil).Once()
 			env.ExecuteWorkflow("IncomingCall", callEvent(eventType, "rtc_1"))
 			res := result(t, env)
 			c := res.Call
-			if res.Outcome != workflows.OutcomeAnswered || c == nil || c.DecidedBy != workflows.DecidedByConfiguration || string(c.Decision.Accept) != string(acceptRealtime.Accept) {
+			if res.Outcome != workflows.OutcomeAnswered || c == nil || c.DecidedBy != workflows.DecidedByConfiguration || string(c.Decision.Accept) != string(want.Accept) {
 				t.Fatalf("result = %+v, call %+v", res, c)
 			}
 			if c.LatencyMS != 150 {
@@ -94,7 +100,7 @@ func TestCallWithNothingConfiguredIsDeclined(t *testing.T) {
 
 // A call whose workflow runs after its deadline is never answered late.
 func TestCallPastItsDeadlineIsNotAnswered(t *testing.T) {
-	env := callEnv(t, workflows.CallPolicy{Answer: acceptRealtime}, 6*time.Second)
+	env := callEnv(t, workflows.CallPolicy{Answers: answers}, 6*time.Second)
 	env.ExecuteWorkflow("IncomingCall", callEvent("realtime.call.incoming", "rtc_1"))
 	if res := result(t, env); res.Outcome != workflows.OutcomeExpired || res.Call == nil || !res.Call.AnsweredAt.IsZero() {
 		t.Errorf("result = %+v", res)
@@ -115,7 +121,7 @@ func TestCallAnswerFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := callEnv(t, workflows.CallPolicy{Answer: acceptRealtime}, time.Second)
+			env := callEnv(t, workflows.CallPolicy{Answers: answers}, time.Second)
 			env.OnActivity("AnswerRealtimeCall", mock.Anything, mock.Anything).Return(activities.CallAnswered{}, tt.err)
 			env.ExecuteWorkflow("IncomingCall", callEvent("realtime.call.incoming", "rtc_1"))
 			if res := result(t, env); res.Outcome != tt.want || (res.APIError != nil) != tt.wantAPIError {
@@ -156,7 +162,7 @@ func TestCallDecider(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := callEnv(t, workflows.CallPolicy{Answer: acceptRealtime, Decider: "DecideCall"}, time.Second)
+			env := callEnv(t, workflows.CallPolicy{Answers: answers, Decider: "DecideCall"}, time.Second)
 			env.RegisterWorkflowWithOptions(tt.decider, workflow.RegisterOptions{Name: "DecideCall"})
 			env.OnActivity("AnswerRealtimeCall", mock.Anything, mock.Anything).Return(func(_ context.Context, a activities.CallAnswer) (activities.CallAnswered, error) {
 				if a.Decision.String() != tt.want {

@@ -105,7 +105,10 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 
 func callPolicy(cfg config.Worker) workflows.CallPolicy {
 	return workflows.CallPolicy{
-		Answer:           hookbridge.CallDecision(cfg.CallAnswer),
+		Answers: map[hookbridge.ObjectKind]hookbridge.CallDecision{
+			hookbridge.ObjectRealtimeCall: hookbridge.CallDecision(cfg.CallAnswer),
+			hookbridge.ObjectLiveSession:  hookbridge.CallDecision(cfg.LiveCallAnswer),
+		},
 		Decider:          cfg.CallDecider.WorkflowType,
 		DeciderTaskQueue: cfg.CallDecider.TaskQueue,
 		DeciderTimeout:   cfg.CallDeciderTimeout,
@@ -116,14 +119,19 @@ func callPolicy(cfg config.Worker) workflows.CallPolicy {
 // logCallPolicy says at start how incoming calls will be answered, loudly
 // when nothing is configured.
 func logCallPolicy(logger *slog.Logger, p workflows.CallPolicy) {
-	fallback, by := p.Fallback()
-	switch {
-	case p.Decider != "":
-		logger.Info("incoming calls: decided by your workflow", "decider", p.Decider, "timeout", p.DeciderTimeout.String(), "fallback", fallback.String())
-	case by == workflows.DecidedByDefault:
-		logger.Warn("incoming calls: neither HOOKBRIDGE_CALL_ANSWER nor HOOKBRIDGE_CALL_DECIDER is set, so every incoming SIP call is rejected (603)")
-	default:
-		logger.Info("incoming calls: answered as configured", "answer", fallback.String())
+	for _, c := range []struct {
+		kind     hookbridge.ObjectKind
+		variable string
+	}{{hookbridge.ObjectRealtimeCall, "HOOKBRIDGE_CALL_ANSWER"}, {hookbridge.ObjectLiveSession, "HOOKBRIDGE_LIVE_CALL_ANSWER"}} {
+		fallback, by := p.Fallback(c.kind)
+		switch {
+		case p.Decider != "":
+			logger.Info("incoming calls: decided by your workflow", "kind", c.kind, "decider", p.Decider, "timeout", p.DeciderTimeout.String(), "fallback", fallback.String())
+		case by == workflows.DecidedByDefault:
+			logger.Warn("incoming calls: neither "+c.variable+" nor HOOKBRIDGE_CALL_DECIDER is set, so every such call is rejected (603)", "kind", c.kind)
+		default:
+			logger.Info("incoming calls: answered as configured", "kind", c.kind, "answer", fallback.String())
+		}
 	}
 }
 

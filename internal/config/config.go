@@ -118,10 +118,13 @@ type Worker struct {
 	ShutdownTimeout time.Duration `env:"WORKER_SHUTDOWN_TIMEOUT" envDefault:"30s"`
 	// Routes start user workflows for matching events.
 	Routes Routes `env:"HOOKBRIDGE_ROUTES"`
-	// CallAnswer is how incoming calls are answered, as JSON:
-	// {"accept":{session config}} or {"reject":{"status_code":486}}. Unset:
-	// every call is rejected (603), and the worker says so at start.
-	CallAnswer CallDecision `env:"HOOKBRIDGE_CALL_ANSWER"`
+	// CallAnswer is how incoming realtime calls are answered, as JSON:
+	// {"accept":{session config}} or {"reject":{"status_code":486}};
+	// LiveCallAnswer the same for Live sessions, whose session
+	// configuration differs. Unset: such calls are rejected (603), and the
+	// worker says so at start.
+	CallAnswer     CallDecision `env:"HOOKBRIDGE_CALL_ANSWER"`
+	LiveCallAnswer CallDecision `env:"HOOKBRIDGE_LIVE_CALL_ANSWER"`
 	// CallDecider is a workflow of yours, WorkflowType[@task-queue], that
 	// decides on each call; CallAnswer is the fallback when it has not
 	// decided within CallDeciderTimeout.
