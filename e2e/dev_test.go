@@ -52,6 +52,16 @@ func TestDevRunsTheWholeStackUntilInterrupted(t *testing.T) {
 		t.Errorf("result = %+v, want the simulator's completed response", res)
 	}
 
+	// An incoming call: nothing configured, so the worker declines it, and
+	// send shows that and how long it took.
+	call := exec.Command(filepath.Join(binDir, "hookbridge"), "send", "realtime.call.incoming",
+		"--simulator", "http://127.0.0.1:"+strconv.Itoa(d.simPort))
+	call.Env = d.env
+	out, err = call.CombinedOutput()
+	if err != nil || !regexp.MustCompile(`the worker rejected it with SIP status 603, \d+ms after the event's delivery`).Match(out) {
+		t.Errorf("hookbridge send realtime.call.incoming: %v\n%s", err, out)
+	}
+
 	if err := d.proc.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
