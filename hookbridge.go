@@ -41,6 +41,9 @@ const (
 type Event struct {
 	// WebhookID is the webhook-id header; it is also the workflow ID.
 	WebhookID string `json:"webhook_id"`
+	// Project is the OpenAI project whose endpoint received the event, ""
+	// for the default project; its objects are read with its API key.
+	Project string `json:"project,omitempty"`
 	// ID is the event's own id (evt_...).
 	ID string `json:"id"`
 	// Type is the event type, e.g. "response.completed".
@@ -57,12 +60,30 @@ type Event struct {
 	ReceivedAt time.Time `json:"received_at,omitzero"`
 }
 
-// Summary is the one-line description shown for the event in the Temporal UI.
-func (e Event) Summary() string {
-	if e.ObjectID == "" {
-		return e.Type
+// DefaultProject names the default project in search attributes, logs and
+// metrics.
+const DefaultProject = "default"
+
+// ProjectName is the event's project, DefaultProject for "".
+func (e Event) ProjectName() string {
+	if e.Project == "" {
+		return DefaultProject
 	}
-	return e.Type + " " + e.ObjectID
+	return e.Project
+}
+
+// Summary is the one-line description shown for the event in the Temporal
+// UI, e.g. "response.completed resp_123", with the project when it is not
+// the default one: "response.completed resp_123 (staging)".
+func (e Event) Summary() string {
+	s := e.Type
+	if e.ObjectID != "" {
+		s += " " + e.ObjectID
+	}
+	if e.Project != "" {
+		s += " (" + e.Project + ")"
+	}
+	return s
 }
 
 // Details is the longer description shown for the event in the Temporal UI
@@ -75,7 +96,7 @@ func (e Event) Details() string {
 	if e.CreatedAt > 0 {
 		d += ", created " + time.Unix(e.CreatedAt, 0).UTC().Format(time.RFC3339)
 	}
-	return d + ", delivered as webhook `" + e.WebhookID + "`."
+	return d + ", delivered as webhook `" + e.WebhookID + "` to project `" + e.ProjectName() + "`."
 }
 
 // Search attributes of every event workflow. They must exist in the
@@ -85,16 +106,18 @@ var (
 	EventTypeKey = temporal.NewSearchAttributeKeyKeyword("OpenAIEventType")
 	// ObjectIDKey holds the id of the object the event is about.
 	ObjectIDKey = temporal.NewSearchAttributeKeyKeyword("OpenAIObjectID")
-	// EventIDKey holds the event's own id, for deduplication across webhook-ids.
+	// EventIDKey holds the event's own id, to find every delivery of one event.
 	EventIDKey = temporal.NewSearchAttributeKeyKeyword("OpenAIEventID")
+	// ProjectKey holds the event's project (DefaultProject for the default).
+	ProjectKey = temporal.NewSearchAttributeKeyKeyword("OpenAIProject")
 )
 
 // SearchAttributeKeys lists the search attributes hookbridge needs.
-var SearchAttributeKeys = []temporal.SearchAttributeKeyKeyword{EventTypeKey, ObjectIDKey, EventIDKey}
+var SearchAttributeKeys = []temporal.SearchAttributeKeyKeyword{EventTypeKey, ObjectIDKey, EventIDKey, ProjectKey}
 
 // SearchAttributes returns the search attributes the event workflow starts with.
 func (e Event) SearchAttributes() temporal.SearchAttributes {
-	updates := []temporal.SearchAttributeUpdate{EventTypeKey.ValueSet(e.Type), EventIDKey.ValueSet(e.ID)}
+	updates := []temporal.SearchAttributeUpdate{EventTypeKey.ValueSet(e.Type), EventIDKey.ValueSet(e.ID), ProjectKey.ValueSet(e.ProjectName())}
 	if e.ObjectID != "" {
 		updates = append(updates, ObjectIDKey.ValueSet(e.ObjectID))
 	}

@@ -11,7 +11,9 @@ import (
 type Object struct {
 	// Type is the kind of the object, e.g. "response" or "safety.alert".
 	Type ObjectKind `json:"object_type,omitempty"`
-	ID   string     `json:"object_id,omitempty"`
+	// Project is the OpenAI project the object belongs to, "" the default.
+	Project string `json:"project,omitempty"`
+	ID      string `json:"object_id,omitempty"`
 	// Status is the object's status as retrieved, e.g. "completed".
 	Status   string            `json:"status,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`

@@ -11,7 +11,6 @@ import (
 	"path"
 	"time"
 
-	"github.com/openai/openai-go/v3"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"gocloud.dev/blob"
@@ -23,7 +22,8 @@ import (
 // dependencies. Build the OpenAI client once with option.WithMaxRetries(0):
 // Temporal owns retries.
 type Activities struct {
-	OpenAI openai.Client
+	// OpenAI holds the OpenAI client of each project.
+	OpenAI *Clients
 	// Blobs receives batch output and error files.
 	Blobs *blob.Bucket
 	// BlobURL is the URL Blobs was opened from; blob references start with it.
@@ -38,12 +38,12 @@ type Activities struct {
 func (a *Activities) StoreBatchFiles(ctx context.Context, batch hookbridge.Object) (hookbridge.Object, error) {
 	var err error
 	if batch.OutputFileID != "" {
-		if batch.OutputBlob, err = a.storeFile(ctx, batch.OutputFileID, batchFileKey(batch.ID, "output")); err != nil {
+		if batch.OutputBlob, err = a.storeFile(ctx, batch.Project, batch.OutputFileID, batchFileKey(batch.ID, "output")); err != nil {
 			return hookbridge.Object{}, err
 		}
 	}
 	if batch.ErrorFileID != "" {
-		if batch.ErrorBlob, err = a.storeFile(ctx, batch.ErrorFileID, batchFileKey(batch.ID, "errors")); err != nil {
+		if batch.ErrorBlob, err = a.storeFile(ctx, batch.Project, batch.ErrorFileID, batchFileKey(batch.ID, "errors")); err != nil {
 			return hookbridge.Object{}, err
 		}
 	}
@@ -54,8 +54,12 @@ func batchFileKey(batchID, name string) string {
 	return path.Join("openai", "batches", batchID, name+".jsonl")
 }
 
-func (a *Activities) storeFile(ctx context.Context, fileID, key string) (*hookbridge.BlobRef, error) {
-	resp, err := a.OpenAI.Files.Content(ctx, fileID)
+func (a *Activities) storeFile(ctx context.Context, project, fileID, key string) (*hookbridge.BlobRef, error) {
+	c, err := a.client(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Files.Content(ctx, fileID)
 	if err != nil {
 		return nil, classify(ctx, "download file "+fileID, err)
 	}

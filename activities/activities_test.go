@@ -30,10 +30,15 @@ func newActivities(t *testing.T) (*activities.Activities, *openaisim.Server, *ht
 	bucket := memblob.OpenBucket(nil)
 	t.Cleanup(func() { bucket.Close() })
 	return &activities.Activities{
-		OpenAI:  openai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey("sk-test"), option.WithMaxRetries(0)),
+		OpenAI:  activities.NewClients(map[string]*openai.Client{"": newClient(srv.URL)}),
 		Blobs:   bucket,
 		BlobURL: "mem://bucket?opt=1",
 	}, sim, srv
+}
+
+func newClient(url string) *openai.Client {
+	c := openai.NewClient(option.WithBaseURL(url+"/v1"), option.WithAPIKey("sk-test"), option.WithMaxRetries(0))
+	return &c
 }
 
 func run[T any](t *testing.T, acts *activities.Activities, fn any, args ...any) (T, error) {
@@ -59,7 +64,7 @@ func seed(t *testing.T, sim *openaisim.Server, eventType, id string) {
 func TestRetrieveResponse(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "response.completed", "resp_1")
-	got, err := run[hookbridge.Object](t, acts, "RetrieveResponse", "resp_1")
+	got, err := run[hookbridge.Object](t, acts, "RetrieveResponse", activities.ObjectRef{ID: "resp_1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,11 +80,11 @@ func TestRetrieveFailedAndIncompleteResponses(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "response.failed", "resp_failed")
 	seed(t, sim, "response.incomplete", "resp_incomplete")
-	failed, err := run[hookbridge.Object](t, acts, "RetrieveResponse", "resp_failed")
+	failed, err := run[hookbridge.Object](t, acts, "RetrieveResponse", activities.ObjectRef{ID: "resp_failed"})
 	if err != nil || failed.Status != "failed" || failed.Error == nil || failed.Error.Message == "" {
 		t.Errorf("failed response = %+v, %v", failed, err)
 	}
-	incomplete, err := run[hookbridge.Object](t, acts, "RetrieveResponse", "resp_incomplete")
+	incomplete, err := run[hookbridge.Object](t, acts, "RetrieveResponse", activities.ObjectRef{ID: "resp_incomplete"})
 	if err != nil || incomplete.Status != "incomplete" || incomplete.IncompleteReason == "" {
 		t.Errorf("incomplete response = %+v, %v", incomplete, err)
 	}
@@ -88,7 +93,7 @@ func TestRetrieveFailedAndIncompleteResponses(t *testing.T) {
 func TestRetrieveFineTuningJob(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "fine_tuning.job.succeeded", "ftjob-1")
-	got, err := run[hookbridge.Object](t, acts, "RetrieveFineTuningJob", "ftjob-1")
+	got, err := run[hookbridge.Object](t, acts, "RetrieveFineTuningJob", activities.ObjectRef{ID: "ftjob-1"})
 	if err != nil || got.Status != "succeeded" || got.FineTunedModel == "" || got.Type != hookbridge.ObjectFineTuningJob {
 		t.Errorf("job = %+v, %v", got, err)
 	}
@@ -97,7 +102,7 @@ func TestRetrieveFineTuningJob(t *testing.T) {
 func TestStoreBatchFilesCopiesThemToTheBucket(t *testing.T) {
 	acts, sim, srv := newActivities(t)
 	seed(t, sim, "batch.completed", "batch_1")
-	batch, err := run[hookbridge.Object](t, acts, "RetrieveBatch", "batch_1")
+	batch, err := run[hookbridge.Object](t, acts, "RetrieveBatch", activities.ObjectRef{ID: "batch_1"})
 	if err != nil || batch.Status != "completed" || batch.OutputFileID == "" || batch.RequestCounts == nil {
 		t.Fatalf("batch = %+v, %v", batch, err)
 	}
@@ -146,7 +151,7 @@ func download(t *testing.T, base, fileID string) string {
 func TestStoreBatchFilesLeavesNoPartialBlob(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "batch.completed", "batch_1")
-	batch, err := run[hookbridge.Object](t, acts, "RetrieveBatch", "batch_1")
+	batch, err := run[hookbridge.Object](t, acts, "RetrieveBatch", activities.ObjectRef{ID: "batch_1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +189,7 @@ func TestOpenAIErrorsAreClassified(t *testing.T) {
 			acts, sim, _ := newActivities(t)
 			seed(t, sim, "response.completed", "resp_1")
 			sim.FailNext("resp_1", 1, tt.status, tt.retryAfter)
-			_, err := run[hookbridge.Object](t, acts, "RetrieveResponse", "resp_1")
+			_, err := run[hookbridge.Object](t, acts, "RetrieveResponse", activities.ObjectRef{ID: "resp_1"})
 			var appErr *temporal.ApplicationError
 			if !errors.As(err, &appErr) {
 				t.Fatalf("error = %v, want an application error", err)
@@ -206,7 +211,7 @@ func TestOpenAIErrorsAreClassified(t *testing.T) {
 func TestNetworkErrorsAreRetryable(t *testing.T) {
 	acts, _, srv := newActivities(t)
 	srv.Close()
-	_, err := run[hookbridge.Object](t, acts, "RetrieveResponse", "resp_1")
+	_, err := run[hookbridge.Object](t, acts, "RetrieveResponse", activities.ObjectRef{ID: "resp_1"})
 	var appErr *temporal.ApplicationError
 	if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
 		t.Errorf("error = %v, want a retryable error", err)

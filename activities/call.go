@@ -15,6 +15,7 @@ import (
 // CallAnswer asks an Answer activity (see hookbridge.Kinds) to answer a
 // pending call.
 type CallAnswer struct {
+	Project  string                  `json:"project,omitempty"`
 	CallID   string                  `json:"call_id"`
 	Decision hookbridge.CallDecision `json:"decision"`
 }
@@ -28,12 +29,15 @@ type CallAnswered struct {
 // (realtime.call.incoming). The session configuration is sent as it is, so
 // that every field OpenAI knows reaches it, whether or not openai-go does.
 func (a *Activities) AnswerRealtimeCall(ctx context.Context, req CallAnswer) (CallAnswered, error) {
-	var err error
+	c, err := a.client(ctx, req.Project)
+	if err != nil {
+		return CallAnswered{}, err
+	}
 	if len(req.Decision.Accept) > 0 {
-		err = a.OpenAI.Realtime.Calls.Accept(ctx, req.CallID, realtime.CallAcceptParams{},
+		err = c.Realtime.Calls.Accept(ctx, req.CallID, realtime.CallAcceptParams{},
 			option.WithRequestBody("application/json", []byte(req.Decision.Accept)))
 	} else {
-		err = a.OpenAI.Realtime.Calls.Reject(ctx, req.CallID, realtime.CallRejectParams{StatusCode: openai.Int(int64(req.Decision.RejectStatus()))})
+		err = c.Realtime.Calls.Reject(ctx, req.CallID, realtime.CallRejectParams{StatusCode: openai.Int(int64(req.Decision.RejectStatus()))})
 	}
 	return answered(ctx, req, err)
 }
@@ -42,13 +46,16 @@ func (a *Activities) AnswerRealtimeCall(ctx context.Context, req CallAnswer) (Ca
 // (live.transport.incoming, live.call.incoming); an accept sends the
 // session configuration as the request's "session".
 func (a *Activities) AnswerLiveSession(ctx context.Context, req CallAnswer) (CallAnswered, error) {
-	var err error
+	c, err := a.client(ctx, req.Project)
+	if err != nil {
+		return CallAnswered{}, err
+	}
 	if len(req.Decision.Accept) > 0 {
 		body := append(append([]byte(`{"session":`), req.Decision.Accept...), '}')
-		err = a.OpenAI.Live.Sessions.Accept(ctx, req.CallID, live.SessionAcceptParams{},
+		err = c.Live.Sessions.Accept(ctx, req.CallID, live.SessionAcceptParams{},
 			option.WithRequestBody("application/json", body))
 	} else {
-		err = a.OpenAI.Live.Sessions.Reject(ctx, req.CallID, live.SessionRejectParams{StatusCode: int64(req.Decision.RejectStatus())})
+		err = c.Live.Sessions.Reject(ctx, req.CallID, live.SessionRejectParams{StatusCode: int64(req.Decision.RejectStatus())})
 	}
 	return answered(ctx, req, err)
 }

@@ -35,6 +35,12 @@ func withWorkflowID(metadata map[string]string, workflowID string) map[string]st
 	return out
 }
 
+// withProject marks an object as the project's.
+func withProject(o hookbridge.Object, project string) hookbridge.Object {
+	o.Project = project
+	return o
+}
+
 // rawOptions sends extra request fields as they are, so any parameter of
 // the API can be passed through without hookbridge knowing it.
 func rawOptions(params map[string]json.RawMessage) []option.RequestOption {
@@ -47,6 +53,8 @@ func rawOptions(params map[string]json.RawMessage) []option.RequestOption {
 
 // CreateResponseRequest is the input of CreateResponse.
 type CreateResponseRequest struct {
+	// Project is the OpenAI project to create in, "" the default one.
+	Project      string                     `json:"project,omitempty"`
 	WorkflowID   string                     `json:"workflow_id"`
 	Model        string                     `json:"model"`
 	Input        json.RawMessage            `json:"input"`
@@ -59,6 +67,10 @@ type CreateResponseRequest struct {
 // so a retry after an attempt OpenAI accepted makes a second response; its
 // webhook reaches the waiting workflow, which cancels it.
 func (a *Activities) CreateResponse(ctx context.Context, req CreateResponseRequest) (hookbridge.Object, error) {
+	c, err := a.client(ctx, req.Project)
+	if err != nil {
+		return hookbridge.Object{}, err
+	}
 	params := responses.ResponseNewParams{
 		Model:      req.Model,
 		Background: openai.Bool(true),
@@ -69,24 +81,30 @@ func (a *Activities) CreateResponse(ctx context.Context, req CreateResponseReque
 	}
 	// input is a string or a list of input items: send it as given.
 	opts := append(rawOptions(req.Params), option.WithJSONSet("input", req.Input))
-	r, err := a.OpenAI.Responses.New(ctx, params, opts...)
+	r, err := c.Responses.New(ctx, params, opts...)
 	if err != nil {
 		return hookbridge.Object{}, classify(ctx, "create response", err)
 	}
-	return responseObject(r), nil
+	return withProject(responseObject(r), req.Project), nil
 }
 
 // CancelResponse cancels a background response and returns its state.
-func (a *Activities) CancelResponse(ctx context.Context, id string) (hookbridge.Object, error) {
-	r, err := a.OpenAI.Responses.Cancel(ctx, id)
+func (a *Activities) CancelResponse(ctx context.Context, ref ObjectRef) (hookbridge.Object, error) {
+	c, err := a.client(ctx, ref.Project)
 	if err != nil {
-		return hookbridge.Object{}, classify(ctx, "cancel response "+id, err)
+		return hookbridge.Object{}, err
 	}
-	return responseObject(r), nil
+	r, err := c.Responses.Cancel(ctx, ref.ID)
+	if err != nil {
+		return hookbridge.Object{}, classify(ctx, "cancel response "+ref.ID, err)
+	}
+	return withProject(responseObject(r), ref.Project), nil
 }
 
 // UploadBatchInputRequest is the input of UploadBatchInput.
 type UploadBatchInputRequest struct {
+	// Project is the OpenAI project to create in, "" the default one.
+	Project    string            `json:"project,omitempty"`
 	WorkflowID string            `json:"workflow_id"`
 	Lines      []json.RawMessage `json:"lines"`
 }
@@ -95,8 +113,12 @@ type UploadBatchInputRequest struct {
 // after the workflow so that a retry finds the file instead of uploading it
 // again.
 func (a *Activities) UploadBatchInput(ctx context.Context, req UploadBatchInputRequest) (string, error) {
+	c, err := a.client(ctx, req.Project)
+	if err != nil {
+		return "", err
+	}
 	name := "hookbridge-" + url.PathEscape(req.WorkflowID) + ".jsonl"
-	page, err := a.OpenAI.Files.List(ctx, openai.FileListParams{Purpose: openai.String("batch"), Limit: openai.Int(lookBack), Order: openai.FileListParamsOrderDesc})
+	page, err := c.Files.List(ctx, openai.FileListParams{Purpose: openai.String("batch"), Limit: openai.Int(lookBack), Order: openai.FileListParamsOrderDesc})
 	if err != nil {
 		return "", classify(ctx, "list files", err)
 	}
@@ -112,7 +134,7 @@ func (a *Activities) UploadBatchInput(ctx context.Context, req UploadBatchInputR
 		}
 		body.WriteByte('\n')
 	}
-	f, err := a.OpenAI.Files.New(ctx, openai.FileNewParams{
+	f, err := c.Files.New(ctx, openai.FileNewParams{
 		File:    openai.File(&body, name, "application/jsonl"),
 		Purpose: openai.FilePurposeBatch,
 	})
@@ -124,6 +146,8 @@ func (a *Activities) UploadBatchInput(ctx context.Context, req UploadBatchInputR
 
 // CreateBatchRequest is the input of CreateBatch.
 type CreateBatchRequest struct {
+	// Project is the OpenAI project to create in, "" the default one.
+	Project          string            `json:"project,omitempty"`
 	WorkflowID       string            `json:"workflow_id"`
 	InputFileID      string            `json:"input_file_id"`
 	Endpoint         string            `json:"endpoint"`
@@ -133,16 +157,20 @@ type CreateBatchRequest struct {
 
 // CreateBatch creates a batch, or returns the one this workflow already made.
 func (a *Activities) CreateBatch(ctx context.Context, req CreateBatchRequest) (hookbridge.Object, error) {
-	page, err := a.OpenAI.Batches.List(ctx, openai.BatchListParams{Limit: openai.Int(lookBack)})
+	c, err := a.client(ctx, req.Project)
+	if err != nil {
+		return hookbridge.Object{}, err
+	}
+	page, err := c.Batches.List(ctx, openai.BatchListParams{Limit: openai.Int(lookBack)})
 	if err != nil {
 		return hookbridge.Object{}, classify(ctx, "list batches", err)
 	}
 	for i := range page.Data {
 		if page.Data[i].Metadata[hookbridge.MetadataWorkflowID] == req.WorkflowID {
-			return batchObject(&page.Data[i]), nil
+			return withProject(batchObject(&page.Data[i]), req.Project), nil
 		}
 	}
-	b, err := a.OpenAI.Batches.New(ctx, openai.BatchNewParams{
+	b, err := c.Batches.New(ctx, openai.BatchNewParams{
 		InputFileID:      req.InputFileID,
 		Endpoint:         openai.BatchNewParamsEndpoint(req.Endpoint),
 		CompletionWindow: openai.BatchNewParamsCompletionWindow(req.CompletionWindow),
@@ -151,21 +179,27 @@ func (a *Activities) CreateBatch(ctx context.Context, req CreateBatchRequest) (h
 	if err != nil {
 		return hookbridge.Object{}, classify(ctx, "create batch", err)
 	}
-	return batchObject(b), nil
+	return withProject(batchObject(b), req.Project), nil
 }
 
 // CancelBatch cancels a batch and returns its state (cancelling, then
 // cancelled once OpenAI has stopped it).
-func (a *Activities) CancelBatch(ctx context.Context, id string) (hookbridge.Object, error) {
-	b, err := a.OpenAI.Batches.Cancel(ctx, id)
+func (a *Activities) CancelBatch(ctx context.Context, ref ObjectRef) (hookbridge.Object, error) {
+	c, err := a.client(ctx, ref.Project)
 	if err != nil {
-		return hookbridge.Object{}, classify(ctx, "cancel batch "+id, err)
+		return hookbridge.Object{}, err
 	}
-	return batchObject(b), nil
+	b, err := c.Batches.Cancel(ctx, ref.ID)
+	if err != nil {
+		return hookbridge.Object{}, classify(ctx, "cancel batch "+ref.ID, err)
+	}
+	return withProject(batchObject(b), ref.Project), nil
 }
 
 // CreateFineTuningJobRequest is the input of CreateFineTuningJob.
 type CreateFineTuningJobRequest struct {
+	// Project is the OpenAI project to create in, "" the default one.
+	Project        string                     `json:"project,omitempty"`
 	WorkflowID     string                     `json:"workflow_id"`
 	Model          string                     `json:"model"`
 	TrainingFile   string                     `json:"training_file"`
@@ -178,7 +212,11 @@ type CreateFineTuningJobRequest struct {
 // CreateFineTuningJob creates a fine-tuning job, or returns the one this
 // workflow already made (found through the API's metadata filter).
 func (a *Activities) CreateFineTuningJob(ctx context.Context, req CreateFineTuningJobRequest) (hookbridge.Object, error) {
-	page, err := a.OpenAI.FineTuning.Jobs.List(ctx, openai.FineTuningJobListParams{
+	c, err := a.client(ctx, req.Project)
+	if err != nil {
+		return hookbridge.Object{}, err
+	}
+	page, err := c.FineTuning.Jobs.List(ctx, openai.FineTuningJobListParams{
 		Limit:    openai.Int(1),
 		Metadata: map[string]string{hookbridge.MetadataWorkflowID: req.WorkflowID},
 	})
@@ -186,7 +224,7 @@ func (a *Activities) CreateFineTuningJob(ctx context.Context, req CreateFineTuni
 		return hookbridge.Object{}, classify(ctx, "list fine-tuning jobs", err)
 	}
 	if len(page.Data) > 0 {
-		return jobObject(&page.Data[0]), nil
+		return withProject(jobObject(&page.Data[0]), req.Project), nil
 	}
 	params := openai.FineTuningJobNewParams{
 		Model:        openai.FineTuningJobNewParamsModel(req.Model),
@@ -199,20 +237,24 @@ func (a *Activities) CreateFineTuningJob(ctx context.Context, req CreateFineTuni
 	if req.Suffix != "" {
 		params.Suffix = openai.String(req.Suffix)
 	}
-	j, err := a.OpenAI.FineTuning.Jobs.New(ctx, params, rawOptions(req.Params)...)
+	j, err := c.FineTuning.Jobs.New(ctx, params, rawOptions(req.Params)...)
 	if err != nil {
 		return hookbridge.Object{}, classify(ctx, "create fine-tuning job", err)
 	}
-	return jobObject(j), nil
+	return withProject(jobObject(j), req.Project), nil
 }
 
 // CancelFineTuningJob cancels a fine-tuning job and returns its state.
-func (a *Activities) CancelFineTuningJob(ctx context.Context, id string) (hookbridge.Object, error) {
-	j, err := a.OpenAI.FineTuning.Jobs.Cancel(ctx, id)
+func (a *Activities) CancelFineTuningJob(ctx context.Context, ref ObjectRef) (hookbridge.Object, error) {
+	c, err := a.client(ctx, ref.Project)
 	if err != nil {
-		return hookbridge.Object{}, classify(ctx, "cancel fine-tuning job "+id, err)
+		return hookbridge.Object{}, err
 	}
-	return jobObject(j), nil
+	j, err := c.FineTuning.Jobs.Cancel(ctx, ref.ID)
+	if err != nil {
+		return hookbridge.Object{}, classify(ctx, "cancel fine-tuning job "+ref.ID, err)
+	}
+	return withProject(jobObject(j), ref.Project), nil
 }
 
 // evalRun is the part of an eval run hookbridge reads. The SDK has no evals
@@ -261,6 +303,8 @@ func runPath(evalID, runID string) string {
 
 // CreateEvalRunRequest is the input of CreateEvalRun.
 type CreateEvalRunRequest struct {
+	// Project is the OpenAI project to create in, "" the default one.
+	Project    string            `json:"project,omitempty"`
 	WorkflowID string            `json:"workflow_id"`
 	EvalID     string            `json:"eval_id"`
 	Name       string            `json:"name,omitempty"`
@@ -271,15 +315,19 @@ type CreateEvalRunRequest struct {
 // CreateEvalRun starts a run of an eval, or returns the one this workflow
 // already started.
 func (a *Activities) CreateEvalRun(ctx context.Context, req CreateEvalRunRequest) (hookbridge.Object, error) {
+	c, err := a.client(ctx, req.Project)
+	if err != nil {
+		return hookbridge.Object{}, err
+	}
 	var page struct {
 		Data []evalRun `json:"data"`
 	}
-	if err := a.OpenAI.Get(ctx, runPath(req.EvalID, "")+fmt.Sprintf("?limit=%d&order=desc", lookBack), nil, &page); err != nil {
+	if err := c.Get(ctx, runPath(req.EvalID, "")+fmt.Sprintf("?limit=%d&order=desc", lookBack), nil, &page); err != nil {
 		return hookbridge.Object{}, classify(ctx, "list runs of eval "+req.EvalID, err)
 	}
 	for _, r := range page.Data {
 		if r.Metadata[hookbridge.MetadataWorkflowID] == req.WorkflowID {
-			return r.object(), nil
+			return withProject(r.object(), req.Project), nil
 		}
 	}
 	body := map[string]any{"data_source": req.DataSource, "metadata": withWorkflowID(req.Metadata, req.WorkflowID)}
@@ -287,32 +335,41 @@ func (a *Activities) CreateEvalRun(ctx context.Context, req CreateEvalRunRequest
 		body["name"] = req.Name
 	}
 	var run evalRun
-	if err := a.OpenAI.Post(ctx, runPath(req.EvalID, ""), body, &run); err != nil {
+	if err := c.Post(ctx, runPath(req.EvalID, ""), body, &run); err != nil {
 		return hookbridge.Object{}, classify(ctx, "create run of eval "+req.EvalID, err)
 	}
-	return run.object(), nil
+	return withProject(run.object(), req.Project), nil
 }
 
 // EvalRunRef names an eval run: retrieving one needs its eval's id too.
 type EvalRunRef struct {
-	EvalID string `json:"eval_id"`
-	RunID  string `json:"run_id"`
+	Project string `json:"project,omitempty"`
+	EvalID  string `json:"eval_id"`
+	RunID   string `json:"run_id"`
 }
 
 // RetrieveEvalRun gets an eval run.
 func (a *Activities) RetrieveEvalRun(ctx context.Context, ref EvalRunRef) (hookbridge.Object, error) {
+	c, err := a.client(ctx, ref.Project)
+	if err != nil {
+		return hookbridge.Object{}, err
+	}
 	var run evalRun
-	if err := a.OpenAI.Get(ctx, runPath(ref.EvalID, ref.RunID), nil, &run); err != nil {
+	if err := c.Get(ctx, runPath(ref.EvalID, ref.RunID), nil, &run); err != nil {
 		return hookbridge.Object{}, classify(ctx, "retrieve eval run "+ref.RunID, err)
 	}
-	return run.object(), nil
+	return withProject(run.object(), ref.Project), nil
 }
 
 // CancelEvalRun cancels an eval run and returns its state.
 func (a *Activities) CancelEvalRun(ctx context.Context, ref EvalRunRef) (hookbridge.Object, error) {
+	c, err := a.client(ctx, ref.Project)
+	if err != nil {
+		return hookbridge.Object{}, err
+	}
 	var run evalRun
-	if err := a.OpenAI.Post(ctx, runPath(ref.EvalID, ref.RunID), nil, &run); err != nil {
+	if err := c.Post(ctx, runPath(ref.EvalID, ref.RunID), nil, &run); err != nil {
 		return hookbridge.Object{}, classify(ctx, "cancel eval run "+ref.RunID, err)
 	}
-	return run.object(), nil
+	return withProject(run.object(), ref.Project), nil
 }

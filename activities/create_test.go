@@ -21,7 +21,7 @@ func TestCreateResponseStartsABackgroundResponseNamingTheWorkflow(t *testing.T) 
 		if got.Status != "queued" || got.Metadata[hookbridge.MetadataWorkflowID] != "wf-1" || got.Metadata["team"] != "billing" {
 			t.Errorf("input %s: response = %+v", input, got)
 		}
-		cancelled, err := run[hookbridge.Object](t, acts, acts.CancelResponse, got.ID)
+		cancelled, err := run[hookbridge.Object](t, acts, acts.CancelResponse, activities.ObjectRef{ID: got.ID})
 		if err != nil || cancelled.Status != "cancelled" {
 			t.Errorf("cancel = %+v, %v", cancelled, err)
 		}
@@ -71,7 +71,7 @@ func TestRetriedCreatesFindTheFirstObject(t *testing.T) {
 	if batch.Type != hookbridge.ObjectBatch {
 		t.Errorf("batch = %+v", batch)
 	}
-	cancelled, err := run[hookbridge.Object](t, acts, acts.CancelBatch, batch.ID)
+	cancelled, err := run[hookbridge.Object](t, acts, acts.CancelBatch, activities.ObjectRef{ID: batch.ID})
 	if err != nil || (cancelled.Status != "cancelling" && cancelled.Status != "cancelled") {
 		t.Errorf("cancel batch = %+v, %v", cancelled, err)
 	}
@@ -79,7 +79,7 @@ func TestRetriedCreatesFindTheFirstObject(t *testing.T) {
 	job := twice("fine-tuning job", func() (hookbridge.Object, error) {
 		return run[hookbridge.Object](t, acts, acts.CreateFineTuningJob, activities.CreateFineTuningJobRequest{WorkflowID: "wf-1", Model: "gpt-4.1-mini", TrainingFile: fileID})
 	})
-	if cancelled, err := run[hookbridge.Object](t, acts, acts.CancelFineTuningJob, job.ID); err != nil || cancelled.Status != "cancelled" {
+	if cancelled, err := run[hookbridge.Object](t, acts, acts.CancelFineTuningJob, activities.ObjectRef{ID: job.ID}); err != nil || cancelled.Status != "cancelled" {
 		t.Errorf("cancel job = %+v, %v", cancelled, err)
 	}
 
@@ -100,7 +100,7 @@ func TestRetriedCreatesFindTheFirstObject(t *testing.T) {
 func TestReadBatchResultsReturnsEveryLine(t *testing.T) {
 	acts, sim, _ := newActivities(t)
 	seed(t, sim, "batch.completed", "batch_1")
-	batch, err := run[hookbridge.Object](t, acts, "RetrieveBatch", "batch_1")
+	batch, err := run[hookbridge.Object](t, acts, "RetrieveBatch", activities.ObjectRef{ID: "batch_1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,13 +67,17 @@ const maxInlineResults = 512 << 10
 // ReadBatchResults returns the lines of a small batch's output and error
 // files, output first.
 func (a *Activities) ReadBatchResults(ctx context.Context, batch hookbridge.Object) ([]json.RawMessage, error) {
+	c, err := a.client(ctx, batch.Project)
+	if err != nil {
+		return nil, err
+	}
 	var lines []json.RawMessage
 	size := 0
 	for _, fileID := range []string{batch.OutputFileID, batch.ErrorFileID} {
 		if fileID == "" {
 			continue
 		}
-		resp, err := a.OpenAI.Files.Content(ctx, fileID)
+		resp, err := c.Files.Content(ctx, fileID)
 		if err != nil {
 			return nil, classify(ctx, "download file "+fileID, err)
 		}

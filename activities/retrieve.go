@@ -76,14 +76,19 @@ func Register(r Registry, a *Activities) {
 	}
 }
 
-// retrieve is the activity that retrieves one kind of object by id.
-func (a *Activities) retrieve(kind hookbridge.ObjectKind, get retriever) func(context.Context, string) (hookbridge.Object, error) {
-	return func(ctx context.Context, id string) (hookbridge.Object, error) {
-		o, err := get(ctx, &a.OpenAI, id)
+// retrieve is the activity that retrieves one kind of object by id, with
+// its project's client.
+func (a *Activities) retrieve(kind hookbridge.ObjectKind, get retriever) func(context.Context, ObjectRef) (hookbridge.Object, error) {
+	return func(ctx context.Context, ref ObjectRef) (hookbridge.Object, error) {
+		c, err := a.client(ctx, ref.Project)
 		if err != nil {
-			return hookbridge.Object{}, classify(ctx, fmt.Sprintf("retrieve %s %s", kind, id), err)
+			return hookbridge.Object{}, err
 		}
-		return o, nil
+		o, err := get(ctx, c, ref.ID)
+		if err != nil {
+			return hookbridge.Object{}, classify(ctx, fmt.Sprintf("retrieve %s %s", kind, ref.ID), err)
+		}
+		return withProject(o, ref.Project), nil
 	}
 }
 

@@ -18,6 +18,7 @@ var (
 	ErrInvalidEvent        = errors.New("body is not an OpenAI event envelope")
 	ErrBodyTooLarge        = errors.New("body is over the limit")
 	ErrUnavailable         = errors.New("temporal did not accept the event in time")
+	ErrUnknownProject      = errors.New("no such project")
 )
 
 func missing(header string) error { return fmt.Errorf("%w: %s", ErrMissingHeader, header) }
@@ -37,6 +38,7 @@ var refusals = []struct {
 	{ErrSignatureMismatch, http.StatusBadRequest, "signature_mismatch"},
 	{ErrInvalidEvent, http.StatusBadRequest, "invalid_event"},
 	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "body_too_large"},
+	{ErrUnknownProject, http.StatusNotFound, "unknown_project"},
 	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 }
 

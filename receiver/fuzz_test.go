@@ -136,7 +136,7 @@ func FuzzHandler(f *testing.F) {
 			return // not an HTTP request a server could receive
 		}
 		fake := &fakeTemporal{}
-		h, err := receiver.New(fake, receiver.Options{Verifier: verifier, MaxBodyBytes: 4 << 10})
+		h, err := receiver.New(fake, receiver.Options{Projects: map[string]*receiver.Verifier{"": verifier}, MaxBodyBytes: 4 << 10})
 		if err != nil {
 			t.Fatal(err)
 		}

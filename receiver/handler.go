@@ -26,8 +26,10 @@ import (
 
 // Options configure the handler. The zero value of each field is its default.
 type Options struct {
-	// Verifier checks signatures. Required.
-	Verifier *Verifier
+	// Projects are the OpenAI projects served, each with the Verifier of its
+	// signing secrets: the project named "" at Path, every other at
+	// Path/<name>. OpenAI configures webhooks per project. At least one.
+	Projects map[string]*Verifier
 	// Path is the webhook path. Default "/webhook".
 	Path string
 	// TaskQueue of the event workflows. Default hookbridge.DefaultTaskQueue.
@@ -109,39 +111,61 @@ type StartResult struct {
 type handler struct {
 	opts       Options
 	temporal   client.Client
+	projects   map[string]*project
+	unknown    *project // counts deliveries to paths of no project
 	slots      chan struct{}
 	retryAfter string
 	rejectLog  *rate.Sometimes
 }
 
-// New returns the receiver's HTTP handler: POST opts.Path for webhooks,
-// GET /healthz (the process runs) and GET /readyz (Temporal answers).
+// project is one OpenAI project served: its secrets and its counters.
+type project struct {
+	name     string // hookbridge.DefaultProject for the default one
+	verifier *Verifier
+	counters *deliveryCounters
+}
+
+// New returns the receiver's HTTP handler: POST opts.Path (and
+// opts.Path/<project>) for webhooks, GET /healthz (the process runs) and
+// GET /readyz (Temporal answers).
 func New(c client.Client, opts Options) (http.Handler, error) {
-	if opts.Verifier == nil {
-		return nil, errors.New("receiver: Options.Verifier is required")
+	if len(opts.Projects) == 0 {
+		return nil, errors.New("receiver: Options.Projects is required")
 	}
 	opts = opts.withDefaults()
 	h := &handler{
 		opts:       opts,
 		temporal:   c,
+		projects:   map[string]*project{},
+		unknown:    &project{name: "unknown", counters: opts.Metrics.project("unknown")},
 		slots:      make(chan struct{}, opts.MaxInFlight),
 		retryAfter: strconv.Itoa(max(1, int(opts.RetryAfter.Seconds()))),
 		rejectLog:  &rate.Sometimes{Interval: time.Second},
 	}
+	for name, v := range opts.Projects {
+		if v == nil {
+			return nil, fmt.Errorf("receiver: project %q has no Verifier", name)
+		}
+		h.projects[name] = &project{name: hookbridge.Event{Project: name}.ProjectName(), verifier: v, counters: opts.Metrics.project(name)}
+	}
 	r := mux.NewRouter()
-	// webhookFirst serves the POSTs; the route stays so that other methods
-	// on the path get 405, not 404.
-	r.HandleFunc(opts.Path, h.webhook).Methods(http.MethodPost)
+	// webhookFirst serves the default project's POSTs; the route stays so
+	// that other methods on the path get 405, not 404.
+	r.HandleFunc(opts.Path, h.webhookOf("")).Methods(http.MethodPost)
+	r.HandleFunc(opts.Path+"/{project}", func(w http.ResponseWriter, r *http.Request) {
+		h.webhookOf(mux.Vars(r)["project"])(w, r)
+	}).Methods(http.MethodPost)
 	r.HandleFunc("/healthz", healthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", h.readyz).Methods(http.MethodGet, http.MethodHead)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
-	return webhookFirst{path: opts.Path, webhook: h.webhook, router: r}, nil
+	return webhookFirst{path: opts.Path, webhook: h.webhookOf(""), router: r}, nil
 }
 
 // webhookFirst serves POSTs to the webhook path itself and everything else
-// through the router. Every request of a forged flood takes this path, and
-// for each match gorilla/mux copies the request twice to put the route and
-// its variables in the context, which the webhook handler does not use.
+// through the router. Every request of a forged flood at the default
+// project takes this path, and for each match gorilla/mux copies the
+// request twice to put the route and its variables in the context, which
+// the webhook handler does not use.
 type webhookFirst struct {
 	path    string
 	webhook http.HandlerFunc
@@ -156,40 +180,57 @@ func (f webhookFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.router.ServeHTTP(w, r)
 }
 
-func (h *handler) webhook(w http.ResponseWriter, r *http.Request) {
+// webhookOf returns the webhook handler of a project; a project that is
+// not served is refused at once, without reading the body or calling
+// Temporal.
+func (h *handler) webhookOf(name string) http.HandlerFunc {
+	p, ok := h.projects[name]
+	if !ok {
+		return func(w http.ResponseWriter, r *http.Request) {
+			h.refuse(w, r, h.unknown, fmt.Errorf("%w %q", ErrUnknownProject, name))
+		}
+	}
+	return func(w http.ResponseWriter, r *http.Request) { h.webhook(w, r, p) }
+}
+
+func (h *handler) webhook(w http.ResponseWriter, r *http.Request, p *project) {
 	received := time.Now()
-	ev, err := h.verified(w, r)
+	ev, err := h.verified(w, r, p)
 	if err != nil {
-		h.refuse(w, r, err)
+		h.refuse(w, r, p, err)
 		return
 	}
 	ev.ReceivedAt = received
 	res, err := h.start(r.Context(), ev)
 	if err != nil {
-		h.refuse(w, r, err)
+		h.refuse(w, r, p, err)
 		return
 	}
 	if res.Duplicate {
-		h.opts.Metrics.delivery(outcomeDuplicate, "")
-		h.opts.Logger.Info("duplicate delivery", "webhook_id", ev.WebhookID, "event_type", ev.Type, "run_id", res.RunID)
+		p.counters.delivery(outcomeDuplicate, "")
+		h.opts.Logger.Info("duplicate delivery", "webhook_id", ev.WebhookID, "project", ev.ProjectName(), "event_type", ev.Type, "run_id", res.RunID)
 	} else {
-		h.opts.Metrics.delivery(outcomeAccepted, "")
-		h.opts.Logger.Info("event accepted", "webhook_id", ev.WebhookID, "event_type", ev.Type, "event_id", ev.ID, "object_id", ev.ObjectID, "run_id", res.RunID)
+		p.counters.delivery(outcomeAccepted, "")
+		h.opts.Logger.Info("event accepted", "webhook_id", ev.WebhookID, "project", ev.ProjectName(), "event_type", ev.Type, "event_id", ev.ID, "object_id", ev.ObjectID, "run_id", res.RunID)
 	}
 	writeJSON(w, http.StatusOK, res)
 }
 
-// verified reads the body within the limit, checks its signature and parses
-// the envelope.
-func (h *handler) verified(w http.ResponseWriter, r *http.Request) (hookbridge.Event, error) {
+// verified reads the body within the limit, checks its signature against
+// the project's secrets alone and parses the envelope.
+func (h *handler) verified(w http.ResponseWriter, r *http.Request, p *project) (hookbridge.Event, error) {
 	body, err := readBody(w, r, h.opts.MaxBodyBytes)
 	if err != nil {
 		return hookbridge.Event{}, err
 	}
-	if err := h.opts.Verifier.Verify(body, r.Header); err != nil {
+	if err := p.verifier.Verify(body, r.Header); err != nil {
 		return hookbridge.Event{}, err
 	}
-	return ParseEvent(r.Header.Get(headerID), body)
+	ev, err := ParseEvent(r.Header.Get(headerID), body)
+	if p.name != hookbridge.DefaultProject {
+		ev.Project = p.name
+	}
+	return ev, err
 }
 
 // readBody reads the whole body, refusing one over limit. A body of known
@@ -259,20 +300,20 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 // refuse answers a delivery that was not accepted. Refusals are counted in
 // the metrics; the log gets every one at debug level, and otherwise at most
 // one a second, so that a flood of forged requests cannot flood the log.
-func (h *handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, p *project, err error) {
 	status, reason := classify(err)
 	if status == http.StatusServiceUnavailable {
-		h.opts.Metrics.delivery(outcomeUnavailable, reason)
-		h.opts.Logger.Error("delivery not accepted, sender will retry", "webhook_id", r.Header.Get(headerID), "reason", reason, "error", err)
+		p.counters.delivery(outcomeUnavailable, reason)
+		h.opts.Logger.Error("delivery not accepted, sender will retry", "webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err)
 		w.Header().Set("Retry-After", h.retryAfter)
 	} else {
-		h.opts.Metrics.delivery(outcomeRejected, reason)
+		p.counters.delivery(outcomeRejected, reason)
 		if h.opts.Logger.Enabled(r.Context(), slog.LevelDebug) {
-			h.opts.Logger.Debug("delivery rejected", "webhook_id", r.Header.Get(headerID), "reason", reason, "error", err, "remote", r.RemoteAddr)
+			h.opts.Logger.Debug("delivery rejected", "webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err, "remote", r.RemoteAddr)
 		} else {
 			h.rejectLog.Do(func() {
 				h.opts.Logger.Warn("delivery rejected (logged at most once a second; hookbridge_receiver_deliveries_total counts them all)",
-					"webhook_id", r.Header.Get(headerID), "reason", reason, "error", err, "remote", r.RemoteAddr)
+					"webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err, "remote", r.RemoteAddr)
 			})
 		}
 	}

@@ -49,7 +49,7 @@ func signedRequest(t *testing.T, webhookID, body string) *http.Request {
 func newHandler(t *testing.T, c client.Client) http.Handler {
 	t.Helper()
 	h, err := receiver.New(c, receiver.Options{
-		Verifier:     receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow }),
+		Projects:     map[string]*receiver.Verifier{"": receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow })},
 		MaxBodyBytes: 1 << 10,
 		StartTimeout: 200 * time.Millisecond,
 	})
@@ -110,7 +110,7 @@ func TestWebhookStartsTheEventWorkflow(t *testing.T) {
 	if gotOpts.StaticSummary != "response.completed resp_123" {
 		t.Errorf("StaticSummary = %q", gotOpts.StaticSummary)
 	}
-	if want := "OpenAI event `evt_1` of type `response.completed` about `resp_123`, created 2025-06-25T14:20:00Z, delivered as webhook `wh_1`."; gotOpts.StaticDetails != want {
+	if want := "OpenAI event `evt_1` of type `response.completed` about `resp_123`, created 2025-06-25T14:20:00Z, delivered as webhook `wh_1` to project `default`."; gotOpts.StaticDetails != want {
 		t.Errorf("StaticDetails = %q, want %q", gotOpts.StaticDetails, want)
 	}
 	sa := gotOpts.TypedSearchAttributes
@@ -325,7 +325,7 @@ func TestWebhookRefusesWhenAllStartSlotsAreBusy(t *testing.T) {
 		Run(func(mock.Arguments) { entered <- struct{}{}; <-release }).
 		Return(startedRun("wh_1", "run_1"), nil)
 	h, err := receiver.New(c, receiver.Options{
-		Verifier:     receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow }),
+		Projects:     map[string]*receiver.Verifier{"": receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow })},
 		MaxInFlight:  1,
 		StartTimeout: 50 * time.Millisecond,
 	})
@@ -372,5 +372,85 @@ func TestHealthAndReadiness(t *testing.T) {
 func TestNewRequiresAVerifier(t *testing.T) {
 	if _, err := receiver.New(&mocks.Client{}, receiver.Options{}); err == nil {
 		t.Fatal("New without Verifier succeeded")
+	}
+}
+
+const stagingSecret = "whsec_c3RhZ2luZy1zZWNyZXQtb2YtYXQtbGVhc3QtMjQtYnl0ZXM="
+
+// signedFor returns a POST to path signed with secret.
+func signedFor(t *testing.T, path, secret, webhookID, body string) *http.Request {
+	t.Helper()
+	h, err := signing.Headers(secret, webhookID, testNow, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	for k, v := range h {
+		r.Header[k] = v
+	}
+	return r
+}
+
+// Each project is served at its own path and checks only its own secrets;
+// a path of no project is refused without a Temporal call.
+func TestProjectsAreServedAtTheirPaths(t *testing.T) {
+	verifier := func(secret string) *receiver.Verifier {
+		return receiver.NewVerifier([]string{secret}, 5*time.Minute, func() time.Time { return testNow })
+	}
+	c := &mocks.Client{}
+	c.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(func(o client.StartWorkflowOptions) bool {
+		v, _ := o.TypedSearchAttributes.GetKeyword(hookbridge.ProjectKey)
+		return v == "staging"
+	}), "ResponseEvent", mock.MatchedBy(func(ev hookbridge.Event) bool { return ev.Project == "staging" })).
+		Return(startedRun("wh_1", "run_1"), nil).Once()
+	c.On("ExecuteWorkflow", mock.Anything, mock.MatchedBy(func(o client.StartWorkflowOptions) bool {
+		v, _ := o.TypedSearchAttributes.GetKeyword(hookbridge.ProjectKey)
+		return v == hookbridge.DefaultProject
+	}), "ResponseEvent", mock.MatchedBy(func(ev hookbridge.Event) bool { return ev.Project == "" })).
+		Return(startedRun("wh_2", "run_2"), nil).Once()
+	h, err := receiver.New(c, receiver.Options{Projects: map[string]*receiver.Verifier{"": verifier(testSecret), "staging": verifier(stagingSecret)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := eventBody("response.completed", "resp_1")
+	for _, tt := range []struct {
+		name string
+		r    *http.Request
+		want int
+	}{
+		{"staging, its secret", signedFor(t, "/webhook/staging", stagingSecret, "wh_1", body), http.StatusOK},
+		{"default, its secret", signedFor(t, "/webhook", testSecret, "wh_2", body), http.StatusOK},
+		{"staging, the default project's secret", signedFor(t, "/webhook/staging", testSecret, "wh_3", body), http.StatusBadRequest},
+		{"default, staging's secret", signedFor(t, "/webhook", stagingSecret, "wh_4", body), http.StatusBadRequest},
+		{"a project not served", signedFor(t, "/webhook/prod", testSecret, "wh_5", body), http.StatusNotFound},
+		{"GET on a project", httptest.NewRequest(http.MethodGet, "/webhook/staging", nil), http.StatusMethodNotAllowed},
+	} {
+		if w := serve(h, tt.r); w.Code != tt.want {
+			t.Errorf("%s: status %d, want %d", tt.name, w.Code, tt.want)
+		}
+	}
+	c.AssertExpectations(t)
+}
+
+// During a rotation both secrets are valid; once the old one is dropped,
+// only the new one is.
+func TestVerifierSecretsSwapLive(t *testing.T) {
+	const newSecret = stagingSecret
+	v := receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow })
+	check := func(secret string) error {
+		body := []byte(eventBody("response.completed", "resp_1"))
+		h, err := signing.Headers(secret, "wh_1", testNow, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Verify(body, h)
+	}
+	v.SetSecrets([]string{newSecret, testSecret})
+	if check(testSecret) != nil || check(newSecret) != nil {
+		t.Fatal("during the overlap, a secret was refused")
+	}
+	v.SetSecrets([]string{newSecret})
+	if check(newSecret) != nil || !errors.Is(check(testSecret), receiver.ErrSignatureMismatch) {
+		t.Error("after the rotation, want the new secret alone accepted")
 	}
 }

@@ -25,7 +25,7 @@ func hostileServer(t *testing.T, tweak func(*http.Server)) (string, *fakeTempora
 	t.Helper()
 	fake := &fakeTemporal{}
 	h, err := receiver.New(fake, receiver.Options{
-		Verifier: receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow }),
+		Projects: map[string]*receiver.Verifier{"": receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow })},
 		Logger:   slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -5,13 +5,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookbridge/hookbridge"
 )
 
 // Metrics counts what the receiver does with deliveries. The zero value
 // (and a nil *Metrics) records nothing.
 type Metrics struct {
 	deliveries *prometheus.CounterVec
-	counters   map[string]prometheus.Counter // by outcome/reason
 	startTime  prometheus.Histogram
 	inFlight   prometheus.Gauge
 }
@@ -29,8 +30,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hookbridge_receiver_deliveries_total",
-			Help: "Webhook deliveries by outcome (accepted, duplicate, rejected, unavailable) and reason.",
-		}, []string{"outcome", "reason"}),
+			Help: "Webhook deliveries by OpenAI project, outcome (accepted, duplicate, rejected, unavailable) and reason.",
+		}, []string{"project", "outcome", "reason"}),
 		startTime: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hookbridge_receiver_start_seconds",
 			Help:    "Time Temporal took to accept (or refuse) a workflow start.",
@@ -42,11 +43,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.deliveries, m.startTime, m.inFlight)
-	// Resolve the known series once; refusals of a flood count cheaply, and
-	// every series shows up at zero before its first delivery.
-	m.counters = map[string]prometheus.Counter{}
+	return m
+}
+
+// deliveryCounters are the delivery counters of one project, resolved once:
+// refusals of a flood count cheaply, and every series shows up at zero
+// before its first delivery. A nil one counts nothing.
+type deliveryCounters struct {
+	vec     *prometheus.CounterVec
+	project string
+	byKey   map[string]prometheus.Counter // by outcome/reason
+}
+
+// project returns the counters of a project (label "default" for "").
+func (m *Metrics) project(name string) *deliveryCounters {
+	if m == nil || m.deliveries == nil {
+		return nil
+	}
+	if name == "" {
+		name = hookbridge.DefaultProject
+	}
+	c := &deliveryCounters{vec: m.deliveries, project: name, byKey: map[string]prometheus.Counter{}}
 	add := func(outcome, reason string) {
-		m.counters[outcome+"/"+reason] = m.deliveries.WithLabelValues(outcome, reason)
+		c.byKey[outcome+"/"+reason] = m.deliveries.WithLabelValues(name, outcome, reason)
 	}
 	add(outcomeAccepted, "")
 	add(outcomeDuplicate, "")
@@ -57,18 +76,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}
 		add(outcome, r.reason)
 	}
-	return m
+	return c
 }
 
-func (m *Metrics) delivery(outcome, reason string) {
-	if m == nil || m.deliveries == nil {
+func (c *deliveryCounters) delivery(outcome, reason string) {
+	if c == nil {
 		return
 	}
-	if c, ok := m.counters[outcome+"/"+reason]; ok {
-		c.Inc()
+	if counter, ok := c.byKey[outcome+"/"+reason]; ok {
+		counter.Inc()
 		return
 	}
-	m.deliveries.WithLabelValues(outcome, reason).Inc()
+	c.vec.WithLabelValues(c.project, outcome, reason).Inc()
 }
 
 func (m *Metrics) startBegins() {

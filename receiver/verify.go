@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -29,9 +30,11 @@ const maxWebhookIDLength = 1000
 // The header checks are done here so that each failure has its own error.
 // Every accepted delivery is verified by openai-go; a signature that matches
 // none of the keys is refused before that, with the keys decoded once, so
-// that forged requests cost little.
+// that forged requests cost little. SetSecrets swaps the secrets while
+// deliveries are being verified: each delivery is checked against one set,
+// the old or the new.
 type Verifier struct {
-	secrets   []secret
+	secrets   atomic.Pointer[[]secret]
 	tolerance time.Duration
 	now       func() time.Time
 }
@@ -48,12 +51,20 @@ func NewVerifier(secrets []string, tolerance time.Duration, now func() time.Time
 		now = time.Now
 	}
 	v := &Verifier{tolerance: tolerance, now: now}
+	v.SetSecrets(secrets)
+	return v
+}
+
+// SetSecrets replaces the secrets, e.g. after a rotation: deliveries signed
+// with any of the new ones are accepted from now on.
+func (v *Verifier) SetSecrets(secrets []string) {
+	keys := make([]secret, 0, len(secrets))
 	for _, s := range secrets {
 		// A malformed secret gets no key; openai-go then refuses it alone.
 		key, _ := signing.NewKey(s)
-		v.secrets = append(v.secrets, secret{key: key, service: webhooks.NewWebhookService(option.WithWebhookSecret(s))})
+		keys = append(keys, secret{key: key, service: webhooks.NewWebhookService(option.WithWebhookSecret(s))})
 	}
-	return v
+	v.secrets.Store(&keys)
 }
 
 // Verify returns nil when body and headers carry a valid signature, else an
@@ -86,9 +97,10 @@ func (v *Verifier) Verify(body []byte, h http.Header) error {
 	// one header line and takes unversioned values as signatures: it gets
 	// every v1 value from every line, and nothing else.
 	sawV1 := false
-	for i := range v.secrets {
-		if v.secrets[i].signed(id, ts, body, h.Values(headerSignature), &sawV1) &&
-			v.secrets[i].service.VerifySignatureWithToleranceAndTime(body, canonical(id, ts, h), v.tolerance, now) == nil {
+	secrets := *v.secrets.Load()
+	for i := range secrets {
+		if secrets[i].signed(id, ts, body, h.Values(headerSignature), &sawV1) &&
+			secrets[i].service.VerifySignatureWithToleranceAndTime(body, canonical(id, ts, h), v.tolerance, now) == nil {
 			return nil
 		}
 	}

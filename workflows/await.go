@@ -151,7 +151,10 @@ func activityFunc[T any](fn any, options workflow.ActivityOptions, arg func(id s
 	}
 }
 
-func byID(id string) string { return id }
+// inProject returns the argument that names an object of a project.
+func inProject(project string) func(id string) activities.ObjectRef {
+	return func(id string) activities.ObjectRef { return activities.ObjectRef{Project: project, ID: id} }
+}
 
 // retrieveActivity is the name of the activity that retrieves an object
 // kind (see hookbridge.Kinds).
@@ -167,7 +170,10 @@ func missing(raw json.RawMessage) bool {
 
 // BackgroundResponseInput is the input of BackgroundResponse (contract).
 type BackgroundResponseInput struct {
-	Model string `json:"model"`
+	// Project is the OpenAI project to work in, as hookbridge names it in
+	// HOOKBRIDGE_PROJECTS; "" is the default project.
+	Project string `json:"project,omitempty"`
+	Model   string `json:"model"`
 	// Input is a string or a list of input items, as in the Responses API.
 	Input        json.RawMessage   `json:"input"`
 	Instructions string            `json:"instructions,omitempty"`
@@ -202,6 +208,7 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 		return BackgroundResponseResult{}, temporal.NewNonRetryableApplicationError("model and input are required", "InvalidInput", nil)
 	}
 	obj, via, strays, err := createThenAwait(ctx, a.CreateResponse, activities.CreateResponseRequest{
+		Project:      in.Project,
 		WorkflowID:   workflow.GetInfo(ctx).WorkflowExecution.ID,
 		Model:        in.Model,
 		Input:        in.Input,
@@ -211,8 +218,8 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 	}, waiter{
 		kind:     hookbridge.ObjectResponse,
 		interval: pollInterval(in.PollIntervalSeconds),
-		poll:     activityFunc(retrieveActivity(hookbridge.ObjectResponse), retrieveOptions, byID),
-		cancel:   activityFunc(a.CancelResponse, retrieveOptions, byID),
+		poll:     activityFunc(retrieveActivity(hookbridge.ObjectResponse), retrieveOptions, inProject(in.Project)),
+		cancel:   activityFunc(a.CancelResponse, retrieveOptions, inProject(in.Project)),
 	}, nil)
 	res := BackgroundResponseResult{
 		ResponseID: obj.ID, Status: obj.Status, OutputText: obj.OutputText, Error: obj.Error,
@@ -224,6 +231,9 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 
 // BatchInput is the input of Batch: request lines, or an uploaded file.
 type BatchInput struct {
+	// Project is the OpenAI project to work in, as hookbridge names it in
+	// HOOKBRIDGE_PROJECTS; "" is the default project.
+	Project string `json:"project,omitempty"`
 	// Requests are the batch's request lines ({"custom_id","method","url","body"}),
 	// uploaded as a JSONL file. Keep them small (the input lives in the
 	// workflow's history); upload large files yourself and pass InputFileID.
@@ -264,12 +274,12 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	fileID := in.InputFileID
 	if fileID == "" {
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.UploadBatchInput,
-			activities.UploadBatchInputRequest{WorkflowID: workflowID, Lines: in.Requests}).Get(ctx, &fileID)
+			activities.UploadBatchInputRequest{Project: in.Project, WorkflowID: workflowID, Lines: in.Requests}).Get(ctx, &fileID)
 		if err != nil {
 			return BatchResult{}, err
 		}
 	}
-	req := activities.CreateBatchRequest{WorkflowID: workflowID, InputFileID: fileID, Endpoint: in.Endpoint, CompletionWindow: in.CompletionWindow, Metadata: in.Metadata}
+	req := activities.CreateBatchRequest{Project: in.Project, WorkflowID: workflowID, InputFileID: fileID, Endpoint: in.Endpoint, CompletionWindow: in.CompletionWindow, Metadata: in.Metadata}
 	if req.Endpoint == "" {
 		req.Endpoint = "/v1/responses"
 	}
@@ -279,8 +289,8 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	obj, via, _, err := createThenAwait(ctx, a.CreateBatch, req, waiter{
 		kind:     hookbridge.ObjectBatch,
 		interval: pollInterval(in.PollIntervalSeconds),
-		poll:     activityFunc(retrieveActivity(hookbridge.ObjectBatch), retrieveOptions, byID),
-		cancel:   activityFunc(a.CancelBatch, retrieveOptions, byID),
+		poll:     activityFunc(retrieveActivity(hookbridge.ObjectBatch), retrieveOptions, inProject(in.Project)),
+		cancel:   activityFunc(a.CancelBatch, retrieveOptions, inProject(in.Project)),
 	}, nil)
 	res := BatchResult{BatchID: obj.ID, Status: obj.Status, RequestCounts: obj.RequestCounts, Error: obj.Error, CompletedVia: via}
 	if err != nil {
@@ -299,6 +309,9 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 
 // FineTuningJobInput is the input of FineTuningJob.
 type FineTuningJobInput struct {
+	// Project is the OpenAI project to work in, as hookbridge names it in
+	// HOOKBRIDGE_PROJECTS; "" is the default project.
+	Project        string            `json:"project,omitempty"`
 	Model          string            `json:"model"`
 	TrainingFile   string            `json:"training_file"`
 	ValidationFile string            `json:"validation_file,omitempty"`
@@ -325,6 +338,7 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 		return FineTuningJobResult{}, temporal.NewNonRetryableApplicationError("model and training_file are required", "InvalidInput", nil)
 	}
 	obj, via, _, err := createThenAwait(ctx, a.CreateFineTuningJob, activities.CreateFineTuningJobRequest{
+		Project:        in.Project,
 		WorkflowID:     workflow.GetInfo(ctx).WorkflowExecution.ID,
 		Model:          in.Model,
 		TrainingFile:   in.TrainingFile,
@@ -335,14 +349,17 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 	}, waiter{
 		kind:     hookbridge.ObjectFineTuningJob,
 		interval: pollInterval(in.PollIntervalSeconds),
-		poll:     activityFunc(retrieveActivity(hookbridge.ObjectFineTuningJob), retrieveOptions, byID),
-		cancel:   activityFunc(a.CancelFineTuningJob, retrieveOptions, byID),
+		poll:     activityFunc(retrieveActivity(hookbridge.ObjectFineTuningJob), retrieveOptions, inProject(in.Project)),
+		cancel:   activityFunc(a.CancelFineTuningJob, retrieveOptions, inProject(in.Project)),
 	}, nil)
 	return FineTuningJobResult{JobID: obj.ID, Status: obj.Status, FineTunedModel: obj.FineTunedModel, Error: obj.Error, CompletedVia: via}, err
 }
 
 // EvalRunInput is the input of EvalRun.
 type EvalRunInput struct {
+	// Project is the OpenAI project to work in, as hookbridge names it in
+	// HOOKBRIDGE_PROJECTS; "" is the default project.
+	Project             string            `json:"project,omitempty"`
 	EvalID              string            `json:"eval_id"`
 	Name                string            `json:"name,omitempty"`
 	DataSource          json.RawMessage   `json:"data_source"`
@@ -368,8 +385,11 @@ func EvalRun(ctx workflow.Context, in EvalRunInput) (EvalRunResult, error) {
 	if in.EvalID == "" || missing(in.DataSource) {
 		return EvalRunResult{}, temporal.NewNonRetryableApplicationError("eval_id and data_source are required", "InvalidInput", nil)
 	}
-	ref := func(id string) activities.EvalRunRef { return activities.EvalRunRef{EvalID: in.EvalID, RunID: id} }
+	ref := func(id string) activities.EvalRunRef {
+		return activities.EvalRunRef{Project: in.Project, EvalID: in.EvalID, RunID: id}
+	}
 	obj, via, _, err := createThenAwait(ctx, a.CreateEvalRun, activities.CreateEvalRunRequest{
+		Project:    in.Project,
 		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
 		EvalID:     in.EvalID,
 		Name:       in.Name,

@@ -63,8 +63,8 @@ func TestBackgroundResponsePollsWhenNoWebhookComes(t *testing.T) {
 	env := awaitEnv(t)
 	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
 	// Polls back off: 60s, then 120s later.
-	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(response("resp_1", "in_progress"), nil).Once()
-	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(response("resp_1", "completed"), nil).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "in_progress"), nil).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "completed"), nil).Once()
 	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
 	res := backgroundResult(t, env)
 	if res.Status != "completed" || res.CompletedVia != workflows.ViaPoll {
@@ -98,7 +98,7 @@ func TestDuplicateWebhooksAreHarmless(t *testing.T) {
 func TestASecondResponseFromARetriedCreateIsCancelled(t *testing.T) {
 	env := awaitEnv(t)
 	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_2", "queued"), nil).Once()
-	env.OnActivity(a.CancelResponse, mock.Anything, "resp_1").Return(response("resp_1", "cancelled"), nil).Once()
+	env.OnActivity(a.CancelResponse, mock.Anything, ref("resp_1")).Return(response("resp_1", "cancelled"), nil).Once()
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_1", "in_progress")) }, time.Second)
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_2", "completed")) }, 2*time.Second)
 	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
@@ -111,7 +111,7 @@ func TestASecondResponseFromARetriedCreateIsCancelled(t *testing.T) {
 func TestCancellingBackgroundResponseCancelsItAtOpenAI(t *testing.T) {
 	env := awaitEnv(t)
 	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
-	env.OnActivity(a.CancelResponse, mock.Anything, "resp_1").Return(response("resp_1", "cancelled"), nil).Once()
+	env.OnActivity(a.CancelResponse, mock.Anything, ref("resp_1")).Return(response("resp_1", "cancelled"), nil).Once()
 	env.RegisterDelayedCallback(env.CancelWorkflow, 10*time.Second)
 	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
 	err := env.GetWorkflowError()
@@ -155,7 +155,7 @@ func TestBatchUploadsCreatesWaitsAndReturnsResults(t *testing.T) {
 func TestFineTuningJobCancelReachesOpenAI(t *testing.T) {
 	env := awaitEnv(t)
 	env.OnActivity(a.CreateFineTuningJob, mock.Anything, mock.Anything).Return(hookbridge.Object{Type: hookbridge.ObjectFineTuningJob, ID: "ftjob-1", Status: "queued"}, nil).Once()
-	env.OnActivity(a.CancelFineTuningJob, mock.Anything, "ftjob-1").Return(hookbridge.Object{Type: hookbridge.ObjectFineTuningJob, ID: "ftjob-1", Status: "cancelled"}, nil).Once()
+	env.OnActivity(a.CancelFineTuningJob, mock.Anything, ref("ftjob-1")).Return(hookbridge.Object{Type: hookbridge.ObjectFineTuningJob, ID: "ftjob-1", Status: "cancelled"}, nil).Once()
 	env.RegisterDelayedCallback(env.CancelWorkflow, time.Second)
 	env.ExecuteWorkflow(workflows.FineTuningJob, workflows.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: "file-train"})
 	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {

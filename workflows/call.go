@@ -137,7 +137,7 @@ func (w *EventWorkflows) incomingCall(ctx workflow.Context, ev hookbridge.Event)
 			RetryPolicy:            answerRetry,
 		}
 		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, opts), k.Answer,
-			activities.CallAnswer{CallID: ev.ObjectID, Decision: call.Decision}).Get(ctx, &answered)
+			activities.CallAnswer{Project: ev.Project, CallID: ev.ObjectID, Decision: call.Decision}).Get(ctx, &answered)
 		var appErr *temporal.ApplicationError
 		switch {
 		case err == nil:

@@ -144,7 +144,7 @@ func (w *EventWorkflows) Workflow(f hookbridge.Family) func(workflow.Context, ho
 // hookbridge.Kinds with its Retrieve activity.
 func (w *EventWorkflows) retrievedEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
 	return w.handle(ctx, ev, retrieved(func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
-		return retrieve(ctx, k.Retrieve, ev.ObjectID)
+		return retrieve(ctx, k.Retrieve, activities.ObjectRef{Project: ev.Project, ID: ev.ObjectID})
 	}))
 }
 
@@ -152,7 +152,7 @@ func (w *EventWorkflows) retrievedEvent(ctx workflow.Context, ev hookbridge.Even
 // output and error files to the blob store.
 func (w *EventWorkflows) batchEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
 	return w.handle(ctx, ev, retrieved(func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
-		o, err := retrieve(ctx, k.Retrieve, ev.ObjectID)
+		o, err := retrieve(ctx, k.Retrieve, activities.ObjectRef{Project: ev.Project, ID: ev.ObjectID})
 		if err != nil {
 			return o, err
 		}
@@ -178,7 +178,7 @@ func (w *EventWorkflows) evalRunEvent(ctx workflow.Context, ev hookbridge.Event)
 		return EventResult{}, err
 	}
 	return w.handle(ctx, ev, retrieved(func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
-		return retrieve(ctx, k.Retrieve, activities.EvalRunRef{EvalID: owner.EvalID, RunID: ev.ObjectID})
+		return retrieve(ctx, k.Retrieve, activities.EvalRunRef{Project: ev.Project, EvalID: owner.EvalID, RunID: ev.ObjectID})
 	}))
 }
 

@@ -23,6 +23,9 @@ import (
 
 var a *activities.Activities
 
+// ref names an object of the default project, as the activities take it.
+func ref(id string) activities.ObjectRef { return activities.ObjectRef{ID: id} }
+
 func event(eventType, objectID string) hookbridge.Event {
 	return hookbridge.Event{WebhookID: "wh_1", ID: "evt_1", Type: eventType, CreatedAt: 1750861210, ObjectID: objectID, Payload: []byte(`{}`)}
 }
@@ -65,7 +68,7 @@ func apiError(errType string, status int) error {
 
 func TestResponseEventRetrievesTheResponse(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(hookbridge.Object{
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(hookbridge.Object{
 		Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed", OutputText: "hello",
 	}, nil).Once()
 	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
@@ -92,7 +95,7 @@ func TestRetrieveFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity("RetrieveFineTuningJob", mock.Anything, "ftjob_1").Return(hookbridge.Object{}, tt.err).Once()
+			env.OnActivity("RetrieveFineTuningJob", mock.Anything, ref("ftjob_1")).Return(hookbridge.Object{}, tt.err).Once()
 			env.ExecuteWorkflow("FineTuningJobEvent", event("fine_tuning.job.succeeded", "ftjob_1"))
 			res := result(t, env)
 			if res.Outcome != tt.want || res.APIError == nil || res.APIError.StatusCode != tt.wantStatus {
@@ -109,8 +112,8 @@ func TestRetrieveRetriesUnavailableAndNetworkErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(hookbridge.Object{}, first).Times(2)
-			env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "failed"}, nil).Once()
+			env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(hookbridge.Object{}, first).Times(2)
+			env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "failed"}, nil).Once()
 			env.ExecuteWorkflow("ResponseEvent", event("response.failed", "resp_1"))
 			if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "failed" {
 				t.Errorf("result = %+v", res)
@@ -136,7 +139,7 @@ func TestRetrieveOutlastsLongOutages(t *testing.T) {
 			env := newEnv(t)
 			var start time.Time
 			attempts := 0
-			env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(func(context.Context, string) (hookbridge.Object, error) {
+			env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(func(context.Context, activities.ObjectRef) (hookbridge.Object, error) {
 				attempts++
 				if start.IsZero() {
 					start = env.Now()
@@ -177,7 +180,7 @@ func TestRetrieveFallsBackToAnActivityAfterTheLocalBudget(t *testing.T) {
 		}
 	})
 	calls := 0
-	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(func(context.Context, string) (hookbridge.Object, error) {
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(func(context.Context, activities.ObjectRef) (hookbridge.Object, error) {
 		if calls++; calls < 8 {
 			return hookbridge.Object{}, apiError(activities.ErrTypeUnavailable, 500)
 		}
@@ -195,7 +198,7 @@ func TestRetrieveFallsBackToAnActivityAfterTheLocalBudget(t *testing.T) {
 // OpenAI's final answers end the event at once, without the durable retry.
 func TestFinalAnswersAreNotRetried(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(hookbridge.Object{}, apiError(activities.ErrTypeNotFound, 404)).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(hookbridge.Object{}, apiError(activities.ErrTypeNotFound, 404)).Once()
 	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 	if res := result(t, env); res.Outcome != workflows.OutcomeNotFound {
 		t.Errorf("result = %+v", res)
@@ -208,7 +211,7 @@ func TestBatchEventStoresFilesOfAFinishedBatch(t *testing.T) {
 		RequestCounts: &hookbridge.RequestCounts{Total: 3, Completed: 2, Failed: 1}}
 	stored := batch
 	stored.OutputBlob = &hookbridge.BlobRef{URL: "mem://openai/batches/batch_1/output.jsonl", Bytes: 10}
-	env.OnActivity("RetrieveBatch", mock.Anything, "batch_1").Return(batch, nil).Once()
+	env.OnActivity("RetrieveBatch", mock.Anything, ref("batch_1")).Return(batch, nil).Once()
 	env.OnActivity(a.StoreBatchFiles, mock.Anything, batch).Return(stored, nil).Once()
 	env.ExecuteWorkflow("BatchEvent", event("batch.completed", "batch_1"))
 	res := result(t, env)
@@ -219,7 +222,7 @@ func TestBatchEventStoresFilesOfAFinishedBatch(t *testing.T) {
 
 func TestBatchEventSkipsFilesOfARunningBatch(t *testing.T) {
 	env := newEnv(t)
-	env.OnActivity("RetrieveBatch", mock.Anything, "batch_1").Return(hookbridge.Object{Type: hookbridge.ObjectBatch, ID: "batch_1", Status: "in_progress", OutputFileID: "file-out"}, nil).Once()
+	env.OnActivity("RetrieveBatch", mock.Anything, ref("batch_1")).Return(hookbridge.Object{Type: hookbridge.ObjectBatch, ID: "batch_1", Status: "in_progress", OutputFileID: "file-out"}, nil).Once()
 	env.ExecuteWorkflow("BatchEvent", event("batch.completed", "batch_1"))
 	if res := result(t, env); res.Status != "in_progress" || res.OutputBlob != nil {
 		t.Errorf("result = %+v", res)
@@ -300,7 +303,7 @@ func TestTheWorkflowNamedInMetadataIsSignalled(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newEnv(t)
-			env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(obj, nil).Once()
+			env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(obj, nil).Once()
 			env.OnSignalExternalWorkflow(mock.Anything, "waiting-wf", "", hookbridge.SignalName, obj).Return(tt.signalErr).Once()
 			env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 			res := result(t, env)
@@ -321,7 +324,7 @@ func TestRoutesStartUserWorkflowsAsChildren(t *testing.T) {
 		got = in
 		return nil
 	}, workflow.RegisterOptions{Name: "HandleResponse"})
-	env.OnActivity("RetrieveResponse", mock.Anything, "resp_1").Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil)
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil)
 	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 	res := result(t, env)
 	if len(res.RoutedTo) != 1 || res.RoutedTo[0] != "wh_1/HandleResponse" {
@@ -345,7 +348,7 @@ func TestEveryKindIsRetrievedByItsRow(t *testing.T) {
 			t.Run(eventType, func(t *testing.T) {
 				env := newEnv(t)
 				id := k.IDPrefix + "1"
-				env.OnActivity(k.Retrieve, mock.Anything, id).Return(hookbridge.Object{Type: k.Object, ID: id, Status: "done"}, nil).Once()
+				env.OnActivity(k.Retrieve, mock.Anything, ref(id)).Return(hookbridge.Object{Type: k.Object, ID: id, Status: "done"}, nil).Once()
 				if k.Family == hookbridge.FamilyBatch {
 					env.OnActivity(a.StoreBatchFiles, mock.Anything, mock.Anything).Return(hookbridge.Object{}, nil).Maybe()
 				}
@@ -378,7 +381,7 @@ func TestAgentSessionActionRequiredSignalsItsWorkflow(t *testing.T) {
 	env := newEnv(t)
 	session := hookbridge.Object{Type: hookbridge.ObjectAgentSession, ID: "sess_1", Status: "action_required",
 		Metadata: map[string]string{hookbridge.MetadataWorkflowID: "agent-wf"}, RequiredActions: []byte(`[{"type":"approval"}]`)}
-	env.OnActivity("RetrieveAgentSession", mock.Anything, "sess_1").Return(session, nil).Once()
+	env.OnActivity("RetrieveAgentSession", mock.Anything, ref("sess_1")).Return(session, nil).Once()
 	env.OnSignalExternalWorkflow(mock.Anything, "agent-wf", "", hookbridge.SignalName, session).Return(nil).Once()
 	env.ExecuteWorkflow("AgentSessionEvent", event("agent.session.action_required", "sess_1"))
 	if res := result(t, env); res.Signalled != "agent-wf" || string(res.RequiredActions) != `[{"type":"approval"}]` {

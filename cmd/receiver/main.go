@@ -15,8 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/metrics"
+	"github.com/hookbridge/hookbridge/internal/secrets"
 	"github.com/hookbridge/hookbridge/internal/startup"
 	"github.com/hookbridge/hookbridge/receiver"
 )
@@ -50,8 +52,13 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
+	verifiers, reloaders, err := projectVerifiers(ctx, cfg, logger, secrets.NewMetrics(reg))
+	if err != nil {
+		return err
+	}
+	secrets.ReloadOnSignal(ctx, syscall.SIGHUP, reloaders...)
 	handler, err := receiver.New(c, receiver.Options{
-		Verifier:      receiver.NewVerifier(cfg.Secrets(), cfg.Tolerance, nil),
+		Projects:      verifiers,
 		Path:          cfg.Path,
 		TaskQueue:     cfg.TaskQueue,
 		CallTaskQueue: cfg.CallTaskQueue,
@@ -72,7 +79,7 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 	srv := receiver.NewServer(handler, cfg.StartTimeout, logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("receiver listening", "addr", ln.Addr().String(), "path", cfg.Path, "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "secrets", len(cfg.WebhookSecrets))
+	logger.Info("receiver listening", "addr", ln.Addr().String(), "path", cfg.Path, "projects", len(verifiers), "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue)
 
 	// Until the namespace is ready, deliveries get 503 and OpenAI retries.
 	if err := startup.PrepareNamespace(ctx, c, cfg.Temporal, logger); err != nil && ctx.Err() == nil {
@@ -85,6 +92,40 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 	case <-ctx.Done():
 	}
 	return shutdown(srv, cfg.ShutdownTimeout, logger)
+}
+
+// projectVerifiers returns the Verifier of each project's signing secrets.
+// Secrets in files are watched: a rotated file replaces the secrets live,
+// each delivery being checked against the old set or the new one.
+func projectVerifiers(ctx context.Context, cfg config.Receiver, logger *slog.Logger, m *secrets.Metrics) (map[string]*receiver.Verifier, []secrets.Reloader, error) {
+	verifiers := map[string]*receiver.Verifier{}
+	var reloaders []secrets.Reloader
+	for _, p := range cfg.Projects {
+		v := receiver.NewVerifier(nil, cfg.Tolerance, nil)
+		sep := ","
+		if p.WebhookSecret.File != "" {
+			sep = "\n"
+		}
+		parse := func(b []byte) ([]string, error) { return config.WebhookSecrets(string(b), sep) }
+		current, r, err := startup.Secret(ctx, p.WebhookSecret, parse, v.SetSecrets, logger.With("project", p.Name), m)
+		if err != nil {
+			return nil, nil, err
+		}
+		v.SetSecrets(current())
+		verifiers[p.Name] = v
+		if r != nil {
+			reloaders = append(reloaders, r)
+		}
+		logger.Info("serving project", "project", hookbridge.Event{Project: p.Name}.ProjectName(), "path", projectPath(cfg.Path, p.Name), "secrets", len(current()), "secrets_file", p.WebhookSecret.File)
+	}
+	return verifiers, reloaders, nil
+}
+
+func projectPath(base, project string) string {
+	if project == "" {
+		return base
+	}
+	return base + "/" + project
 }
 
 // shutdown stops accepting connections and lets in-flight deliveries finish,

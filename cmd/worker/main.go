@@ -24,6 +24,7 @@ import (
 	"github.com/hookbridge/hookbridge/activities"
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/metrics"
+	"github.com/hookbridge/hookbridge/internal/secrets"
 	"github.com/hookbridge/hookbridge/internal/startup"
 	"github.com/hookbridge/hookbridge/worker"
 	"github.com/hookbridge/hookbridge/workflows"
@@ -68,16 +69,13 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	}
 	defer bucket.Close()
 
-	apiKey := cfg.OpenAIAPIKey
-	if apiKey == "" {
-		apiKey = simulatorAPIKey
+	clients, reloaders, err := projectClients(ctx, cfg.Projects, logger, secrets.NewMetrics(reg))
+	if err != nil {
+		return err
 	}
-	opts := []option.RequestOption{option.WithAPIKey(apiKey), option.WithMaxRetries(0)}
-	if cfg.OpenAIBaseURL != "" {
-		opts = append(opts, option.WithBaseURL(cfg.OpenAIBaseURL))
-	}
+	secrets.ReloadOnSignal(ctx, syscall.SIGHUP, reloaders...)
 	acts := &activities.Activities{
-		OpenAI:   openai.NewClient(opts...),
+		OpenAI:   clients,
 		Blobs:    bucket,
 		BlobURL:  cfg.BlobURL,
 		Temporal: c,
@@ -91,7 +89,7 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	calls := callPolicy(cfg)
 	logCallPolicy(logger, calls)
 	logger.Info("worker running", "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "call_task_queue", cfg.CallTaskQueue,
-		"openai", baseURLForLog(cfg.OpenAIBaseURL), "blob_url", withoutQuery(cfg.BlobURL), "routes", len(cfg.Routes))
+		"projects", len(cfg.Projects), "blob_url", withoutQuery(cfg.BlobURL), "routes", len(cfg.Routes))
 	err = worker.Run(ctx, c, acts, worker.Options{
 		TaskQueue:     cfg.TaskQueue,
 		CallTaskQueue: cfg.CallTaskQueue,
@@ -101,6 +99,52 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	})
 	logger.Info("worker stopped")
 	return err
+}
+
+// projectClients returns the OpenAI client of each project, built once
+// with the project's API key, base URL and headers, and again whenever a
+// key given as a file changes.
+func projectClients(ctx context.Context, projects []config.Project, logger *slog.Logger, m *secrets.Metrics) (*activities.Clients, []secrets.Reloader, error) {
+	clients := activities.NewClients(nil)
+	var reloaders []secrets.Reloader
+	for _, p := range projects {
+		build := func(key string) { clients.Set(p.Name, openAIClient(p, key)) }
+		parse := func(b []byte) (string, error) {
+			if p.APIKey.File == "" {
+				return string(b), nil
+			}
+			return secrets.Single(b)
+		}
+		current, r, err := startup.Secret(ctx, p.APIKey, parse, build, logger.With("project", p.Name), m)
+		if err != nil {
+			return nil, nil, err
+		}
+		build(current())
+		if r != nil {
+			reloaders = append(reloaders, r)
+		}
+		logger.Info("project", "project", hookbridge.Event{Project: p.Name}.ProjectName(), "openai", baseURLForLog(p.BaseURL), "api_key_file", p.APIKey.File)
+	}
+	return clients, reloaders, nil
+}
+
+// openAIClient is a project's client: Temporal makes the retries.
+func openAIClient(p config.Project, apiKey string) *openai.Client {
+	if apiKey == "" {
+		apiKey = simulatorAPIKey
+	}
+	opts := []option.RequestOption{option.WithAPIKey(apiKey), option.WithMaxRetries(0)}
+	if p.BaseURL != "" {
+		opts = append(opts, option.WithBaseURL(p.BaseURL))
+	}
+	if p.Organization != "" {
+		opts = append(opts, option.WithOrganization(p.Organization))
+	}
+	if p.ID != "" {
+		opts = append(opts, option.WithProject(p.ID))
+	}
+	c := openai.NewClient(opts...)
+	return &c
 }
 
 func callPolicy(cfg config.Worker) workflows.CallPolicy {

@@ -47,7 +47,7 @@ func (b *bench) reject(ctx context.Context) ([]section, error) {
 	defer devNull.Close()
 	verifier := receiver.NewVerifier([]string{secret}, 5*time.Minute, nil)
 	handler, err := receiver.New(tc, receiver.Options{
-		Verifier: verifier,
+		Projects: map[string]*receiver.Verifier{"": verifier},
 		Logger:   slog.New(slog.NewJSONHandler(devNull, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Metrics:  receiver.NewMetrics(prometheus.NewRegistry()),
 	})

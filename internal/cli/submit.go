@@ -27,30 +27,30 @@ const maxInlineBatch = 1 << 20
 type submission struct {
 	workflowType string
 	args         string
-	flags        func(fs *flag.FlagSet) func(args []string) (any, error)
+	flags        func(fs *flag.FlagSet) func(args []string, project string) (any, error)
 }
 
 var submissions = map[string]submission{
-	"response": {hookbridge.BackgroundResponseWorkflow, "--model M --input TEXT", func(fs *flag.FlagSet) func([]string) (any, error) {
+	"response": {hookbridge.BackgroundResponseWorkflow, "--model M --input TEXT", func(fs *flag.FlagSet) func([]string, string) (any, error) {
 		model := fs.String("model", "", "model (required)")
 		input := fs.String("input", "", "input text (required)")
 		instructions := fs.String("instructions", "", "instructions")
 		poll := fs.Int("poll", 0, "seconds before polling OpenAI when no webhook comes (default 300)")
-		return func([]string) (any, error) {
+		return func(_ []string, project string) (any, error) {
 			if *model == "" || *input == "" {
 				return nil, fmt.Errorf("%w: --model and --input are required", errUsage)
 			}
 			text, _ := json.Marshal(*input)
-			return workflows.BackgroundResponseInput{Model: *model, Input: text, Instructions: *instructions, PollIntervalSeconds: *poll}, nil
+			return workflows.BackgroundResponseInput{Project: project, Model: *model, Input: text, Instructions: *instructions, PollIntervalSeconds: *poll}, nil
 		}
 	}},
-	"batch": {hookbridge.BatchWorkflow, "FILE.jsonl | --input-file-id ID", func(fs *flag.FlagSet) func([]string) (any, error) {
+	"batch": {hookbridge.BatchWorkflow, "FILE.jsonl | --input-file-id ID", func(fs *flag.FlagSet) func([]string, string) (any, error) {
 		fileID := fs.String("input-file-id", "", "an uploaded batch input file, instead of FILE.jsonl")
 		endpoint := fs.String("endpoint", "/v1/responses", "endpoint of the requests")
 		window := fs.String("completion-window", "24h", "completion window")
 		poll := fs.Int("poll", 0, "seconds before polling OpenAI when no webhook comes (default 300)")
-		return func(args []string) (any, error) {
-			in := workflows.BatchInput{InputFileID: *fileID, Endpoint: *endpoint, CompletionWindow: *window, PollIntervalSeconds: *poll}
+		return func(args []string, project string) (any, error) {
+			in := workflows.BatchInput{Project: project, InputFileID: *fileID, Endpoint: *endpoint, CompletionWindow: *window, PollIntervalSeconds: *poll}
 			switch {
 			case len(args) == 1 && *fileID == "":
 				lines, err := readRequestLines(args[0])
@@ -63,17 +63,17 @@ var submissions = map[string]submission{
 			}
 		}
 	}},
-	"fine-tune": {hookbridge.FineTuningJobWorkflow, "--model M --training-file FILE_ID", func(fs *flag.FlagSet) func([]string) (any, error) {
+	"fine-tune": {hookbridge.FineTuningJobWorkflow, "--model M --training-file FILE_ID", func(fs *flag.FlagSet) func([]string, string) (any, error) {
 		model := fs.String("model", "", "base model (required)")
 		training := fs.String("training-file", "", "uploaded training file id (required)")
 		validation := fs.String("validation-file", "", "uploaded validation file id")
 		suffix := fs.String("suffix", "", "suffix of the fine-tuned model's name")
 		poll := fs.Int("poll", 0, "seconds before polling OpenAI when no webhook comes (default 300)")
-		return func([]string) (any, error) {
+		return func(_ []string, project string) (any, error) {
 			if *model == "" || *training == "" {
 				return nil, fmt.Errorf("%w: --model and --training-file are required", errUsage)
 			}
-			return workflows.FineTuningJobInput{Model: *model, TrainingFile: *training, ValidationFile: *validation, Suffix: *suffix, PollIntervalSeconds: *poll}, nil
+			return workflows.FineTuningJobInput{Project: project, Model: *model, TrainingFile: *training, ValidationFile: *validation, Suffix: *suffix, PollIntervalSeconds: *poll}, nil
 		}
 	}},
 }
@@ -90,13 +90,14 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("submit "+args[0], sub.args, stderr)
 	input := sub.flags(fs)
 	conn := temporalFlags(fs)
+	project := fs.String("project", "", "the OpenAI project to work in, as named in HOOKBRIDGE_PROJECTS (default: the default project)")
 	id := fs.String("id", "", "workflow ID (default: submit-<kind>-<random>)")
 	noWait := fs.Bool("no-wait", false, "print the workflow ID and return without waiting for the result")
 	ui := fs.String("ui", "http://localhost:8233", "Temporal UI base URL, for the printed link")
 	if err := fs.Parse(interleaved(args[1:])); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	in, err := input(fs.Args())
+	in, err := input(fs.Args(), *project)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"reflect"
 	"strings"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/hookbridge/hookbridge"
-	"github.com/hookbridge/hookbridge/internal/signing"
 )
 
 // Temporal is the connection to Temporal shared by both processes. Variable
@@ -88,13 +86,13 @@ type Receiver struct {
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
 	// MetricsAddr serves Prometheus metrics; empty turns them off.
 	MetricsAddr string `env:"RECEIVER_METRICS_ADDR" envDefault:":9090"`
-	// WebhookSecrets are the endpoint's signing secrets; any may match, so a
-	// rotation can list the new and the old one.
-	WebhookSecrets []string      `env:"OPENAI_WEBHOOK_SECRET,required,notEmpty"`
-	Addr           string        `env:"RECEIVER_ADDR" envDefault:":8000"`
-	Path           string        `env:"RECEIVER_PATH" envDefault:"/webhook"`
-	Tolerance      time.Duration `env:"RECEIVER_TOLERANCE" envDefault:"5m"`
-	MaxBodyBytes   int64         `env:"RECEIVER_MAX_BODY_BYTES" envDefault:"1048576"`
+	// Projects are the OpenAI projects served, each with its webhook
+	// signing secrets (see Project).
+	Projects     []Project
+	Addr         string        `env:"RECEIVER_ADDR" envDefault:":8000"`
+	Path         string        `env:"RECEIVER_PATH" envDefault:"/webhook"`
+	Tolerance    time.Duration `env:"RECEIVER_TOLERANCE" envDefault:"5m"`
+	MaxBodyBytes int64         `env:"RECEIVER_MAX_BODY_BYTES" envDefault:"1048576"`
 	// StartTimeout bounds the Temporal start call; it must stay well inside
 	// OpenAI's few-second acknowledgement window.
 	StartTimeout time.Duration `env:"RECEIVER_START_TIMEOUT" envDefault:"2s"`
@@ -109,9 +107,10 @@ type Worker struct {
 	Temporal
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
 	// MetricsAddr serves Prometheus metrics; empty turns them off.
-	MetricsAddr   string `env:"WORKER_METRICS_ADDR" envDefault:":9091"`
-	OpenAIAPIKey  string `env:"OPENAI_API_KEY"`
-	OpenAIBaseURL string `env:"OPENAI_BASE_URL"`
+	MetricsAddr string `env:"WORKER_METRICS_ADDR" envDefault:":9091"`
+	// Projects are the OpenAI projects served, each with its API access
+	// (see Project).
+	Projects []Project
 	// BlobURL is the gocloud.dev/blob bucket URL that batch files stream to.
 	BlobURL string `env:"BLOB_URL" envDefault:"file://./.hookbridge/blobs?create_dir=true"`
 	// ShutdownTimeout is how long a stopping worker lets running activities finish.
@@ -192,6 +191,9 @@ func ParseReceiver(environ map[string]string) (Receiver, error) {
 	if err != nil {
 		return cfg, err
 	}
+	if cfg.Projects, err = parseProjects(environ); err != nil {
+		return cfg, err
+	}
 	return cfg, cfg.validate()
 }
 
@@ -199,6 +201,9 @@ func ParseReceiver(environ map[string]string) (Receiver, error) {
 func ParseWorker(environ map[string]string) (Worker, error) {
 	cfg, err := parse[Worker](environ)
 	if err != nil {
+		return cfg, err
+	}
+	if cfg.Projects, err = parseProjects(environ); err != nil {
 		return cfg, err
 	}
 	return cfg, cfg.validate()
@@ -262,13 +267,7 @@ func (c Temporal) validate() error {
 }
 
 func (c Receiver) validate() error {
-	errs := []error{c.Temporal.validate()}
-	for i, s := range c.WebhookSecrets {
-		// Never echo the secret itself: this message reaches logs.
-		if _, err := signing.DecodeSecret(strings.TrimSpace(s)); err != nil {
-			errs = append(errs, fmt.Errorf("OPENAI_WEBHOOK_SECRET: secret %d of %d: %w", i+1, len(c.WebhookSecrets), err))
-		}
-	}
+	errs := []error{c.Temporal.validate(), checkWebhookSecrets(c.Projects)}
 	if !strings.HasPrefix(c.Path, "/") {
 		errs = append(errs, fmt.Errorf("RECEIVER_PATH must start with /, got %q", c.Path))
 	}
@@ -288,15 +287,7 @@ func (c Receiver) validate() error {
 }
 
 func (c Worker) validate() error {
-	errs := []error{c.Temporal.validate()}
-	if c.OpenAIAPIKey == "" && c.OpenAIBaseURL == "" {
-		errs = append(errs, errors.New("OPENAI_API_KEY is required (or OPENAI_BASE_URL pointing at an OpenAI simulator)"))
-	}
-	if c.OpenAIBaseURL != "" {
-		if u, err := url.Parse(c.OpenAIBaseURL); err != nil || u.Scheme == "" || u.Host == "" {
-			errs = append(errs, fmt.Errorf("OPENAI_BASE_URL must be an absolute URL, got %q", c.OpenAIBaseURL))
-		}
-	}
+	errs := []error{c.Temporal.validate(), checkAPIAccess(c.Projects)}
 	if c.BlobURL == "" {
 		errs = append(errs, errors.New("BLOB_URL must not be empty"))
 	}
@@ -307,13 +298,4 @@ func (c Worker) validate() error {
 		errs = append(errs, errors.New("HOOKBRIDGE_CALL_DEADLINE must be positive"))
 	}
 	return errors.Join(errs...)
-}
-
-// Secrets returns the webhook secrets without surrounding spaces.
-func (c Receiver) Secrets() []string {
-	out := make([]string, len(c.WebhookSecrets))
-	for i, s := range c.WebhookSecrets {
-		out[i] = strings.TrimSpace(s)
-	}
-	return out
 }

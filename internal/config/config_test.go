@@ -27,8 +27,9 @@ func TestReceiverSecretsAreCommaSeparated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cfg.Secrets(); len(got) != 2 || got[0] != secret || got[1] != other {
-		t.Errorf("Secrets() = %q", got)
+	got, err := config.WebhookSecrets(cfg.Projects[0].WebhookSecret.Value, ",")
+	if err != nil || len(got) != 2 || got[0] != secret || got[1] != other {
+		t.Errorf("WebhookSecrets = %q, %v", got, err)
 	}
 }
 
@@ -42,7 +43,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"receiver without secret", receiver, map[string]string{}, "OPENAI_WEBHOOK_SECRET"},
 		{"short whsec secret", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": "whsec_c2hvcnQ="}, "OPENAI_WEBHOOK_SECRET"},
 		{"whsec secret not base64", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": "whsec_***"}, "OPENAI_WEBHOOK_SECRET"},
-		{"second secret malformed", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret + ",whsec_x"}, "secret 2 of 2"},
+		{"second secret malformed", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret + ",whsec_x"}, "OPENAI_WEBHOOK_SECRET: secret 2"},
 		{"tolerance not a duration", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_TOLERANCE": "five"}, "RECEIVER_TOLERANCE"},
 		{"path without slash", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_PATH": "hook"}, "RECEIVER_PATH"},
 		{"worker without API key", worker, map[string]string{}, "OPENAI_API_KEY"},
@@ -103,5 +104,63 @@ func TestWorkerRoutes(t *testing.T) {
 	}
 	if len(cfg.Routes) != 2 || cfg.Routes[0].TaskQueue != "billing" || cfg.Routes[1].Match != "batch.*" {
 		t.Errorf("routes = %+v", cfg.Routes)
+	}
+}
+
+func TestProjects(t *testing.T) {
+	cfg, err := config.ParseReceiver(map[string]string{
+		"OPENAI_WEBHOOK_SECRET":                                secret,
+		"HOOKBRIDGE_PROJECTS":                                  "staging, team-a",
+		"HOOKBRIDGE_PROJECT_STAGING_OPENAI_WEBHOOK_SECRET":     secret,
+		"HOOKBRIDGE_PROJECT_TEAM_A_OPENAI_WEBHOOK_SECRET_FILE": "/run/secrets/team-a",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range cfg.Projects {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, ",") != ",staging,team-a" {
+		t.Fatalf("projects %q, want the default, staging and team-a", names)
+	}
+	if s := cfg.Projects[2].WebhookSecret; s.File != "/run/secrets/team-a" || s.Value != "" || s.Variable != "HOOKBRIDGE_PROJECT_TEAM_A_OPENAI_WEBHOOK_SECRET" {
+		t.Errorf("team-a secret = %+v", s)
+	}
+
+	// Only named projects: no default one.
+	worker, err := config.ParseWorker(map[string]string{
+		"HOOKBRIDGE_PROJECTS":                       "staging",
+		"HOOKBRIDGE_PROJECT_STAGING_OPENAI_API_KEY": "sk-staging",
+		"HOOKBRIDGE_PROJECT_STAGING_OPENAI_PROJECT": "proj_123",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(worker.Projects) != 1 || worker.Projects[0].Name != "staging" || worker.Projects[0].APIKey.Value != "sk-staging" || worker.Projects[0].ID != "proj_123" {
+		t.Errorf("projects = %+v", worker.Projects)
+	}
+}
+
+func TestProjectErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		name    string
+		parse   func(map[string]string) error
+		environ map[string]string
+		want    string
+	}{
+		{"bad project name", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "HOOKBRIDGE_PROJECTS": "Staging"}, "HOOKBRIDGE_PROJECTS"},
+		{"project called default", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "HOOKBRIDGE_PROJECTS": "default"}, "HOOKBRIDGE_PROJECTS"},
+		{"project without secret", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "HOOKBRIDGE_PROJECTS": "staging"}, "HOOKBRIDGE_PROJECT_STAGING_OPENAI_WEBHOOK_SECRET"},
+		{"value and file", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "OPENAI_WEBHOOK_SECRET_FILE": "/x"}, "OPENAI_WEBHOOK_SECRET_FILE"},
+		{"project without API access", worker, map[string]string{"OPENAI_API_KEY": "sk", "HOOKBRIDGE_PROJECTS": "team-a"}, "HOOKBRIDGE_PROJECT_TEAM_A_OPENAI_API_KEY"},
+		{"project base URL relative", worker, map[string]string{"HOOKBRIDGE_PROJECTS": "a", "HOOKBRIDGE_PROJECT_A_OPENAI_BASE_URL": "sim/v1"}, "HOOKBRIDGE_PROJECT_A_OPENAI_BASE_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.parse(tt.environ); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one naming %s", err, tt.want)
+			}
+		})
 	}
 }

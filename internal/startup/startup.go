@@ -18,6 +18,7 @@ import (
 
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/namespace"
+	"github.com/hookbridge/hookbridge/internal/secrets"
 )
 
 // Logger logs JSON lines, or text when w is a terminal, at the level named
@@ -77,4 +78,24 @@ func PrepareNamespace(ctx context.Context, c client.Client, cfg config.Temporal,
 		}
 		delay = min(2*delay, 10*time.Second)
 	}
+}
+
+// Secret returns the current value of a secret given as a variable or as a
+// file: a file is watched, and a changed one is parsed and, when valid,
+// replaces the value (onChange, when not nil, then gets it) while the
+// process runs. The Reloader re-reads the file on demand (SIGHUP); it is nil
+// for a variable, which cannot change.
+func Secret[T any](ctx context.Context, s config.Secret, parse func([]byte) (T, error), onChange func(T), logger *slog.Logger, m *secrets.Metrics) (current func() T, r secrets.Reloader, err error) {
+	if s.File == "" {
+		v, err := parse([]byte(s.Value))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", s.Variable, err)
+		}
+		return func() T { return v }, nil, nil
+	}
+	w, err := secrets.Watch(ctx, secrets.Options[T]{Path: s.File, Parse: parse, Logger: logger, Metrics: m, OnChange: onChange})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s_FILE: %w", s.Variable, err)
+	}
+	return w.Get, w, nil
 }
