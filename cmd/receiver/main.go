@@ -47,14 +47,18 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 	if err := metrics.Serve(ctx, cfg.MetricsAddr, reg, logger); err != nil {
 		return fmt.Errorf("RECEIVER_METRICS_ADDR: %w", err)
 	}
-	c, err := startup.Client(cfg.Temporal, logger, sdkMetrics)
+	secretMetrics := secrets.NewMetrics(reg)
+	c, temporalKey, err := startup.Client(ctx, cfg.Temporal, logger, sdkMetrics, secretMetrics)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	verifiers, reloaders, err := projectVerifiers(ctx, cfg, logger, secrets.NewMetrics(reg))
+	verifiers, reloaders, err := projectVerifiers(ctx, cfg, logger, secretMetrics)
 	if err != nil {
 		return err
+	}
+	if temporalKey != nil {
+		reloaders = append(reloaders, temporalKey)
 	}
 	secrets.ReloadOnSignal(ctx, syscall.SIGHUP, reloaders...)
 	handler, err := receiver.New(c, receiver.Options{

@@ -58,7 +58,8 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	if err := metrics.Serve(ctx, cfg.MetricsAddr, reg, logger); err != nil {
 		return fmt.Errorf("WORKER_METRICS_ADDR: %w", err)
 	}
-	c, err := startup.Client(cfg.Temporal, logger, sdkMetrics)
+	secretMetrics := secrets.NewMetrics(reg)
+	c, temporalKey, err := startup.Client(ctx, cfg.Temporal, logger, sdkMetrics, secretMetrics)
 	if err != nil {
 		return err
 	}
@@ -69,9 +70,12 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	}
 	defer bucket.Close()
 
-	clients, reloaders, err := projectClients(ctx, cfg.Projects, logger, secrets.NewMetrics(reg))
+	clients, reloaders, err := projectClients(ctx, cfg.Projects, logger, secretMetrics)
 	if err != nil {
 		return err
+	}
+	if temporalKey != nil {
+		reloaders = append(reloaders, temporalKey)
 	}
 	secrets.ReloadOnSignal(ctx, syscall.SIGHUP, reloaders...)
 	acts := &activities.Activities{

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/contrib/envconfig"
 
 	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/secrets"
 )
 
 // Temporal is the connection to Temporal shared by both processes. Variable
@@ -29,6 +31,9 @@ type Temporal struct {
 	// own, so that no backlog delays an answer.
 	CallTaskQueue string `env:"TEMPORAL_CALL_TASK_QUEUE" envDefault:"openai-calls"`
 	APIKey        string `env:"TEMPORAL_API_KEY"`
+	// APIKeyFile holds the API key instead, watched and re-read when it
+	// changes (see startup.Client).
+	APIKeyFile string `env:"TEMPORAL_API_KEY_FILE"`
 	// TLS forces TLS on or off; unset means on when an API key or a client
 	// certificate is given.
 	TLS                        *bool  `env:"TEMPORAL_TLS"`
@@ -64,12 +69,25 @@ func (t Temporal) ClientOptions() (client.Options, error) {
 	switch {
 	case t.TLS != nil && !*t.TLS:
 		profile.TLS = &envconfig.ClientConfigTLS{Disabled: true}
-	case t.TLS != nil || t.hasTLSSettings():
+	case t.TLS != nil || t.hasTLSSettings() || t.APIKeyFile != "":
+		// An API key turns TLS on, as envconfig does for TEMPORAL_API_KEY.
 		profile.TLS = &tls
 	}
 	opts, err := profile.ToClientOptions(envconfig.ToClientOptionsRequest{})
 	if err != nil {
 		return client.Options{}, fmt.Errorf("TEMPORAL_TLS_*: %w", err)
+	}
+	if t.APIKeyFile != "" {
+		// Read once here, for one-shot tools; the processes watch the file.
+		b, err := os.ReadFile(t.APIKeyFile)
+		if err != nil {
+			return client.Options{}, fmt.Errorf("TEMPORAL_API_KEY_FILE: %w", err)
+		}
+		key, err := secrets.Single(b)
+		if err != nil {
+			return client.Options{}, fmt.Errorf("TEMPORAL_API_KEY_FILE %s: %w", t.APIKeyFile, err)
+		}
+		opts.Credentials = client.NewAPIKeyStaticCredentials(key)
 	}
 	return opts, nil
 }
@@ -256,6 +274,9 @@ func (c Temporal) validate() error {
 	}
 	if c.TaskQueue == "" {
 		errs = append(errs, errors.New("TEMPORAL_TASK_QUEUE must not be empty"))
+	}
+	if c.APIKey != "" && c.APIKeyFile != "" {
+		errs = append(errs, errors.New("TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE are both set: give one"))
 	}
 	if c.CallTaskQueue == "" {
 		errs = append(errs, errors.New("TEMPORAL_CALL_TASK_QUEUE must not be empty"))

@@ -154,6 +154,8 @@ func TestProjectErrorsNameTheVariable(t *testing.T) {
 		{"project without secret", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "HOOKBRIDGE_PROJECTS": "staging"}, "HOOKBRIDGE_PROJECT_STAGING_OPENAI_WEBHOOK_SECRET"},
 		{"value and file", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "OPENAI_WEBHOOK_SECRET_FILE": "/x"}, "OPENAI_WEBHOOK_SECRET_FILE"},
 		{"project without API access", worker, map[string]string{"OPENAI_API_KEY": "sk", "HOOKBRIDGE_PROJECTS": "team-a"}, "HOOKBRIDGE_PROJECT_TEAM_A_OPENAI_API_KEY"},
+		{"Temporal key file missing", worker, map[string]string{"OPENAI_API_KEY": "sk", "TEMPORAL_API_KEY_FILE": "/nonexistent/key"}, "TEMPORAL_API_KEY_FILE"},
+		{"Temporal key twice", worker, map[string]string{"OPENAI_API_KEY": "sk", "TEMPORAL_API_KEY": "k", "TEMPORAL_API_KEY_FILE": "/nonexistent/key"}, "TEMPORAL_API_KEY_FILE are both set"},
 		{"project base URL relative", worker, map[string]string{"HOOKBRIDGE_PROJECTS": "a", "HOOKBRIDGE_PROJECT_A_OPENAI_BASE_URL": "sim/v1"}, "HOOKBRIDGE_PROJECT_A_OPENAI_BASE_URL"},
 	}
 	for _, tt := range tests {

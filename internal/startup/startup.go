@@ -39,11 +39,21 @@ func Logger(w io.Writer, level string) *slog.Logger {
 
 // Client returns a Temporal client that connects on first use, so that a
 // process can start (and answer health checks) before Temporal is up.
-// The SDK's metrics go to metricsHandler (nil: none).
-func Client(cfg config.Temporal, logger *slog.Logger, metricsHandler client.MetricsHandler) (client.Client, error) {
+// The SDK's metrics go to metricsHandler (nil: none). An API key in a file
+// (TEMPORAL_API_KEY_FILE) is watched: each call sends the current one.
+func Client(ctx context.Context, cfg config.Temporal, logger *slog.Logger, metricsHandler client.MetricsHandler, m *secrets.Metrics) (client.Client, secrets.Reloader, error) {
 	opts, err := cfg.ClientOptions()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var reloader secrets.Reloader
+	if cfg.APIKeyFile != "" {
+		key, r, err := Secret(ctx, config.Secret{Variable: "TEMPORAL_API_KEY", File: cfg.APIKeyFile}, secrets.Single, nil, logger, m)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.Credentials = client.NewAPIKeyDynamicCredentials(func(context.Context) (string, error) { return key(), nil })
+		reloader = r
 	}
 	opts.Logger = sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk"))
 	opts.MetricsHandler = metricsHandler
@@ -52,9 +62,9 @@ func Client(cfg config.Temporal, logger *slog.Logger, metricsHandler client.Metr
 	opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	c, err := client.NewLazyClient(opts)
 	if err != nil {
-		return nil, fmt.Errorf("temporal client for %s: %w", cfg.Address, err)
+		return nil, nil, fmt.Errorf("temporal client for %s: %w", cfg.Address, err)
 	}
-	return c, nil
+	return c, reloader, nil
 }
 
 // PrepareNamespace registers hookbridge's search attributes and checks the
