@@ -209,7 +209,7 @@ func ParseReceiver(environ map[string]string) (Receiver, error) {
 	if err != nil {
 		return cfg, err
 	}
-	if cfg.Projects, err = parseProjects(environ); err != nil {
+	if cfg.Projects, err = ParseProjects(environ); err != nil {
 		return cfg, err
 	}
 	return cfg, cfg.validate()
@@ -221,7 +221,7 @@ func ParseWorker(environ map[string]string) (Worker, error) {
 	if err != nil {
 		return cfg, err
 	}
-	if cfg.Projects, err = parseProjects(environ); err != nil {
+	if cfg.Projects, err = ParseProjects(environ); err != nil {
 		return cfg, err
 	}
 	return cfg, cfg.validate()

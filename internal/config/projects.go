@@ -79,10 +79,12 @@ func ProjectPrefix(name string) string {
 	return "HOOKBRIDGE_PROJECT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"
 }
 
-// parseProjects reads the default project and those of HOOKBRIDGE_PROJECTS.
-// The default project is left out when none of its variables is set and
-// other projects are listed.
-func parseProjects(environ map[string]string) ([]Project, error) {
+// ParseProjects reads the default project and those of HOOKBRIDGE_PROJECTS
+// from environ (the process environment when nil), without requiring any
+// secret: the receiver and worker check what each needs. The default
+// project is left out when none of its variables is set and other projects
+// are listed.
+func ParseProjects(environ map[string]string) ([]Project, error) {
 	names := []string{""}
 	var errs []error
 	for _, n := range strings.Split(lookup(environ, ProjectsVariable), ",") {
