@@ -110,13 +110,23 @@ func (k Key) Matches(webhookID, timestamp string, body []byte, signature string)
 
 // Headers returns the three Standard Webhooks headers of a signed delivery.
 func Headers(secret, webhookID string, timestamp time.Time, body []byte) (http.Header, error) {
-	signature, err := Sign(secret, webhookID, timestamp, body)
-	if err != nil {
-		return nil, err
+	return HeadersFor([]string{secret}, webhookID, timestamp, body)
+}
+
+// HeadersFor returns the headers of a delivery signed with each of secrets,
+// as a sender signs during a secret rotation: one v1 signature per secret,
+// space-separated.
+func HeadersFor(secrets []string, webhookID string, timestamp time.Time, body []byte) (http.Header, error) {
+	signatures := make([]string, len(secrets))
+	for i, secret := range secrets {
+		var err error
+		if signatures[i], err = Sign(secret, webhookID, timestamp, body); err != nil {
+			return nil, err
+		}
 	}
 	h := make(http.Header, 3)
 	h.Set("webhook-id", webhookID)
 	h.Set("webhook-timestamp", strconv.FormatInt(timestamp.Unix(), 10))
-	h.Set("webhook-signature", signature)
+	h.Set("webhook-signature", strings.Join(signatures, " "))
 	return h, nil
 }

@@ -2,6 +2,7 @@ package signing_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +90,23 @@ func TestKeyMatchesOnlyTheRightSignature(t *testing.T) {
 		if got := key.Matches(tt.id, tt.ts, []byte(tt.body), tt.sig); got != tt.want {
 			t.Errorf("%s: Matches = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestHeadersForSignsWithEverySecret(t *testing.T) {
+	const other = "whsec_b3RoZXItc2VjcmV0LW9mLWF0LWxlYXN0LTI0LWJ5dGVz"
+	at := time.Unix(1614265330, 0)
+	body := []byte(`{"test": 2432232314}`)
+	const vectorSecret, vectorID, vectorSignature = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+	h, err := signing.HeadersFor([]string{vectorSecret, other}, vectorID, at, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs := strings.Fields(h.Get("webhook-signature"))
+	if len(sigs) != 2 || sigs[0] != vectorSignature {
+		t.Fatalf("webhook-signature = %q, want the vector's signature then the other's", h.Get("webhook-signature"))
+	}
+	if want, _ := signing.Sign(other, vectorID, at, body); sigs[1] != want {
+		t.Errorf("second signature %q, want %q", sigs[1], want)
 	}
 }
