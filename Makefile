@@ -65,6 +65,7 @@ stage = began=$$(date +%s); ( $(2) ); status=$$?; \
 vet:
 	@$(call stage,vet,test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }; \
 		$(GO) vet ./... && \
+		$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... && \
 		$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./workflows/...)
 
 # Debian's Chromium drives the Temporal UI test; installed when missing.
@@ -94,8 +95,9 @@ test:
 # The production-shaped suite on a stock Temporal server (internal/cluster).
 CLUSTER_TESTS := TestProductionTemporal
 
+# Every package but the end-to-end suites, under the race detector.
 test-unit:
-	@$(call stage,unit tests,$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/e2e$$'))
+	@$(call stage,unit tests (race detector),$(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/e2e$$'))
 
 test-e2e:
 	@$(call stage,end-to-end tests on the dev server,$(GO) test -count=1 -timeout 14m -skip '$(CLUSTER_TESTS)' ./e2e)

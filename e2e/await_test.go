@@ -133,11 +133,11 @@ func TestAWebhookBeforeTheCreateReturnedIsKept(t *testing.T) {
 	if len(ids) != 1 {
 		t.Fatalf("event workflows: %v", ids)
 	}
-	event, err := s.client.DescribeWorkflowExecution(context.Background(), ids[0], "")
+	event, err := describe(s.client, ids[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := s.client.DescribeWorkflowExecution(context.Background(), "bg-early", "")
+	run, err := describe(s.client, "bg-early")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestCancellingTheWorkflowCancelsTheResponse(t *testing.T) {
 	run := s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-cancel", hello(3600))
 	waitFor(t, 30*time.Second, "the response to be created", func() bool { return s.sim.Calls(http.MethodPost, "/v1/responses") == 1 })
 	waitFor(t, 30*time.Second, "the create activity to complete", func() bool {
-		d, err := s.client.DescribeWorkflowExecution(context.Background(), "bg-cancel", "")
+		d, err := describe(s.client, "bg-cancel")
 		return err == nil && len(d.GetPendingActivities()) == 0
 	})
 	if err := s.client.CancelWorkflow(context.Background(), "bg-cancel", ""); err != nil {

@@ -540,7 +540,7 @@ func (s *stack) waitAllClosed(t *testing.T, timeout time.Duration, want int) {
 			ids := s.workflowIDs(t, `ExecutionStatus = "Running"`)
 			var detail []string
 			for _, id := range ids[:min(len(ids), 5)] {
-				d, err := s.client.DescribeWorkflowExecution(context.Background(), id, "")
+				d, err := describe(s.client, id)
 				if err != nil {
 					detail = append(detail, fmt.Sprintf("%s: %v", id, err))
 					continue

@@ -258,7 +258,7 @@ func (s *stack) result(t *testing.T, webhookID string) workflows.EventResult {
 // exists reports whether Temporal holds a workflow with this ID.
 func (s *stack) exists(t *testing.T, workflowID string) bool {
 	t.Helper()
-	_, err := s.client.DescribeWorkflowExecution(context.Background(), workflowID, "")
+	_, err := describe(s.client, workflowID)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return false
@@ -267,6 +267,15 @@ func (s *stack) exists(t *testing.T, workflowID string) bool {
 		t.Fatal(err)
 	}
 	return true
+}
+
+// describe returns the server's description of a workflow's latest run.
+func describe(c client.Client, workflowID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	d, err := c.DescribeWorkflow(context.Background(), workflowID, "")
+	if err != nil {
+		return nil, err
+	}
+	return d.RawResponse, nil
 }
 
 // count returns the number of executions visibility lists for query.

@@ -176,11 +176,11 @@ func TestKillThenRestartKeepsWorkflows(t *testing.T) {
 		t.Errorf("PID() = %d after Restart, want a new process", oldPID)
 	}
 
-	desc, err := dial(t, s.Address()).DescribeWorkflowExecution(ctx, "devserver-test", "")
+	d, err := dial(t, s.Address()).DescribeWorkflow(ctx, "devserver-test", "")
 	if err != nil {
 		t.Fatalf("workflow lost across Kill and Restart: %v", err)
 	}
-	info := desc.GetWorkflowExecutionInfo()
+	info := d.RawResponse.GetWorkflowExecutionInfo()
 	if got, want := info.GetExecution().GetRunId(), run.GetRunID(); got != want {
 		t.Errorf("run ID = %s, want %s", got, want)
 	}
