@@ -14,6 +14,11 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/internal/signing"
 	"github.com/hookbridge/hookbridge/receiver"
 )
@@ -255,5 +260,45 @@ func TestParseCPUTime(t *testing.T) {
 	}
 	if _, err := parseCPUTime("garbage"); err == nil {
 		t.Error("parseCPUTime(garbage): no error")
+	}
+}
+
+func TestDeliveredAtIsTheStartOfTheAttemptThatGotA2xx(t *testing.T) {
+	t0 := time.Now()
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	tests := []struct {
+		name string
+		call openaisim.Call
+		want time.Time
+	}{
+		{"retried", openaisim.Call{Attempts: []openaisim.Attempt{{At: at(1), StatusCode: 503}, {At: at(6), StatusCode: 200}}}, at(6)},
+		{"no 2xx", openaisim.Call{Attempts: []openaisim.Attempt{{At: at(1), Error: "timeout"}, {At: at(6), StatusCode: 503}}}, at(1)},
+		{"no attempt", openaisim.Call{CreatedAt: at(0)}, at(0)},
+	}
+	for _, tt := range tests {
+		if got := deliveredAt(tt.call); !got.Equal(tt.want) {
+			t.Errorf("%s: deliveredAt = %v, want %v", tt.name, got.Sub(t0), tt.want.Sub(t0))
+		}
+	}
+}
+
+func TestCallTimesAreTheStartAndTheFirstPickup(t *testing.T) {
+	t0 := time.Now().UTC()
+	event := func(ms int, typ enumspb.EventType) *historypb.HistoryEvent {
+		return &historypb.HistoryEvent{EventType: typ, EventTime: timestamppb.New(t0.Add(time.Duration(ms) * time.Millisecond))}
+	}
+	h := &historypb.History{Events: []*historypb.HistoryEvent{
+		event(0, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED),
+		event(0, enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED),
+		event(7, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED),
+		event(20, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+		event(30, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED),
+	}}
+	started, picked := callTimes(h)
+	if !started.Equal(t0) || picked.Sub(started) != 7*time.Millisecond {
+		t.Errorf("callTimes = %v, %v after it; want the start and 7ms", started, picked.Sub(started))
+	}
+	if _, picked := callTimes(&historypb.History{Events: h.Events[:2]}); !picked.IsZero() {
+		t.Errorf("callTimes without a pickup = %v, want zero", picked)
 	}
 }

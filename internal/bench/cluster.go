@@ -31,12 +31,12 @@ const (
 // clusterConcurrency lists the ingest concurrencies run on the cluster.
 var clusterConcurrency = []int{16, 64}
 
-// onCluster is scenario 6: on one fresh stock Temporal cluster (default
+// onCluster is scenario 7: on one fresh stock Temporal cluster (default
 // limits, PostgreSQL), in order, scenario 1's ingest at C=16 and C=64,
-// scenario 4's drain, and a steady open-loop load with the worker running
+// scenario 4's drain, a steady open-loop load with the worker running
 // for ack latency and the Temporal requests and billable actions per
-// event. The section sets the dev server's figures of this run beside the
-// cluster's where there are any.
+// event, and scenario 6's calls. The section sets the dev server's figures
+// of this run beside the cluster's where there are any.
 func (b *bench) onCluster(ctx context.Context) ([]section, error) {
 	names := make([]string, 0, len(hookbridge.SearchAttributeKeys))
 	for _, k := range hookbridge.SearchAttributeKeys {
@@ -58,20 +58,46 @@ func (b *bench) onCluster(ctx context.Context) ([]section, error) {
 	if err != nil {
 		return nil, err
 	}
+	drain, steady, err := b.clusterDrainAndSteady(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	calls, err := b.clusterCalls(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	throttled, err := cl.FrontendThrottled(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []section{b.clusterSection(ingest, drain, steady, calls, throttled)}, nil
+}
+
+// clusterDrainAndSteady runs scenario 4's drain on the cluster, then the
+// steady load with the same worker, on task queues of their own.
+func (b *bench) clusterDrainAndSteady(ctx context.Context, cl *cluster.Cluster) (drainRun, steadyRun, error) {
 	sys, err := b.newSystem(ctx, "cluster drain and steady load", cl)
 	if err != nil {
-		return nil, err
+		return drainRun{}, steadyRun{}, err
 	}
 	defer sys.Close()
-	drain, err := b.drainBacklog(ctx, sys, "cluster drain")
+	drain, err := b.drainBacklog(ctx, sys, "cluster drain", "drain", nil)
 	if err != nil {
-		return nil, err
+		return drain, steadyRun{}, err
 	}
 	steady, err := b.steadyLoad(ctx, cl, sys)
+	return drain, steady, err
+}
+
+// clusterCalls runs scenario 6's calls on the cluster, on task queues of
+// their own.
+func (b *bench) clusterCalls(ctx context.Context, cl *cluster.Cluster) (callsResult, error) {
+	sys, err := b.newSystem(ctx, "cluster calls", cl)
 	if err != nil {
-		return nil, err
+		return callsResult{}, err
 	}
-	return []section{b.clusterSection(ingest, drain, steady)}, nil
+	defer sys.Close()
+	return b.measureCalls(ctx, sys, "cluster calls")
 }
 
 // clusterIngest runs scenario 1's levels on the cluster, on a task queue of
@@ -96,12 +122,11 @@ type steadyRun struct {
 	ack    ackRun
 	events int // deliveries answered 2xx, one workflow each
 	// requests are the frontend's requests for the namespace over the
-	// load, by operation; throttled those it refused with
-	// ResourceExhausted over the whole scenario.
-	requests, throttled map[string]float64
-	retrievesMissing    int // retrieves not served within retrieveWait
-	completed, left     int // the events' workflows completed, still running
-	actions             actionStats
+	// load, by operation.
+	requests         map[string]float64
+	retrievesMissing int // retrieves not served within retrieveWait
+	completed, left  int // the events' workflows completed, still running
+	actions          actionStats
 }
 
 // steadyLoad sends clusterAckRate deliveries per second for p.AckDuration
@@ -150,10 +175,6 @@ func (b *bench) steadyLoad(ctx context.Context, cl *cluster.Cluster, sys *system
 			r.requests[op] = d
 		}
 	}
-	if r.throttled, err = cl.FrontendThrottled(ctx); err != nil {
-		return r, err
-	}
-
 	_, statuses, err := sys.waitOutcomes(ctx, tag, r.ack.samples, retrieveWait)
 	if err != nil {
 		return r, fmt.Errorf("cluster steady load: %w", err)
@@ -197,19 +218,21 @@ func (r steadyRun) visibility() float64 {
 	return n
 }
 
-// clusterSection writes scenario 6's table: a row per figure, the cluster's
-// beside the dev server's of this run.
-func (b *bench) clusterSection(ingest map[int]ingestRun, drain drainRun, steady steadyRun) section {
+// clusterSection writes scenario 7's table: a row per figure, the cluster's
+// beside the dev server's of this run. throttled are the requests the
+// frontend refused with ResourceExhausted over the whole scenario.
+func (b *bench) clusterSection(ingest map[int]ingestRun, drain drainRun, steady steadyRun, calls callsResult, throttled map[string]float64) section {
 	p := b.p
 	const none = "—"
 	s := section{
-		Title: "6. Stock Temporal cluster",
+		Title: "7. Stock Temporal cluster",
 		Text: fmt.Sprintf("One fresh internal/cluster: Temporal server %s as 4 processes (history, matching, frontend, worker), "+
 			"PostgreSQL persistence and SQL visibility, no dynamic config, so every limit is the server's default "+
 			"(such as 10 visibility requests/s per namespace). On it, one after another: scenario 1's ingest at C=%d and C=%d "+
 			"(on a task queue no worker polls), scenario 4's drain of %d events (its own task queue), "+
 			"then a steady open-loop load of %d deliveries/s for %v with the worker still running, for the ack latency "+
-			"and the per-event figures. The dev server column holds the corresponding figures of scenarios 1, 4 and 5 of this run.",
+			"and the per-event figures, and last scenario 6's calls (task queues of their own, a worker of their own). "+
+			"The dev server column holds the corresponding figures of scenarios 1, 4, 5 and 6 of this run.",
 			cluster.ServerVersion, clusterConcurrency[0], clusterConcurrency[1], p.DrainBacklog, clusterAckRate, p.AckDuration),
 		Header: []string{"figure", "cluster", "dev server (same run)"},
 	}
@@ -258,6 +281,26 @@ func (b *bench) clusterSection(ingest map[int]ingestRun, drain drainRun, steady 
 	}
 	row("Temporal Cloud billable actions per event, mean / max",
 		fmt.Sprintf("%.2f / %d (%d histories)", steady.actions.mean, steady.actions.max, steady.actions.n), devActions)
+	devCall := func(f func(callsResult) string) string {
+		if b.devCalls == nil {
+			return "not run"
+		}
+		return f(*b.devCalls)
+	}
+	for _, r := range []struct {
+		name string
+		run  func(callsResult) callRun
+	}{
+		{fmt.Sprintf("calls at %d/s alone", callRate), func(c callsResult) callRun { return c.alone }},
+		{fmt.Sprintf("calls at %d/s %s", callRate, p.callLoad()), func(c callsResult) callRun { return c.loaded }},
+	} {
+		lat := func(c callsResult) string { return r.run(c).latencies() }
+		out := func(c callsResult) string { return r.run(c).outcomes() }
+		row(r.name+": p50 / p99 / max", lat(calls), devCall(lat))
+		row(r.name+": answered / expired", out(calls), devCall(out))
+	}
+	p99 := func(c callsResult) string { return times(c.loaded.lat.P99, c.alone.lat.P99) }
+	row("calls: p99 with load / alone", p99(calls), devCall(p99))
 
 	s.Notes = append(s.Notes,
 		fmt.Sprintf("Ingest: each rate the %s interleaved rounds of %v after a %v warm-up, both concurrencies on the one cluster; "+
@@ -277,9 +320,12 @@ func (b *bench) clusterSection(ingest map[int]ingestRun, drain drainRun, steady 
 		fmt.Sprintf("Billable actions: `cloudactions.Count` over the histories (GetWorkflowExecutionHistory, read after the counters) "+
 			"of %d of the steady load's workflows; the dev server's over those of scenario 5's sample.", steady.actions.n),
 		fmt.Sprintf("Throttled requests (ResourceExhausted) over the whole cluster run, the bench's own visibility polls (at most 2/s) included: %.0f.",
-			sum(steady.throttled)),
+			sum(throttled)),
 		"No ack-latency level of scenario 3 runs at this rate, and the dev server's request counters are not read, hence the dashes.",
 	)
+	for _, n := range calls.notes(p.DrainTimeout) {
+		s.Notes = append(s.Notes, "Calls: "+n)
+	}
 	if steady.retrievesMissing > 0 {
 		s.Notes = append(s.Notes, fmt.Sprintf("**%d retrieves were not served within %v of the load; the after reading misses their requests.**",
 			steady.retrievesMissing, retrieveWait))

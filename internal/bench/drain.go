@@ -21,15 +21,11 @@ func (b *bench) drain(ctx context.Context) ([]section, error) {
 		return nil, err
 	}
 	defer sys.Close()
-	dr, err := b.drainBacklog(ctx, sys, "drain")
+	dr, err := b.drainBacklog(ctx, sys, "drain", "drain", nil)
 	if err != nil {
 		return nil, err
 	}
 	b.devDrain = &dr
-	target := "✓"
-	if dr.rate() < 100 {
-		target = "✗"
-	}
 	s := section{
 		Title: "4. Drain",
 		Text: "Worker stopped, a backlog of response.completed events (objects seeded in the simulator) put in through the receiver; " +
@@ -39,7 +35,7 @@ func (b *bench) drain(ctx context.Context) ([]section, error) {
 		Header: []string{"backlog", "seconds", "events/s", "ratio to raw start rate", "target ≥ 100/s", "not completed"},
 		Rows: [][]string{{
 			fmt.Sprint(dr.backlog), fmt.Sprintf("%.1f", dr.took().Seconds()), perSecond(dr.rate()),
-			fmt.Sprintf("%.2f (raw %s)", dr.rate()/b.rawC64, perSecond(b.rawC64)), target, fmt.Sprint(dr.notCompleted()),
+			fmt.Sprintf("%.2f (raw %s)", dr.rate()/b.rawC64, perSecond(b.rawC64)), check(dr.rate() >= 100), fmt.Sprint(dr.notCompleted()),
 		}},
 	}
 	s.Notes = append(s.Notes, dr.notes(b.p.DrainTimeout)...)
@@ -83,14 +79,17 @@ func (d drainRun) notes(timeout time.Duration) []string {
 	return notes
 }
 
-// drainBacklog puts a backlog of p.DrainBacklog events through sys's
-// receiver, with no worker running, then spawns the worker and waits until
-// the backlog has closed or p.DrainTimeout has passed. The worker keeps
-// running. what starts the progress lines.
-func (b *bench) drainBacklog(ctx context.Context, sys *system, what string) (drainRun, error) {
+// drainBacklog puts a backlog of p.DrainBacklog events, with webhook-ids
+// from tag, through sys's receiver, with no worker running, then spawns the
+// worker and waits until the backlog has closed or p.DrainTimeout has
+// passed. The worker keeps running. what starts the progress lines.
+//
+// during, when set, runs right after the spawn, while the backlog drains,
+// and returns how many more workflows it started on the task queue: the
+// wait and the figures count them with the backlog.
+func (b *bench) drainBacklog(ctx context.Context, sys *system, what, tag string, during func() int) (drainRun, error) {
 	var dr drainRun
 	n := b.p.DrainBacklog
-	const tag = "drain"
 	if err := sys.seed(tag, n); err != nil {
 		return dr, err
 	}
@@ -109,11 +108,15 @@ func (b *bench) drainBacklog(ctx context.Context, sys *system, what string) (dra
 	if dr.spawned, err = sys.startWorker(ctx, false); err != nil {
 		return dr, err
 	}
-	closedCount, err := sys.waitClosed(ctx, dr.backlog, b.p.DrainTimeout)
+	want := dr.backlog
+	if during != nil {
+		want += int64(during())
+	}
+	closedCount, err := sys.waitClosed(ctx, want, b.p.DrainTimeout)
 	if err != nil {
 		return dr, err
 	}
-	dr.left = max(dr.backlog-closedCount, 0)
+	dr.left = max(want-closedCount, 0)
 	if dr.closed, err = closedExecutions(ctx, sys); err != nil {
 		return dr, err
 	}

@@ -36,12 +36,7 @@ func (b *bench) endToEnd(ctx context.Context) ([]section, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	non2xx := 0
-	for _, sm := range samples {
-		if sm.Err != nil {
-			non2xx++
-		}
-	}
+	non2xx := failures(samples)
 	const closeWait = 2 * time.Minute
 	closeTimes, statuses, err := sys.waitOutcomes(ctx, tag, samples, closeWait)
 	if err != nil {
@@ -140,28 +135,41 @@ func (s *system) waitOutcomes(ctx context.Context, tag string, samples []sample,
 
 // sampleHistories returns the histories of about n of the completed
 // workflows of the run named tag, spread evenly over it; statuses are the
-// runs' as waitOutcomes returns them. GetWorkflowExecutionHistory is not a
-// visibility call.
+// runs' as waitOutcomes returns them.
 func sampleHistories(ctx context.Context, sys *system, tag string, statuses []enumspb.WorkflowExecutionStatus, n int) ([]*historypb.History, error) {
-	var hs []*historypb.History
+	var ids []string
 	step := max(len(statuses)/n, 1)
 	for i := 0; i < len(statuses); i += step {
-		if statuses[i] != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-			continue
+		if statuses[i] == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+			webhookID, _, _ := eventIDs(tag, i)
+			ids = append(ids, webhookID)
 		}
-		webhookID, _, _ := eventIDs(tag, i)
+	}
+	return histories(ctx, sys, ids)
+}
+
+// histories returns the histories, so far, of the workflows with the ids,
+// in their order, read a few at a time. GetWorkflowExecutionHistory is not
+// a visibility call.
+func histories(ctx context.Context, sys *system, ids []string) ([]*historypb.History, error) {
+	hs := make([]*historypb.History, len(ids))
+	res := closedLoop(ctx, closedLoad{Workers: 8, Count: len(ids)}, func(ctx context.Context, i int) error {
 		h := &historypb.History{}
-		it := sys.client.GetWorkflowHistory(ctx, webhookID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		it := sys.client.GetWorkflowHistory(ctx, ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			e, err := it.Next()
 			if err != nil {
-				return nil, fmt.Errorf("history of %s: %w", webhookID, err)
+				return fmt.Errorf("history of %s: %w", ids[i], err)
 			}
 			h.Events = append(h.Events, e)
 		}
-		hs = append(hs, h)
+		hs[i] = h
+		return nil
+	})
+	if res.Failed > 0 {
+		return nil, res.FirstErr
 	}
-	return hs, nil
+	return hs, ctx.Err()
 }
 
 // actionStats are the Temporal Cloud billable actions of a sample of

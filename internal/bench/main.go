@@ -9,13 +9,15 @@
 // It builds the receiver and worker binaries once, runs them as
 // subprocesses against Temporal CLI dev servers (SQLite in WAL mode) and,
 // last, against a stock Temporal server cluster (internal/cluster:
-// PostgreSQL, default limits), with the OpenAI simulator served in-process,
-// and drives them with an in-process load generator:
+// PostgreSQL, default limits), with the OpenAI simulator served in-process
+// (its webhook sender delivers the incoming calls), and drives them with an
+// in-process load generator:
 //
 //	go run ./internal/bench -out BENCHMARKS.md
-//	go run ./internal/bench -quick   # a smoke run of about a minute and a half
+//	go run ./internal/bench -quick   # a smoke run of about two minutes
 //	go run ./internal/bench -run reject -cpuprofile cpu.out   # one scenario, profiled
 //	go run ./internal/bench -quick -run cluster   # the cluster alone
+//	go run ./internal/bench -run calls   # incoming calls under load, on a dev server
 //
 // Progress goes to stderr (-v adds the output of the dev servers, receivers
 // and workers); the report goes to stdout and to -out.
@@ -75,9 +77,13 @@ type params struct {
 	// E2ERate and E2EDuration size scenario 5.
 	E2ERate     float64
 	E2EDuration time.Duration
+
+	// CallsDuration is the length of each run of calls of scenario 6 (and
+	// of the cluster's); its backlog is DrainBacklog.
+	CallsDuration time.Duration
 }
 
-// fullParams make `make bench` last about 5 to 8 minutes on 2 cores.
+// fullParams make `make bench` last about 8 to 10 minutes on 2 cores.
 var fullParams = params{
 	IngestConcurrency:    []int{1, 16, 64},
 	IngestDuration:       5 * time.Second,
@@ -93,9 +99,10 @@ var fullParams = params{
 	DrainTimeout:         5 * time.Minute,
 	E2ERate:              20,
 	E2EDuration:          15 * time.Second,
+	CallsDuration:        30 * time.Second,
 }
 
-// quickParams make a smoke run of about a minute and a half; its figures are rough.
+// quickParams make a smoke run of about two minutes; its figures are rough.
 var quickParams = params{
 	IngestConcurrency: []int{1, 16, 64},
 	IngestDuration:    1500 * time.Millisecond,
@@ -110,6 +117,7 @@ var quickParams = params{
 	DrainTimeout:      2 * time.Minute,
 	E2ERate:           20,
 	E2EDuration:       4 * time.Second,
+	CallsDuration:     3 * time.Second,
 }
 
 // bench holds what the scenarios share.
@@ -131,10 +139,11 @@ type bench struct {
 	receiverC64 float64 // receiver deliveries/s at concurrency 64
 
 	// The dev server's figures that the cluster section shows beside its
-	// own, from scenarios 1, 4 and 5; unset when they did not run.
+	// own, from scenarios 1, 4, 5 and 6; unset when they did not run.
 	devIngest  map[int]ingestRun // by concurrency
 	devDrain   *drainRun
 	devActions actionStats
+	devCalls   *callsResult
 
 	mu  sync.Mutex
 	rss map[string]*rssPeak // by process name
@@ -142,10 +151,10 @@ type bench struct {
 
 func main() {
 	out := flag.String("out", "", "also write the report to this file")
-	quick := flag.Bool("quick", false, "smaller counts and shorter runs: a smoke run of about a minute and a half")
+	quick := flag.Bool("quick", false, "smaller counts and shorter runs: a smoke run of about two minutes")
 	verbose := flag.Bool("v", false, "pass the output of the dev server, receiver and worker to stderr")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of an extra in-process reject-path run of the receiver handler to this file")
-	only := flag.String("run", "", "run only these scenarios, comma-separated: ingest, reject, ack (needs ingest), drain, e2e, cluster")
+	only := flag.String("run", "", "run only these scenarios, comma-separated: ingest, reject, ack (needs ingest), drain, e2e, calls, cluster")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{ReplaceAttr: shortTime}))
@@ -216,6 +225,7 @@ func (b *bench) run(ctx context.Context) ([]byte, error) {
 		{"ack", b.ackLatency},
 		{"drain", b.drain},
 		{"e2e", b.endToEnd},
+		{"calls", b.calls},
 		{"cluster", b.onCluster},
 	}
 	var sections []section
@@ -252,7 +262,7 @@ func (b *bench) machine(ctx context.Context) string {
 		cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		time.Now().Format("2006-01-02"), version)
 	if b.selected("cluster") {
-		line += fmt.Sprintf("; for section 6, a stock Temporal server %s cluster "+
+		line += fmt.Sprintf("; for section 7, a stock Temporal server %s cluster "+
 			"(4 processes, PostgreSQL with SQL visibility, no dynamic config)", cluster.ServerVersion)
 	}
 	return line + "."
@@ -293,10 +303,10 @@ func (b *bench) recordRSS(name, scenario string, kB int64) {
 	}
 }
 
-// rssSection is scenario 6: the peak RSS of each binary.
+// rssSection is section 8: the peak RSS of each binary.
 func (b *bench) rssSection() section {
 	s := section{
-		Title:  "7. Peak RSS",
+		Title:  "8. Peak RSS",
 		Text:   "VmHWM from /proc/<pid>/status, read just before each process was stopped; the highest over the processes of each binary.",
 		Header: []string{"process", "peak RSS", "scenarios"},
 	}

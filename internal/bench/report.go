@@ -57,11 +57,15 @@ func ratio(got, base, target float64) string {
 		return "n/a"
 	}
 	r := got / base
-	mark := "✓"
-	if r < target {
-		mark = "✗"
+	return fmt.Sprintf("%.2f (target ≥ %.2f %s)", r, target, check(r >= target))
+}
+
+// check is the mark of a target: ✓ when met, ✗ when not.
+func check(met bool) string {
+	if met {
+		return "✓"
 	}
-	return fmt.Sprintf("%.2f (target ≥ %.2f %s)", r, target, mark)
+	return "✗"
 }
 
 // ms formats a duration in milliseconds.
@@ -75,4 +79,12 @@ func ms(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.2f ms", v)
 	}
+}
+
+// times formats got as a multiple of base, e.g. "1.35×".
+func times(got, base time.Duration) string {
+	if base <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f×", float64(got)/float64(base))
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,13 +61,14 @@ type system struct {
 	b    *bench
 	name string // the scenario, for the RSS table and the logs
 
-	devServer *devserver.Server // the system's own, stopped by Close; nil on a cluster
-	address   string            // Temporal's frontend
-	taskQueue string
-	client    client.Client
-	sim       *openaisim.Server
-	simHTTP   *httptest.Server
-	tmp       string
+	devServer     *devserver.Server // the system's own, stopped by Close; nil on a cluster
+	address       string            // Temporal's frontend
+	taskQueue     string
+	callTaskQueue string // the IncomingCall workflows'
+	client        client.Client
+	sim           *openaisim.Server
+	simHTTP       *httptest.Server
+	tmp           string
 
 	receiverAddr string // host:port
 	receiverURL  string // the webhook URL
@@ -85,13 +87,14 @@ type namedProc struct {
 // when cl is nil, else on the stock cluster cl; either has hookbridge's
 // search attributes registered (the dev server here, cl by its starter), so
 // that raw SDK starts need no receiver. Every scenario sends through the
-// receiver. Close stops everything but cl.
+// receiver; the simulator's webhook sender delivers to it too (the
+// incoming calls it emits). Close stops everything but cl.
 //
-// On its own dev server a system uses hookbridge's default task queue; on a
-// cluster, which several systems share one after another, a task queue of
+// On its own dev server a system uses hookbridge's default task queues; on
+// a cluster, which several systems share one after another, task queues of
 // its own, so that no worker of one drains the workflows another started.
 func (b *bench) newSystem(ctx context.Context, name string, cl *cluster.Cluster) (_ *system, err error) {
-	s := &system{b: b, name: name, taskQueue: hookbridge.DefaultTaskQueue}
+	s := &system{b: b, name: name, taskQueue: hookbridge.DefaultTaskQueue, callTaskQueue: hookbridge.DefaultCallTaskQueue}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -102,6 +105,7 @@ func (b *bench) newSystem(ctx context.Context, name string, cl *cluster.Cluster)
 	}
 	if cl != nil {
 		s.address, s.taskQueue = cl.Address(), "bench-"+strings.ReplaceAll(name, " ", "-")
+		s.callTaskQueue = s.taskQueue + "-calls"
 	} else {
 		attrs := map[string]string{}
 		for _, k := range hookbridge.SearchAttributeKeys {
@@ -126,8 +130,6 @@ func (b *bench) newSystem(ctx context.Context, name string, cl *cluster.Cluster)
 	if err != nil {
 		return nil, fmt.Errorf("dial Temporal: %w", err)
 	}
-	s.sim = openaisim.New(openaisim.Options{})
-	s.simHTTP = httptest.NewServer(s.sim)
 
 	// The receiver's port, then its and the worker's metrics ports: metrics
 	// stay on, as by default.
@@ -138,10 +140,14 @@ func (b *bench) newSystem(ctx context.Context, name string, cl *cluster.Cluster)
 	addr := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
 	s.receiverAddr = addr(0)
 	s.receiverURL = "http://" + s.receiverAddr + "/webhook"
+	s.sim = openaisim.New(openaisim.Options{WebhookURL: s.receiverURL, WebhookSecret: secret})
+	s.simHTTP = httptest.NewServer(s.sim)
 	s.env = append(os.Environ(),
 		"TEMPORAL_ADDRESS="+s.address,
 		"TEMPORAL_NAMESPACE=default",
 		"TEMPORAL_TASK_QUEUE="+s.taskQueue,
+		"TEMPORAL_CALL_TASK_QUEUE="+s.callTaskQueue,
+		"HOOKBRIDGE_CALL_ANSWER="+callAnswer,
 		"OPENAI_WEBHOOK_SECRET="+secret,
 		"OPENAI_API_KEY=sk-bench",
 		"OPENAI_BASE_URL="+s.simHTTP.URL+"/v1",
@@ -174,7 +180,9 @@ func (s *system) startReceiver(ctx context.Context) error {
 }
 
 // startWorker starts the worker binary and returns when it was spawned. With
-// wait it also waits until the worker polls the task queue.
+// wait it also waits until the worker polls both task queues. (The server
+// lists a stopped worker's pollers for a while: wait only for a system's
+// first worker.)
 func (s *system) startWorker(ctx context.Context, wait bool) (time.Time, error) {
 	spawned := time.Now()
 	p, err := s.start("worker")
@@ -182,8 +190,24 @@ func (s *system) startWorker(ctx context.Context, wait bool) (time.Time, error) 
 		return spawned, err
 	}
 	return spawned, s.waitFor(ctx, p, 30*time.Second, "worker polling", func() bool {
-		resp, err := s.client.DescribeTaskQueue(ctx, s.taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-		return err == nil && len(resp.GetPollers()) > 0
+		for _, q := range []string{s.taskQueue, s.callTaskQueue} {
+			resp, err := s.client.DescribeTaskQueue(ctx, q, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+			if err != nil || len(resp.GetPollers()) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// stopWorker stops the worker process, after recording its peak RSS.
+func (s *system) stopWorker() {
+	s.procs = slices.DeleteFunc(s.procs, func(np namedProc) bool {
+		if np.name != "worker" {
+			return false
+		}
+		s.stop(np)
+		return true
 	})
 }
 
@@ -273,14 +297,7 @@ func (s *system) waitClosed(ctx context.Context, want int64, timeout time.Durati
 // is safe on a half-built system.
 func (s *system) Close() {
 	for _, np := range s.procs {
-		if kb, err := peakRSS(np.p.PID()); err == nil {
-			s.b.recordRSS(np.name, s.name, kb)
-		} else {
-			s.b.log.Warn("peak RSS unknown", "process", np.name, "error", err)
-		}
-		if err := np.p.Stop(stopGrace); err != nil {
-			s.b.log.Warn("stop", "process", np.name, "error", err)
-		}
+		s.stop(np)
 	}
 	s.procs = nil
 	if s.sim != nil {
@@ -299,6 +316,18 @@ func (s *system) Close() {
 	}
 	if s.tmp != "" {
 		os.RemoveAll(s.tmp)
+	}
+}
+
+// stop records the peak RSS of a receiver or worker and stops it.
+func (s *system) stop(np namedProc) {
+	if kb, err := peakRSS(np.p.PID()); err == nil {
+		s.b.recordRSS(np.name, s.name, kb)
+	} else {
+		s.b.log.Warn("peak RSS unknown", "process", np.name, "error", err)
+	}
+	if err := np.p.Stop(stopGrace); err != nil {
+		s.b.log.Warn("stop", "process", np.name, "error", err)
 	}
 }
 

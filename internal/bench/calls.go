@@ -1,0 +1,345 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+
+	"github.com/hookbridge/hookbridge/internal/openaisim"
+)
+
+// callAnswer is every system's HOOKBRIDGE_CALL_ANSWER: accept realtime
+// calls. Only scenario 6 and its cluster run emit calls.
+const callAnswer = `{"accept":{"type":"realtime","model":"gpt-realtime"}}`
+
+const (
+	// callRate is the incoming calls per second of scenario 6.
+	callRate = 10
+	// otherEventRate is the other deliveries per second of its loaded run.
+	otherEventRate = 50
+	// callTarget is the p99 the loaded run should stay under on the dev server.
+	callTarget = time.Second
+	// callEventType announces the calls.
+	callEventType = "realtime.call.incoming"
+	// callLifetime is how long a call can be answered: the simulator's
+	// default, as OpenAI's.
+	callLifetime = 5 * time.Second
+)
+
+// calls is scenario 6, on a fresh dev server: incoming calls alone, then
+// the same calls while a backlog drains and other events flow.
+func (b *bench) calls(ctx context.Context) ([]section, error) {
+	sys, err := b.newSystem(ctx, "calls", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer sys.Close()
+	cr, err := b.measureCalls(ctx, sys, "calls")
+	if err != nil {
+		return nil, err
+	}
+	b.devCalls = &cr
+	p := b.p
+	s := section{
+		Title: "6. Incoming calls",
+		Text: fmt.Sprintf("The OpenAI simulator emits %s at %d/s for %v (open loop) and its webhook sender delivers each event to the receiver, "+
+			"which starts `IncomingCall` on the call task queue; the worker answers with `HOOKBRIDGE_CALL_ANSWER` (accept) in a local activity. "+
+			"Latency: from the start of the delivery attempt that got the receiver's 2xx to the simulator's receipt of the accept (`Answer.At`), "+
+			"both on this machine's clock; a call not answered within its %v expired. "+
+			"Calls alone: the worker running and polling, nothing else. With load, next on the same dev server: the worker stopped, "+
+			"%d response.completed events put in through the receiver; then the worker binary is spawned and, at the same moment, "+
+			"the calls start, with %d other response.completed deliveries/s from the bench's generator (open loop, objects seeded) for as long. "+
+			"Baseline: the calls alone, in the same run.",
+			callEventType, callRate, p.CallsDuration, callLifetime, p.DrainBacklog, otherEventRate),
+		Header: []string{"run", "calls", "answered / expired", "p50", "p99", "max", fmt.Sprintf("target p99 < %v", callTarget)},
+		Rows: [][]string{
+			cr.alone.row("calls alone", "—"),
+			cr.loaded.row(p.callLoad(), check(cr.loaded.lat.P99 < callTarget)),
+			{"ratio with load / alone", "", "", times(cr.loaded.lat.P50, cr.alone.lat.P50), times(cr.loaded.lat.P99, cr.alone.lat.P99),
+				times(cr.loaded.lat.Max, cr.alone.lat.Max), ""},
+		},
+		Notes: cr.notes(p.DrainTimeout),
+	}
+	return []section{s}, nil
+}
+
+// callsResult is what scenario 6 measured on one system.
+type callsResult struct {
+	alone, loaded callRun
+	// drain is the backlog's, with the other events of the loaded run.
+	drain drainRun
+	// events are the other events' deliveries.
+	events []sample
+}
+
+// callRun is one run of calls at callRate.
+type callRun struct {
+	emitted, emitErrs int
+	// lat runs from the delivery to the answer, over the answered calls.
+	lat                        latencyStats
+	answered, expired, pending int
+	// retried counts the calls delivered in more than one attempt.
+	retried int
+	// The stages of lat, from the histories of the answered calls: the
+	// delivery to the workflow's start, the start to the first workflow
+	// task's pickup, the pickup to the answer.
+	receiver, pickup, answer latencyStats
+	// In a run whose worker was spawned with the first call: ready is the
+	// first pickup of a call's workflow task after the spawn, early counts
+	// the calls whose workflows started before it, and later is the
+	// latency of the others.
+	ready time.Duration
+	early int
+	later latencyStats
+}
+
+// measureCalls runs scenario 6 on sys, which runs no worker yet: the calls
+// alone, with the worker running and polling; then, with the worker
+// stopped, drainBacklog's backlog, the worker's spawn, and at that moment
+// the calls and the other events. what starts the progress lines.
+func (b *bench) measureCalls(ctx context.Context, sys *system, what string) (callsResult, error) {
+	var cr callsResult
+	if _, err := sys.startWorker(ctx, true); err != nil {
+		return cr, err
+	}
+	alone, err := b.emitCalls(ctx, sys)
+	if err != nil {
+		return cr, err
+	}
+	sys.stopWorker()
+
+	const tag = "callsload"
+	if err := sys.seed(tag, int(otherEventRate*b.p.CallsDuration.Seconds())); err != nil {
+		return cr, err
+	}
+	hc := newHTTPClient(256)
+	defer hc.CloseIdleConnections()
+	d := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: tag}
+	var loaded []string
+	var emitErr error
+	cr.drain, err = b.drainBacklog(ctx, sys, what+" with load", "callsbacklog", func() int {
+		var wg sync.WaitGroup
+		wg.Go(func() { cr.events = openLoop(ctx, otherEventRate, b.p.CallsDuration, d.deliver) })
+		loaded, emitErr = b.emitCalls(ctx, sys)
+		wg.Wait()
+		return len(cr.events) - failures(cr.events)
+	})
+	if err = cmpOr(err, emitErr); err != nil {
+		return cr, err
+	}
+
+	if cr.alone, err = callOutcomes(ctx, sys, alone, time.Time{}); err != nil {
+		return cr, err
+	}
+	if cr.loaded, err = callOutcomes(ctx, sys, loaded, cr.drain.spawned); err != nil {
+		return cr, err
+	}
+	for _, r := range []struct {
+		name string
+		run  callRun
+	}{{"alone", cr.alone}, {"with load", cr.loaded}} {
+		b.log.Info(fmt.Sprintf("%s %s: %d calls, %s answered / expired", what, r.name, r.run.emitted, r.run.outcomes()),
+			"p50", ms(r.run.lat.P50), "p99", ms(r.run.lat.P99), "max", ms(r.run.lat.Max))
+	}
+	return cr, nil
+}
+
+// emitCalls has sys's simulator emit calls at callRate for p.CallsDuration,
+// open loop, then waits until every one is answered or expired (the
+// simulator expires a call CallLifetime after its event). It returns their
+// ids.
+func (b *bench) emitCalls(ctx context.Context, sys *system) ([]string, error) {
+	ids := make([]string, int(callRate*b.p.CallsDuration.Seconds()))
+	samples := openLoop(ctx, callRate, b.p.CallsDuration, func(_ context.Context, seq int) error {
+		d, err := sys.sim.Emit(callEventType, "")
+		ids[seq] = d.ObjectID
+		return err
+	})
+	ids = ids[:len(samples)]
+	for {
+		pending := 0
+		for _, c := range sys.sim.IncomingCalls() {
+			if c.Outcome == openaisim.CallPending {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return ids, nil
+		}
+		if err := pause(ctx, 100*time.Millisecond); err != nil {
+			return ids, err
+		}
+	}
+}
+
+// callOutcomes reads what became of the calls with the ids (an empty id is
+// a failed emit) from the simulator, and the answered ones' histories.
+// spawned, unless zero, is when the worker was spawned with the first call.
+func callOutcomes(ctx context.Context, sys *system, ids []string, spawned time.Time) (callRun, error) {
+	r := callRun{emitted: len(ids)}
+	byID := map[string]openaisim.Call{}
+	for _, c := range sys.sim.IncomingCalls() {
+		byID[c.ID] = c
+	}
+	var answered []openaisim.Call
+	var workflowIDs []string
+	var lat []time.Duration
+	for _, id := range ids {
+		c, ok := byID[id]
+		switch {
+		case !ok:
+			r.emitErrs++
+			continue
+		case c.Answer != nil:
+			r.answered++
+			answered, workflowIDs = append(answered, c), append(workflowIDs, c.WebhookID)
+			lat = append(lat, c.Answer.At.Sub(deliveredAt(c)))
+		case c.Outcome == openaisim.CallExpired:
+			r.expired++
+		default:
+			r.pending++
+		}
+		if len(c.Attempts) > 1 {
+			r.retried++
+		}
+	}
+	r.lat = summarize(lat)
+	hs, err := histories(ctx, sys, workflowIDs)
+	if err != nil {
+		return r, fmt.Errorf("calls: %w", err)
+	}
+	var recv, pickup, answer, later []time.Duration
+	type timed struct{ started, picked time.Time }
+	ts := make([]timed, len(hs))
+	var ready time.Time
+	for i, h := range hs {
+		started, picked := callTimes(h)
+		if started.IsZero() || picked.IsZero() {
+			continue
+		}
+		ts[i] = timed{started, picked}
+		c := answered[i]
+		recv = append(recv, started.Sub(deliveredAt(c)))
+		pickup = append(pickup, picked.Sub(started))
+		answer = append(answer, c.Answer.At.Sub(picked))
+		if ready.IsZero() || picked.Before(ready) {
+			ready = picked
+		}
+	}
+	r.receiver, r.pickup, r.answer = summarize(recv), summarize(pickup), summarize(answer)
+	if spawned.IsZero() || ready.IsZero() {
+		return r, nil
+	}
+	r.ready = ready.Sub(spawned)
+	for i, t := range ts {
+		switch {
+		case t.started.IsZero():
+		case t.started.Before(ready):
+			r.early++
+		default:
+			later = append(later, answered[i].Answer.At.Sub(deliveredAt(answered[i])))
+		}
+	}
+	r.later = summarize(later)
+	return r, nil
+}
+
+// deliveredAt is when the delivery of a call's event began: the start of
+// the attempt that got a 2xx, else of the first attempt.
+func deliveredAt(c openaisim.Call) time.Time {
+	for _, a := range c.Attempts {
+		if a.Error == "" && a.StatusCode >= 200 && a.StatusCode < 300 {
+			return a.At
+		}
+	}
+	if len(c.Attempts) == 0 {
+		return c.CreatedAt
+	}
+	return c.Attempts[0].At
+}
+
+// callTimes returns when a call's workflow started and when its first
+// workflow task was picked up, as its history records them.
+func callTimes(h *historypb.History) (started, picked time.Time) {
+	for _, e := range h.GetEvents() {
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			started = e.GetEventTime().AsTime()
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			return started, e.GetEventTime().AsTime()
+		}
+	}
+	return started, time.Time{}
+}
+
+// failures counts the samples that failed.
+func failures(samples []sample) int {
+	n := 0
+	for _, sm := range samples {
+		if sm.Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// callLoad names scenario 6's loaded run.
+func (p params) callLoad() string {
+	return fmt.Sprintf("with a %d-event backlog and %d events/s", p.DrainBacklog, otherEventRate)
+}
+
+// row is the run's row in scenario 6's table, with its target mark.
+func (r callRun) row(name, mark string) []string {
+	return []string{name, fmt.Sprint(r.emitted), r.outcomes(), ms(r.lat.P50), ms(r.lat.P99), ms(r.lat.Max), mark}
+}
+
+// outcomes is "answered / expired", and the calls still pending if any.
+func (r callRun) outcomes() string {
+	s := fmt.Sprintf("%d / %d", r.answered, r.expired)
+	if r.pending > 0 {
+		s += fmt.Sprintf(" (%d pending)", r.pending)
+	}
+	return s
+}
+
+// latencies is "p50 / p99 / max".
+func (r callRun) latencies() string {
+	return fmt.Sprintf("%s / %s / %s", ms(r.lat.P50), ms(r.lat.P99), ms(r.lat.Max))
+}
+
+// notes explains the figures: where the time goes, the worker's start-up,
+// the backlog, and what went wrong if anything.
+func (cr callsResult) notes(timeout time.Duration) []string {
+	a, l := cr.alone, cr.loaded
+	stage := func(f func(callRun) latencyStats) string {
+		sa, sl := f(a), f(l)
+		return fmt.Sprintf("%s / %s → %s / %s", ms(sa.P50), ms(sa.P99), ms(sl.P50), ms(sl.P99))
+	}
+	notes := []string{
+		fmt.Sprintf("Where the time goes, from the histories of the answered calls (p50 / p99 of each stage, alone → with load): "+
+			"the delivery's start to the workflow's start (the receiver: HTTP, verification, StartWorkflowExecution) %s; "+
+			"the start to the pickup of the first workflow task (the call task queue) %s; "+
+			"the pickup to the answer (the workflow task, the local activity and its HTTP call to the simulator) %s.",
+			stage(func(r callRun) latencyStats { return r.receiver }), stage(func(r callRun) latencyStats { return r.pickup }),
+			stage(func(r callRun) latencyStats { return r.answer })),
+		fmt.Sprintf("With load, the worker's call task queue was first served %s after the spawn; %d calls were delivered before "+
+			"(their workflows started earlier) and waited for it; the other %d: p50 %s, p99 %s, max %s.",
+			ms(l.ready), l.early, l.later.N, ms(l.later.P50), ms(l.later.P99), ms(l.later.Max)),
+		fmt.Sprintf("The backlog of %d and the %d other events (non-2xx %d): %d workflows closed, the last %.1f s after the worker's spawn "+
+			"(%s overall); not completed %d.", cr.drain.backlog, len(cr.events), failures(cr.events), cr.drain.closed.n,
+			cr.drain.took().Seconds(), perSecond(cr.drain.rate()), cr.drain.notCompleted()),
+		fmt.Sprintf("Call deliveries that took more than one attempt (a retry comes 5 s later, past the call's deadline): alone %d, with load %d.",
+			a.retried, l.retried),
+	}
+	for _, n := range cr.drain.notes(timeout) {
+		notes = append(notes, "Backlog: "+n)
+	}
+	if a.emitErrs+l.emitErrs > 0 {
+		notes = append(notes, fmt.Sprintf("**%d calls could not be emitted.**", a.emitErrs+l.emitErrs))
+	}
+	return notes
+}
