@@ -110,7 +110,7 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) ./receiver || exit 1; \
 	done)
 
-# Ratios against baselines measured in the same run (about 5-8 minutes on 2 cores);
+# Ratios against baselines measured in the same run (about 9 minutes on 2 cores);
 # the report goes to stdout and BENCHMARKS.md. `go run ./internal/bench -quick` is a smoke run.
 bench: temporal-cli temporal-server postgresql
 	$(GO) run ./internal/bench -out BENCHMARKS.md
