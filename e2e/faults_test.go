@@ -144,14 +144,8 @@ func TestFaultsUnderFireLoseNothingAndAckOnlyWhatTemporalHolds(t *testing.T) {
 
 	// Invariants, from what Temporal holds.
 	runs := s.executionsByID(t)
-	statuses := map[enumspb.WorkflowExecutionStatus]int{}
+	statuses := completedRuns(runs, errs)
 	for id, execs := range runs {
-		for _, ex := range execs {
-			statuses[ex.GetStatus()]++
-			if ex.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-				errs.errorf("not completed", "workflow %s run %s is %v, want completed", id, ex.GetExecution().GetRunId(), ex.GetStatus())
-			}
-		}
 		if _, ok := genuine[id]; !ok {
 			errs.errorf("unknown", "workflow %s (%d runs) was not sent by OpenAI", id, len(execs))
 		}
@@ -557,6 +551,21 @@ func (s *stack) waitAllClosed(t *testing.T, timeout time.Duration, want int) {
 		// Two visibility requests a poll: a stock server allows 10/s.
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// completedRuns counts the runs by status, reporting every run that did
+// not complete.
+func completedRuns(runs map[string][]*workflowpb.WorkflowExecutionInfo, errs *cappedErrors) map[enumspb.WorkflowExecutionStatus]int {
+	statuses := map[enumspb.WorkflowExecutionStatus]int{}
+	for id, execs := range runs {
+		for _, ex := range execs {
+			statuses[ex.GetStatus()]++
+			if ex.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+				errs.errorf("not completed", "workflow %s (%s) run %s is %v, want completed", id, ex.GetType().GetName(), ex.GetExecution().GetRunId(), ex.GetStatus())
+			}
+		}
+	}
+	return statuses
 }
 
 // executionsByID lists every execution, by workflow ID.

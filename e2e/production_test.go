@@ -274,15 +274,7 @@ func (s *stack) checkEveryDeliveryHeldOnce(t *testing.T, emitted []openaisim.Del
 		delivered[d.WebhookID] = true
 	}
 	runs := s.executionsByID(t)
-	statuses := map[enumspb.WorkflowExecutionStatus]int{}
-	for id, execs := range runs {
-		for _, ex := range execs {
-			statuses[ex.GetStatus()]++
-			if ex.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-				errs.errorf("not completed", "workflow %s (%s) is %v", id, ex.GetType().GetName(), ex.GetStatus())
-			}
-		}
-	}
+	statuses := completedRuns(runs, errs)
 	for id := range delivered {
 		if n := len(runs[id]); n != 1 {
 			errs.errorf("not once", "delivered webhook %s has %d runs, want 1", id, n)
