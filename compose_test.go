@@ -3,6 +3,7 @@ package hookbridge_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/template"
 	"github.com/compose-spec/compose-go/v2/types"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/hookbridge/hookbridge/internal/cluster"
 )
@@ -25,9 +27,9 @@ func composeEnv() map[string]string {
 }
 
 // loadCompose parses docker-compose.yml as docker compose would, with env as
-// the only environment (never the test process's own). It only parses: no
-// Docker engine or network is involved.
-func loadCompose(t *testing.T, env map[string]string) (*types.Project, error) {
+// the only environment (never the test process's own) and profiles active.
+// It only parses: no Docker engine or network is involved.
+func loadCompose(t *testing.T, env map[string]string, profiles ...string) (*types.Project, error) {
 	t.Helper()
 	wd, err := filepath.Abs(".")
 	if err != nil {
@@ -37,7 +39,7 @@ func loadCompose(t *testing.T, env map[string]string) (*types.Project, error) {
 		WorkingDir:  wd,
 		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(wd, "docker-compose.yml")}},
 		Environment: env,
-	})
+	}, loader.WithProfiles(profiles))
 }
 
 func TestComposeServices(t *testing.T) {
@@ -250,5 +252,96 @@ func TestComposeRunsTheTestedTemporal(t *testing.T) {
 	}
 	if got, want := p.Services["postgresql"].Image, "postgres:15"; got != want {
 		t.Errorf("postgresql image = %q, want %q", got, want)
+	}
+}
+
+// The tracing profile: a collector and Jaeger that `docker compose up`
+// leaves out, and the endpoint the README gives sends both processes'
+// spans to the collector, which exports them to Jaeger.
+func TestComposeTracingProfile(t *testing.T) {
+	tracingServices := []string{"otel-collector", "jaeger"}
+	p, err := loadCompose(t, composeEnv())
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	for _, name := range tracingServices {
+		if _, ok := p.Services[name]; ok {
+			t.Errorf("docker compose up starts %s", name)
+		}
+		if s, ok := p.DisabledServices[name]; !ok || !slices.Equal(s.Profiles, []string{"tracing"}) {
+			t.Errorf("%s: profiles %v, want only tracing", name, s.Profiles)
+		}
+	}
+	for _, name := range []string{"receiver", "worker"} {
+		if v := p.Services[name].Environment["OTEL_EXPORTER_OTLP_ENDPOINT"]; v == nil || *v != "" {
+			t.Errorf("%s traces by default: OTEL_EXPORTER_OTLP_ENDPOINT = %v", name, v)
+		}
+	}
+
+	// The endpoint docker-compose.yml (and the README) tell users to set.
+	const endpoint = "http://otel-collector:4318"
+	if b, err := os.ReadFile("docker-compose.yml"); err != nil || !strings.Contains(string(b), "OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint+" docker compose --profile tracing up") {
+		t.Errorf("docker-compose.yml does not say to run with OTEL_EXPORTER_OTLP_ENDPOINT=%s (%v)", endpoint, err)
+	}
+	env := composeEnv()
+	env["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint
+	p, err = loadCompose(t, env, "tracing")
+	if err != nil {
+		t.Fatalf("load docker-compose.yml with the tracing profile: %v", err)
+	}
+	for _, name := range tracingServices {
+		if _, ok := p.Services[name]; !ok {
+			t.Fatalf("the tracing profile lacks %s; has %v", name, p.ServiceNames())
+		}
+	}
+	for _, name := range []string{"receiver", "worker"} {
+		if v := p.Services[name].Environment["OTEL_EXPORTER_OTLP_ENDPOINT"]; v == nil || *v != env["OTEL_EXPORTER_OTLP_ENDPOINT"] {
+			t.Errorf("%s: OTEL_EXPORTER_OTLP_ENDPOINT = %v, want %s", name, v, env["OTEL_EXPORTER_OTLP_ENDPOINT"])
+		}
+	}
+
+	// The collector's configuration: OTLP/HTTP where the endpoint points,
+	// exported to Jaeger's OTLP/gRPC receiver.
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collector, ok := p.Services[u.Hostname()]
+	if !ok {
+		t.Fatalf("the endpoint's host %s is no service", u.Hostname())
+	}
+	if len(collector.Configs) != 1 || !slices.Contains(collector.Command, "--config="+collector.Configs[0].Target) {
+		t.Fatalf("collector command %v does not read its config %v", collector.Command, collector.Configs)
+	}
+	var config struct {
+		Receivers struct {
+			OTLP struct {
+				Protocols map[string]struct{ Endpoint string }
+			}
+		}
+		Exporters map[string]struct{ Endpoint string }
+		Service   struct {
+			Pipelines map[string]struct{ Receivers, Exporters []string }
+		}
+	}
+	if err := yaml.Unmarshal([]byte(p.Configs[collector.Configs[0].Source].Content), &config); err != nil {
+		t.Fatalf("collector config: %v", err)
+	}
+	if got, want := config.Receivers.OTLP.Protocols["http"].Endpoint, "0.0.0.0:"+u.Port(); got != want {
+		t.Errorf("collector OTLP/HTTP receiver on %q, want %s (the endpoint's port)", got, want)
+	}
+	traces := config.Service.Pipelines["traces"]
+	if !slices.Equal(traces.Receivers, []string{"otlp"}) || len(traces.Exporters) != 1 {
+		t.Fatalf("traces pipeline = %+v", traces)
+	}
+	if got := config.Exporters[traces.Exporters[0]].Endpoint; got != "jaeger:4317" {
+		t.Errorf("collector exports to %q, want jaeger:4317", got)
+	}
+	jaeger := p.Services["jaeger"]
+	if !slices.Contains(jaeger.Command, "--set=receivers.otlp.protocols.grpc.endpoint=0.0.0.0:4317") {
+		t.Errorf("jaeger command %v: its OTLP/gRPC receiver does not listen on 0.0.0.0:4317", jaeger.Command)
+	}
+	if !slices.ContainsFunc(jaeger.Ports, func(pc types.ServicePortConfig) bool { return pc.Published == "16686" && pc.Target == 16686 }) {
+		t.Errorf("jaeger ports = %+v, want the UI on 16686", jaeger.Ports)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"go.opentelemetry.io/otel/trace"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -53,6 +54,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics records outcomes. Default none.
 	Metrics *Metrics
+	// TracerProvider, when set, makes each delivery a span (see traced),
+	// in which the Temporal start happens. Default none: no tracing code
+	// runs.
+	TracerProvider trace.TracerProvider
 }
 
 func (o Options) withDefaults() Options {
@@ -116,6 +121,7 @@ type handler struct {
 	slots      chan struct{}
 	retryAfter string
 	rejectLog  *rate.Sometimes
+	tracer     trace.Tracer // nil: no tracing
 }
 
 // project is one OpenAI project served: its secrets and its counters.
@@ -141,6 +147,9 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 		slots:      make(chan struct{}, opts.MaxInFlight),
 		retryAfter: strconv.Itoa(max(1, int(opts.RetryAfter.Seconds()))),
 		rejectLog:  &rate.Sometimes{Interval: time.Second},
+	}
+	if opts.TracerProvider != nil {
+		h.tracer = opts.TracerProvider.Tracer("github.com/hookbridge/hookbridge/receiver")
 	}
 	for name, v := range opts.Projects {
 		if v == nil {
@@ -184,13 +193,17 @@ func (f webhookFirst) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // not served is refused at once, without reading the body or calling
 // Temporal.
 func (h *handler) webhookOf(name string) http.HandlerFunc {
+	route := h.opts.Path
+	if name != "" {
+		route += "/{project}"
+	}
 	p, ok := h.projects[name]
 	if !ok {
-		return func(w http.ResponseWriter, r *http.Request) {
+		return h.traced(route, h.unknown, func(w http.ResponseWriter, r *http.Request) {
 			h.refuse(w, r, h.unknown, fmt.Errorf("%w %q", ErrUnknownProject, name))
-		}
+		})
 	}
-	return func(w http.ResponseWriter, r *http.Request) { h.webhook(w, r, p) }
+	return h.traced(route, p, func(w http.ResponseWriter, r *http.Request) { h.webhook(w, r, p) })
 }
 
 func (h *handler) webhook(w http.ResponseWriter, r *http.Request, p *project) {
@@ -201,18 +214,22 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request, p *project) {
 		return
 	}
 	ev.ReceivedAt = received
-	res, err := h.start(r.Context(), ev)
+	ctx := r.Context()
+	h.traceEvent(ctx, ev)
+	res, err := h.start(ctx, ev)
 	if err != nil {
 		h.refuse(w, r, p, err)
 		return
 	}
+	outcome := outcomeAccepted
 	if res.Duplicate {
-		p.counters.delivery(outcomeDuplicate, "")
-		h.opts.Logger.Info("duplicate delivery", "webhook_id", ev.WebhookID, "project", ev.ProjectName(), "event_type", ev.Type, "run_id", res.RunID)
+		outcome = outcomeDuplicate
+		h.opts.Logger.InfoContext(ctx, "duplicate delivery", "webhook_id", ev.WebhookID, "project", ev.ProjectName(), "event_type", ev.Type, "run_id", res.RunID)
 	} else {
-		p.counters.delivery(outcomeAccepted, "")
-		h.opts.Logger.Info("event accepted", "webhook_id", ev.WebhookID, "project", ev.ProjectName(), "event_type", ev.Type, "event_id", ev.ID, "object_id", ev.ObjectID, "run_id", res.RunID)
+		h.opts.Logger.InfoContext(ctx, "event accepted", "webhook_id", ev.WebhookID, "project", ev.ProjectName(), "event_type", ev.Type, "event_id", ev.ID, "object_id", ev.ObjectID, "run_id", res.RunID)
 	}
+	p.counters.delivery(outcome, "")
+	h.traceOutcome(r, http.StatusOK, outcome, "")
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -282,6 +299,7 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    ev.SearchAttributes(),
+		Memo:                                     h.traceMemo(ctx),
 		StaticSummary:                            ev.Summary(),
 		StaticDetails:                            ev.Details(),
 	}, hookbridge.WorkflowTypeOf(ev.Type), ev)
@@ -291,6 +309,7 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 	case err == nil:
 		return StartResult{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
 	case errors.As(err, &started):
+		h.linkFirstRun(ctx, ev.WebhookID, started.RunId)
 		return StartResult{WorkflowID: ev.WebhookID, RunID: started.RunId, Duplicate: true}, nil
 	default:
 		return StartResult{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
@@ -302,21 +321,22 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 // one a second, so that a flood of forged requests cannot flood the log.
 func (h *handler) refuse(w http.ResponseWriter, r *http.Request, p *project, err error) {
 	status, reason := classify(err)
+	ctx := r.Context()
+	outcome := outcomeRejected
 	if status == http.StatusServiceUnavailable {
-		p.counters.delivery(outcomeUnavailable, reason)
-		h.opts.Logger.Error("delivery not accepted, sender will retry", "webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err)
+		outcome = outcomeUnavailable
+		h.opts.Logger.ErrorContext(ctx, "delivery not accepted, sender will retry", "webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err)
 		w.Header().Set("Retry-After", h.retryAfter)
+	} else if h.opts.Logger.Enabled(ctx, slog.LevelDebug) {
+		h.opts.Logger.DebugContext(ctx, "delivery rejected", "webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err, "remote", r.RemoteAddr)
 	} else {
-		p.counters.delivery(outcomeRejected, reason)
-		if h.opts.Logger.Enabled(r.Context(), slog.LevelDebug) {
-			h.opts.Logger.Debug("delivery rejected", "webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err, "remote", r.RemoteAddr)
-		} else {
-			h.rejectLog.Do(func() {
-				h.opts.Logger.Warn("delivery rejected (logged at most once a second; hookbridge_receiver_deliveries_total counts them all)",
-					"webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err, "remote", r.RemoteAddr)
-			})
-		}
+		h.rejectLog.Do(func() {
+			h.opts.Logger.WarnContext(ctx, "delivery rejected (logged at most once a second; hookbridge_receiver_deliveries_total counts them all)",
+				"webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err, "remote", r.RemoteAddr)
+		})
 	}
+	p.counters.delivery(outcome, reason)
+	h.traceOutcome(r, status, outcome, reason)
 	// The caller learns the status, never which check failed.
 	writeRefusal(w, status)
 }

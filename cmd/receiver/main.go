@@ -20,6 +20,7 @@ import (
 	"github.com/hookbridge/hookbridge/internal/metrics"
 	"github.com/hookbridge/hookbridge/internal/secrets"
 	"github.com/hookbridge/hookbridge/internal/startup"
+	"github.com/hookbridge/hookbridge/internal/tracing"
 	"github.com/hookbridge/hookbridge/receiver"
 )
 
@@ -48,7 +49,13 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 		return fmt.Errorf("RECEIVER_METRICS_ADDR: %w", err)
 	}
 	secretMetrics := secrets.NewMetrics(reg)
-	c, temporalKey, err := startup.Client(ctx, cfg.Temporal, logger, sdkMetrics, secretMetrics)
+	tr, err := tracing.FromEnv(ctx, "hookbridge-receiver", logger)
+	if err != nil {
+		return err
+	}
+	defer tr.Shutdown(logger)
+	logger = tr.Logger(logger)
+	c, temporalKey, err := startup.Client(ctx, cfg.Temporal, logger, sdkMetrics, secretMetrics, tr)
 	if err != nil {
 		return err
 	}
@@ -62,15 +69,16 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 	}
 	secrets.ReloadOnSignal(ctx, syscall.SIGHUP, reloaders...)
 	handler, err := receiver.New(c, receiver.Options{
-		Projects:      verifiers,
-		Path:          cfg.Path,
-		TaskQueue:     cfg.TaskQueue,
-		CallTaskQueue: cfg.CallTaskQueue,
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		StartTimeout:  cfg.StartTimeout,
-		MaxInFlight:   cfg.MaxInFlight,
-		Logger:        logger,
-		Metrics:       receiver.NewMetrics(reg),
+		Projects:       verifiers,
+		Path:           cfg.Path,
+		TaskQueue:      cfg.TaskQueue,
+		CallTaskQueue:  cfg.CallTaskQueue,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		StartTimeout:   cfg.StartTimeout,
+		MaxInFlight:    cfg.MaxInFlight,
+		Logger:         logger,
+		Metrics:        receiver.NewMetrics(reg),
+		TracerProvider: tr.TracerProvider(),
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/hookbridge/hookbridge/internal/metrics"
 	"github.com/hookbridge/hookbridge/internal/secrets"
 	"github.com/hookbridge/hookbridge/internal/startup"
+	"github.com/hookbridge/hookbridge/internal/tracing"
 	"github.com/hookbridge/hookbridge/worker"
 	"github.com/hookbridge/hookbridge/workflows"
 )
@@ -59,7 +61,12 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		return fmt.Errorf("WORKER_METRICS_ADDR: %w", err)
 	}
 	secretMetrics := secrets.NewMetrics(reg)
-	c, temporalKey, err := startup.Client(ctx, cfg.Temporal, logger, sdkMetrics, secretMetrics)
+	tr, err := tracing.FromEnv(ctx, "hookbridge-worker", logger)
+	if err != nil {
+		return err
+	}
+	defer tr.Shutdown(logger)
+	c, temporalKey, err := startup.Client(ctx, cfg.Temporal, logger, sdkMetrics, secretMetrics, tr)
 	if err != nil {
 		return err
 	}
@@ -70,7 +77,7 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	}
 	defer bucket.Close()
 
-	clients, reloaders, err := projectClients(ctx, cfg.Projects, logger, secretMetrics)
+	clients, reloaders, err := projectClients(ctx, cfg.Projects, tr.HTTPClient(), logger, secretMetrics)
 	if err != nil {
 		return err
 	}
@@ -107,12 +114,13 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 
 // projectClients returns the OpenAI client of each project, built once
 // with the project's API key, base URL and headers, and again whenever a
-// key given as a file changes.
-func projectClients(ctx context.Context, projects []config.Project, logger *slog.Logger, m *secrets.Metrics) (*activities.Clients, []secrets.Reloader, error) {
+// key given as a file changes. httpClient, when not nil, makes the
+// requests (tracing's instrumented client).
+func projectClients(ctx context.Context, projects []config.Project, httpClient *http.Client, logger *slog.Logger, m *secrets.Metrics) (*activities.Clients, []secrets.Reloader, error) {
 	clients := activities.NewClients(nil)
 	var reloaders []secrets.Reloader
 	for _, p := range projects {
-		build := func(key string) { clients.Set(p.Name, openAIClient(p, key)) }
+		build := func(key string) { clients.Set(p.Name, openAIClient(p, key, httpClient)) }
 		parse := func(b []byte) (string, error) {
 			if p.APIKey.File == "" {
 				return string(b), nil
@@ -133,7 +141,7 @@ func projectClients(ctx context.Context, projects []config.Project, logger *slog
 }
 
 // openAIClient is a project's client: Temporal makes the retries.
-func openAIClient(p config.Project, apiKey string) *openai.Client {
+func openAIClient(p config.Project, apiKey string, httpClient *http.Client) *openai.Client {
 	if apiKey == "" {
 		apiKey = simulatorAPIKey
 	}
@@ -146,6 +154,9 @@ func openAIClient(p config.Project, apiKey string) *openai.Client {
 	}
 	if p.ID != "" {
 		opts = append(opts, option.WithProject(p.ID))
+	}
+	if httpClient != nil {
+		opts = append(opts, option.WithHTTPClient(httpClient))
 	}
 	c := openai.NewClient(opts...)
 	return &c

@@ -19,6 +19,7 @@ import (
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/namespace"
 	"github.com/hookbridge/hookbridge/internal/secrets"
+	"github.com/hookbridge/hookbridge/internal/tracing"
 )
 
 // Logger logs JSON lines, or text when w is a terminal, at the level named
@@ -39,9 +40,11 @@ func Logger(w io.Writer, level string) *slog.Logger {
 
 // Client returns a Temporal client that connects on first use, so that a
 // process can start (and answer health checks) before Temporal is up.
-// The SDK's metrics go to metricsHandler (nil: none). An API key in a file
-// (TEMPORAL_API_KEY_FILE) is watched: each call sends the current one.
-func Client(ctx context.Context, cfg config.Temporal, logger *slog.Logger, metricsHandler client.MetricsHandler, m *secrets.Metrics) (client.Client, secrets.Reloader, error) {
+// The SDK's metrics go to metricsHandler (nil: none); with tracing on, the
+// SDK's tracing interceptor traces the client's calls and the workflows and
+// activities of its workers. An API key in a file (TEMPORAL_API_KEY_FILE) is
+// watched: each call sends the current one.
+func Client(ctx context.Context, cfg config.Temporal, logger *slog.Logger, metricsHandler client.MetricsHandler, m *secrets.Metrics, tr *tracing.Tracing) (client.Client, secrets.Reloader, error) {
 	opts, err := cfg.ClientOptions()
 	if err != nil {
 		return nil, nil, err
@@ -57,6 +60,13 @@ func Client(ctx context.Context, cfg config.Temporal, logger *slog.Logger, metri
 	}
 	opts.Logger = sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk"))
 	opts.MetricsHandler = metricsHandler
+	if tr != nil {
+		i, err := tr.TemporalInterceptor()
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.Interceptors = append(opts.Interceptors, i)
+	}
 	// hookbridge's requests are small (an event, an object); gzip cost the
 	// receiver about 40% of its CPU per start for a few hundred bytes saved.
 	opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
