@@ -19,6 +19,7 @@ func commands() []command {
 	return []command{
 		{"dev", "", "run the whole stack locally: Temporal dev server, worker, receiver (and the OpenAI simulator without OPENAI_API_KEY)", runDev},
 		{"send", "TYPE", "sign and send one test event to the receiver, like the dashboard's \"send test event\"", runSend},
+		{"endpoint", "CMD", "manage the OpenAI webhook endpoints of a project (create, test, rotate, ...) and keep their secrets in its secrets file", runEndpoint},
 		{"setup", "", "register hookbridge's search attributes and set the namespace retention (idempotent)", runSetup},
 		{"submit", "KIND", "start a ready-made workflow (response, batch, fine-tune) and print its result when done", runSubmit},
 		{"simulate", "", "run the OpenAI simulator alone: the API subset the worker uses, and signed webhooks with OpenAI's retries", runSimulate},
@@ -67,6 +68,15 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %-5s %s\n", c.name, c.args, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun `hookbridge COMMAND -h` for a command's flags. Settings come from the environment; see the README.")
+}
+
+// parseError is how a command reports a flag parsing error: -h is no
+// error (the flag set printed the usage), any other is a usage error.
+func parseError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", errUsage, err)
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/devserver"
 	"github.com/hookbridge/hookbridge/internal/namespace"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
@@ -60,7 +63,7 @@ func parseDevFlags(name string, args []string, stderr io.Writer) (devOptions, er
 	fs.StringVar(&o.receiverAddr, "receiver-addr", envOr("RECEIVER_ADDR", "127.0.0.1:8000"), "receiver listen address")
 	fs.StringVar(&o.simulatorAddr, "simulator-addr", defaultSimulatorAddr, "OpenAI simulator listen address (used when OPENAI_API_KEY is unset)")
 	if err := fs.Parse(args); err != nil {
-		return o, fmt.Errorf("%w: %v", errUsage, err)
+		return o, parseError(err)
 	}
 	return o, nil
 }
@@ -121,22 +124,26 @@ func dev(ctx context.Context, o devOptions, out io.Writer, then func(context.Con
 		"RECEIVER_ADDR="+o.receiverAddr,
 		"BLOB_URL=file://"+absolute(filepath.Join(o.dataDir, "blobs"))+"?create_dir=true",
 	)
-	secret := os.Getenv("OPENAI_WEBHOOK_SECRET")
-	if secret == "" {
-		secret = DevWebhookSecret
-		env = append(env, "OPENAI_WEBHOOK_SECRET="+secret)
-		fmt.Fprintln(out, "OPENAI_WEBHOOK_SECRET is unset: using the local dev secret (hookbridge send uses it too)")
-	}
 	stack := devStack{temporal: c, uiURL: temporal.UIURL(), receiverURL: receiverURL}
 	if o.simulate || os.Getenv("OPENAI_API_KEY") == "" {
-		simURL, stop, err := startSimulator(simulatorOptions{addr: o.simulatorAddr, webhookURL: receiverURL, secret: firstSecret(secret)})
+		secretsFile := filepath.Join(absolute(o.dataDir), devSecretsName)
+		simURL, stop, err := startSimulator(simulatorOptions{addr: o.simulatorAddr, secretsFile: secretsFile})
 		if err != nil {
 			return err
 		}
 		defer stopping(out, "OpenAI simulator", stop)
-		env = append(env, "OPENAI_BASE_URL="+simURL+"/v1")
+		if err := devEndpoint(ctx, simURL, receiverURL, secretsFile, out); err != nil {
+			return fmt.Errorf("webhook endpoint in the simulator: %w", err)
+		}
+		if os.Getenv("OPENAI_WEBHOOK_SECRET") != "" {
+			fmt.Fprintf(out, "OPENAI_WEBHOOK_SECRET is set but unused with the simulator, whose endpoint signs with the secret in %s: unset it where you run hookbridge send\n", secretsFile)
+		}
+		env = append(env, "OPENAI_BASE_URL="+simURL+"/v1", "OPENAI_WEBHOOK_SECRET=", "OPENAI_WEBHOOK_SECRET_FILE="+secretsFile)
 		stack.simulatorURL = simURL
 		fmt.Fprintf(out, "the worker talks to the OpenAI simulator at %s, which delivers its webhooks to %s\n", simURL, receiverURL)
+	} else if os.Getenv("OPENAI_WEBHOOK_SECRET") == "" && os.Getenv("OPENAI_WEBHOOK_SECRET_FILE") == "" {
+		env = append(env, "OPENAI_WEBHOOK_SECRET="+DevWebhookSecret)
+		fmt.Fprintln(out, "OPENAI_WEBHOOK_SECRET is unset: using the local dev secret (hookbridge send uses it too)")
 	}
 
 	worker, err := proc.Start(proc.Options{Path: filepath.Join(binDir, "worker"), Env: env, Log: out, Prefix: "[worker] "})
@@ -212,6 +219,8 @@ func waitReady(ctx context.Context, c client.Client, receiverURL string, worker,
 // simulatorOptions are the settings of a simulator served by the CLI.
 type simulatorOptions struct {
 	addr, webhookURL, secret string
+	// secretsFile, when set, is told to `hookbridge send` at devSecretsPath.
+	secretsFile string
 	// sim overrides the simulator's defaults; WebhookURL and WebhookSecret
 	// come from the fields above.
 	sim openaisim.Options
@@ -231,7 +240,15 @@ func startSimulator(o simulatorOptions) (string, func() error, error) {
 		opts.CompleteAfter = 3 * time.Second
 	}
 	sim := openaisim.New(opts)
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 5 * time.Second}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o.secretsFile != "" && r.Method == http.MethodGet && r.URL.Path == devSecretsPath {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(devSecrets{Path: o.secretsFile})
+			return
+		}
+		sim.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	stop := func() error {
 		sim.Close()
@@ -240,6 +257,49 @@ func startSimulator(o simulatorOptions) (string, func() error, error) {
 		return srv.Shutdown(ctx)
 	}
 	return "http://" + ln.Addr().String(), stop, nil
+}
+
+// devSecretsName is the secrets file of the dev stack's webhook endpoint
+// in the simulator, in the data folder.
+const devSecretsName = "webhook-secrets"
+
+// devSecretsPath is where the simulator of `hookbridge dev` tells the
+// secrets file of its endpoint, so that `hookbridge send` signs as it does.
+const devSecretsPath = "/_dev/webhook-secrets-file"
+
+// devSecrets is the answer at devSecretsPath.
+type devSecrets struct {
+	Path string `json:"path"`
+}
+
+// devEndpoint creates the dev stack's webhook endpoint in the simulator at
+// simURL, for every event type, as `hookbridge endpoint create` does, with
+// its secret in a new secrets file: those of an earlier run's simulator
+// are void.
+func devEndpoint(ctx context.Context, simURL, receiverURL, secretsFile string, out io.Writer) error {
+	if err := os.Remove(secretsFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	api, err := newEndpointAPI(config.Project{
+		APIKey:        config.Secret{Variable: "OPENAI_API_KEY"},
+		WebhookSecret: config.Secret{Variable: "OPENAI_WEBHOOK_SECRET", File: secretsFile},
+		BaseURL:       simURL + "/v1",
+	}, "")
+	if err != nil {
+		return err
+	}
+	_, err = api.create(ctx, "hookbridge dev", receiverURL, "all", out)
+	return err
+}
+
+// devSecretsFile asks the `hookbridge dev` serving the simulator at
+// simulatorURL for its endpoint's secrets file; "" when none answers.
+func devSecretsFile(ctx context.Context, simulatorURL string) string {
+	var answer devSecrets
+	if simulatorURL == "" || !simulatorCall(ctx, http.MethodGet, simulatorURL+devSecretsPath, nil, &answer) {
+		return ""
+	}
+	return answer.Path
 }
 
 func stopping(out io.Writer, what string, stop func() error) {

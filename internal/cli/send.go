@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
+	"github.com/hookbridge/hookbridge/internal/secrets"
 	"github.com/hookbridge/hookbridge/internal/signing"
 )
 
@@ -29,22 +30,24 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("send", "TYPE", stderr)
 	objectID := fs.String("object-id", "", "id of the object the event is about (default: a sample id, as the dashboard's test events use)")
 	target := fs.String("url", "http://localhost:8000/webhook", "receiver webhook URL")
-	secret := fs.String("secret", "", "signing secret (default: the first of $OPENAI_WEBHOOK_SECRET, else the dev secret of `hookbridge dev`)")
+	secret := fs.String("secret", "", "signing secret (default: the first of $OPENAI_WEBHOOK_SECRET, else the first line of the secrets file)")
+	secretFile := fs.String("secret-file", "", "secrets file, one secret per line, the first signing (default: the one of the `hookbridge dev` at --simulator, else $OPENAI_WEBHOOK_SECRET_FILE; without any, the dev secret)")
 	webhookID := fs.String("webhook-id", "", "webhook-id header, which becomes the workflow ID (default: a new one)")
 	ui := fs.String("ui", "http://localhost:8233", "Temporal UI base URL, for the printed link")
 	ns := fs.String("namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace, for the printed link")
 	simulator := fs.String("simulator", "http://"+defaultSimulatorAddr, "OpenAI simulator of `hookbridge dev`: when it runs and no --object-id is given, it creates the object first so the workflow can retrieve it, or, for an incoming call, sends the event itself to its webhook URL and reports the worker's answer (\"\" to never)")
-	if err := fs.Parse(interleaved(args)); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	positional, err := parseInterleaved(fs, args)
+	if err != nil {
+		return parseError(err)
 	}
-	if fs.NArg() != 1 {
+	if len(positional) != 1 {
 		fs.Usage()
 		return fmt.Errorf("%w: want one event TYPE, e.g. response.completed", errUsage)
 	}
-	eventType := fs.Arg(0)
+	eventType := positional[0]
 	*simulator = strings.TrimRight(*simulator, "/")
-	if *secret == "" {
-		*secret = firstSecret(os.Getenv("OPENAI_WEBHOOK_SECRET"))
+	if *secret, err = sendSecret(ctx, *secret, *secretFile, *simulator); err != nil {
+		return err
 	}
 	row, known := hookbridge.KindOf(eventType)
 	listed := known && slices.Contains(row.EventTypes, eventType)
@@ -111,13 +114,35 @@ func workflowURL(ui, namespace, workflowID string) string {
 	return fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimRight(ui, "/"), url.PathEscape(namespace), url.PathEscape(workflowID))
 }
 
-// interleaved lets flags follow the positional TYPE, as in
-// `hookbridge send response.completed --object-id resp_1`.
-func interleaved(args []string) []string {
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		return append(args[1:len(args):len(args)], args[0])
+// sendSecret returns the secret that signs: secret when set, else the
+// first of $OPENAI_WEBHOOK_SECRET, else the first of the secrets file
+// (file; the file of the `hookbridge dev` serving the simulator at
+// simulatorURL; $OPENAI_WEBHOOK_SECRET_FILE), else DevWebhookSecret.
+func sendSecret(ctx context.Context, secret, file, simulatorURL string) (string, error) {
+	if secret != "" {
+		return secret, nil
 	}
-	return args
+	if list := os.Getenv("OPENAI_WEBHOOK_SECRET"); list != "" {
+		return firstSecret(list), nil
+	}
+	if file == "" {
+		file = devSecretsFile(ctx, simulatorURL)
+	}
+	if file == "" {
+		file = os.Getenv("OPENAI_WEBHOOK_SECRET_FILE")
+	}
+	if file == "" {
+		return DevWebhookSecret, nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("secrets file: %w", err)
+	}
+	list, err := secrets.Lines(b)
+	if err != nil {
+		return "", fmt.Errorf("secrets file %s: %w", file, err)
+	}
+	return list[0], nil
 }
 
 func firstSecret(list string) string {

@@ -21,7 +21,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	retention := fs.Duration("retention", namespace.DefaultRetention, "namespace retention to ensure (never lowered); must be at least 72h to cover OpenAI's retries")
 	conn := temporalFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return parseError(err)
 	}
 	c, cfg, err := conn.dial(ctx)
 	if err != nil {

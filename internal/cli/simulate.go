@@ -2,16 +2,18 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("simulate", "", stderr)
 	o := simulatorOptions{}
 	fs.StringVar(&o.addr, "addr", defaultSimulatorAddr, "listen address; the API is under /v1, the controls under /_sim/")
-	fs.StringVar(&o.webhookURL, "webhook-url", "http://127.0.0.1:8000/webhook", "where to deliver webhooks (empty: none)")
+	fs.StringVar(&o.webhookURL, "webhook-url", "http://127.0.0.1:8000/webhook", "where to deliver the default project's webhooks, besides its webhook endpoints (empty: none)")
 	fs.StringVar(&o.secret, "secret", "", "signing secret (default: the first of $OPENAI_WEBHOOK_SECRET, else the dev secret)")
 	fs.DurationVar(&o.sim.CompleteAfter, "complete-after", 0, "how long background work takes (default 3s)")
 	fs.DurationVar(&o.sim.CallLifetime, "call-lifetime", 0, "how long an incoming call can be accepted or rejected (default 5s, as OpenAI)")
@@ -22,8 +24,19 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&o.sim.DuplicateRate, "duplicate-rate", 0, "fraction of events delivered twice")
 	fs.Float64Var(&o.sim.ReorderRate, "reorder-rate", 0, "fraction of events held back so later ones overtake them")
 	fs.Int64Var(&o.sim.Seed, "seed", 0, "seed for ids and random choices (0: random)")
+	fs.Func("project", "a project besides the default one, as NAME=KEY: that API key sees only the project's objects and webhook endpoints, and other keys act in the default project (repeatable)", func(v string) error {
+		name, key, ok := strings.Cut(v, "=")
+		if !ok || name == "" || key == "" {
+			return errors.New("want NAME=KEY")
+		}
+		if o.sim.Projects == nil {
+			o.sim.Projects = make(map[string]string)
+		}
+		o.sim.Projects[name] = key
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return parseError(err)
 	}
 	if o.secret == "" {
 		o.secret = firstSecret(os.Getenv("OPENAI_WEBHOOK_SECRET"))

@@ -94,10 +94,11 @@ func runSubmit(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	id := fs.String("id", "", "workflow ID (default: submit-<kind>-<random>)")
 	noWait := fs.Bool("no-wait", false, "print the workflow ID and return without waiting for the result")
 	ui := fs.String("ui", "http://localhost:8233", "Temporal UI base URL, for the printed link")
-	if err := fs.Parse(interleaved(args[1:])); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	positional, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		return parseError(err)
 	}
-	in, err := input(fs.Args(), *project)
+	in, err := input(positional, *project)
 	if err != nil {
 		return err
 	}

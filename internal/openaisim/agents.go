@@ -133,7 +133,7 @@ func (s *Server) newSessionLocked(id string, p sessionParams) *agentSessionWire 
 			Text:        json.RawMessage(`{"format":{"type":"text"},"verbosity":"medium"}`),
 			Tools:       []json.RawMessage{json.RawMessage(`{"type":"function","name":"lookup_order","description":"Look up an order by id.","parameters":{"type":"object","properties":{"order_id":{"type":"string"}},"required":["order_id"]}}`)},
 		},
-		Environment:     s.sessionEnvironmentLocked(envType),
+		Environment:     s.sessionEnvironmentLocked(s.ownerLocked(id), envType),
 		Metadata:        copyMetadata(p.Metadata),
 		RequiredActions: []json.RawMessage{},
 		VaultIDs:        []string{},
@@ -146,8 +146,9 @@ func (s *Server) newSessionLocked(id string, p sessionParams) *agentSessionWire 
 }
 
 // sessionEnvironmentLocked returns a new session's environment of the type:
-// none, self-hosted, or a new connected OpenAI-hosted environment.
-func (s *Server) sessionEnvironmentLocked(typ string) json.RawMessage {
+// none, self-hosted, or a new connected OpenAI-hosted environment of the
+// project.
+func (s *Server) sessionEnvironmentLocked(project, typ string) json.RawMessage {
 	switch typ {
 	case "none":
 		return json.RawMessage(`{"type":"none"}`)
@@ -157,7 +158,9 @@ func (s *Server) sessionEnvironmentLocked(typ string) json.RawMessage {
 			"remote_url": "wss://agents.example.com/connect", "workspace_directory": "/workspace",
 		})
 	}
-	env := s.environmentLocked(s.newID(kindAgentEnvironment))
+	envID := s.newID(kindAgentEnvironment)
+	s.claimLocked(project, envID)
+	env := s.environmentLocked(envID)
 	env.Status = "connected"
 	return mustJSON(hostedEnvironment{
 		Type: env.Type, ID: env.ID, CapabilityDirectories: []string{}, Files: env.Files,
@@ -229,8 +232,11 @@ func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	project := s.projectOf(r)
 	s.mu.Lock()
-	a := s.newSessionLocked(s.newID(kindAgentSession), p)
+	id := s.newID(kindAgentSession)
+	s.claimLocked(project, id)
+	a := s.newSessionLocked(id, p)
 	if a.Status == "in_progress" {
 		s.after(s.opts.CompleteAfter, func() {
 			s.mu.Lock()

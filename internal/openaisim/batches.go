@@ -220,12 +220,12 @@ func (s *Server) finishBatch(id, status, from string) string {
 		b.w.RequestCounts = batchRequestCounts{Total: int64(len(lines)), Completed: totals.completed, Failed: totals.failed}
 		b.w.Usage = newUsage(totals.inputTokens, totals.outputTokens)
 		if totals.completed > 0 {
-			f := s.newFileLocked(id+"_output.jsonl", "batch_output", nil)
+			f := s.newFileLocked(s.ownerLocked(id), id+"_output.jsonl", "batch_output", nil)
 			f.w.Bytes, f.gen = totals.outputBytes, func(w io.Writer) error { return out.write(w, false) }
 			b.w.OutputFileID = ptr(f.w.ID)
 		}
 		if totals.failed > 0 {
-			f := s.newFileLocked(id+"_error.jsonl", "batch_output", nil)
+			f := s.newFileLocked(s.ownerLocked(id), id+"_error.jsonl", "batch_output", nil)
 			f.w.Bytes, f.gen = totals.errorBytes, func(w io.Writer) error { return out.write(w, true) }
 			b.w.ErrorFileID = ptr(f.w.ID)
 		}
@@ -248,7 +248,7 @@ func (s *Server) cancelBatch(id string) (json.RawMessage, *apiError) {
 	defer s.mu.Unlock()
 	b := s.st.batches[id]
 	if b == nil {
-		return nil, notFound("batch", id)
+		return nil, notFound(kindBatch, id)
 	}
 	switch b.w.Status {
 	case "validating", "in_progress", "finalizing":
@@ -268,7 +268,7 @@ func (s *Server) cancelBatch(id string) (json.RawMessage, *apiError) {
 // the status eventType announces. It unlocks s.mu while the batch finishes.
 func (s *Server) seedBatchLocked(id, eventType string) json.RawMessage {
 	if s.st.batches[id] == nil {
-		input := s.newFileLocked("seeded_input.jsonl", "batch", []byte(
+		input := s.newFileLocked(s.ownerLocked(id), "seeded_input.jsonl", "batch", []byte(
 			`{"custom_id":"request-1","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}]}}`+"\n"+
 				`{"custom_id":"request-2","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say goodbye."}]}}`+"\n"+
 				`{"custom_id":"fail-3","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Fail."}]}}`+"\n"))
@@ -309,10 +309,11 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	project := s.projectOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.st.files[p.InputFileID]
-	if f == nil {
+	if f == nil || !s.visibleLocked(project, f.w.ID) {
 		writeError(w, badRequest(fmt.Sprintf("Invalid 'input_file_id': '%s'. No such file.", p.InputFileID), "input_file_id", "invalid_value"))
 		return
 	}
@@ -320,24 +321,10 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(fmt.Sprintf("Invalid 'input_file_id': '%s' has purpose '%s', expected 'batch'.", p.InputFileID, f.w.Purpose), "input_file_id", "invalid_value"))
 		return
 	}
-	b := s.newBatchLocked(s.newID(kindBatch), p, true)
+	id := s.newID(kindBatch)
+	s.claimLocked(project, id)
+	b := s.newBatchLocked(id, p, true)
 	writeJSON(w, http.StatusOK, mustJSON(b.w))
-}
-
-func (s *Server) listBatches(w http.ResponseWriter, r *http.Request) {
-	after, limit, e := listParams(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ids, more := page(s.st.batchOrder, after, limit, func(string) bool { return true })
-	data := make([]json.RawMessage, len(ids))
-	for i, id := range ids {
-		data[i] = mustJSON(s.st.batches[id].w)
-	}
-	writeList(w, ids, data, more)
 }
 
 func (s *Server) postBatchCancel(w http.ResponseWriter, r *http.Request) {

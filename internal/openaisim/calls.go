@@ -109,9 +109,9 @@ var callAPIs = []callAPI{
 	{kind: kindLiveSession, path: "live/sessions", session: "live", wrapped: true},
 }
 
-// emitCall makes a pending call announced by eventType, of the row's kind,
-// and delivers its event. id "" generates one.
-func (s *Server) emitCall(row hookbridge.Kind, eventType, id string) (Delivery, error) {
+// emitCall makes a pending call of the project announced by eventType, of
+// the row's kind, and delivers its event. id "" generates one.
+func (s *Server) emitCall(project string, row hookbridge.Kind, eventType, id string) (Delivery, error) {
 	s.mu.Lock()
 	if id == "" {
 		id = s.newID(row.Object)
@@ -127,22 +127,29 @@ func (s *Server) emitCall(row hookbridge.Kind, eventType, id string) (Delivery, 
 	// Stored before the delivery starts, so that an answer cannot overtake it.
 	s.st.calls[id] = c
 	s.st.callOrder = append(s.st.callOrder, id)
-	data := map[string]any{row.IDField: id, "sip_headers": c.SIPHeaders, "sip_media_security": "srtp"}
-	if eventType == "live.transport.incoming" {
-		data["type"] = "sip"
-	}
+	s.claimLocked(project, id)
 	s.mu.Unlock()
 
-	d, err := s.hooks.emit(eventType, id, data)
+	d, err := s.hooks.emit(project, eventType, id, callEventData(row, eventType, id, c.SIPHeaders))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err != nil {
 		delete(s.st.calls, id)
+		delete(s.st.owner, id)
 		s.st.callOrder = slices.DeleteFunc(s.st.callOrder, func(o string) bool { return o == id })
 		return Delivery{}, err
 	}
 	c.WebhookID = d.WebhookID
 	return d, nil
+}
+
+// callEventData returns the data of an incoming call's event.
+func callEventData(row hookbridge.Kind, eventType, id string, headers []SIPHeader) map[string]any {
+	data := map[string]any{row.IDField: id, "sip_headers": headers, "sip_media_security": "srtp"}
+	if eventType == "live.transport.incoming" {
+		data["type"] = "sip"
+	}
+	return data
 }
 
 // sipHeaders returns the headers of an INVITE from a phone to the project's

@@ -14,8 +14,8 @@ import (
 // other processes and for the CLI. No API key is needed and no fault
 // applies. Durations are Go duration strings ("250ms") or milliseconds.
 //
-//	POST /_sim/seed          {"type","object_id"}                -> the object
-//	POST /_sim/emit          {"type","object_id"}                -> Delivery
+//	POST /_sim/seed          {"type","object_id","project"}      -> the object (SeedIn)
+//	POST /_sim/emit          {"type","object_id","project"}      -> Delivery (EmitIn)
 //	POST /_sim/outcome       {"selector","status"}               -> 204
 //	POST /_sim/fail_next     {"object_id","n","status","retry_after"} -> 204
 //	                         {"object_id","for","status"}         -> 204 (FailFor)
@@ -28,6 +28,10 @@ import (
 //	GET  /_sim/deliveries                                        -> [Delivery]
 //	GET  /_sim/stats                                             -> {"emitted","delivered","pending","gave_up"}
 //	POST /_sim/wait_idle?timeout=10s                             -> 204, or 504 on timeout
+//	POST /_sim/webhook_endpoints/{id}/expire_old_secret          -> 204, or 404 (ExpireOldSecret)
+//
+// "project" names a project of Options.Projects; empty or absent is the
+// default project.
 
 // controlPrefix is the path prefix of the control API.
 const controlPrefix = "/_sim/"
@@ -67,6 +71,8 @@ type (
 	EventRequest struct {
 		Type     string `json:"type"`
 		ObjectID string `json:"object_id,omitempty"`
+		// Project is the project to act in, "" for the default one.
+		Project string `json:"project,omitempty"`
 	}
 	// OutcomeRequest is the body of /_sim/outcome (see SetOutcome).
 	OutcomeRequest struct {
@@ -107,7 +113,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		if !decodeControl(w, r, &req) {
 			return
 		}
-		obj, err := s.Seed(req.Type, req.ObjectID)
+		obj, err := s.SeedIn(req.Project, req.Type, req.ObjectID)
 		if err != nil {
 			writeControlError(w, err)
 			return
@@ -119,7 +125,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		if !decodeControl(w, r, &req) {
 			return
 		}
-		d, err := s.Emit(req.Type, req.ObjectID)
+		d, err := s.EmitIn(req.Project, req.Type, req.ObjectID)
 		if err != nil {
 			writeControlError(w, err)
 			return
@@ -215,6 +221,13 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
+	m.HandleFunc("POST /_sim/webhook_endpoints/{id}/expire_old_secret", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.ExpireOldSecret(r.PathValue("id")); err != nil {
+			writeControlError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path), Type: "invalid_request_error"})
 	})
@@ -241,6 +254,8 @@ func writeControlError(w http.ResponseWriter, err error) {
 		status = http.StatusGatewayTimeout
 	case errors.Is(err, ErrNoWebhookURL):
 		status = http.StatusPreconditionFailed
+	case errors.Is(err, ErrUnknownEndpoint):
+		status = http.StatusNotFound
 	}
 	writeError(w, &apiError{Status: status, Message: err.Error(), Type: "invalid_request_error"})
 }

@@ -28,6 +28,8 @@ type evalRun struct {
 	w evalRunWire
 }
 
+func (r *evalRun) wire() any { return r.w }
+
 type evalRunWire struct {
 	ID                        string            `json:"id"`
 	Object                    string            `json:"object"`
@@ -84,8 +86,12 @@ type evalRunParams struct {
 	Metadata   map[string]string `json:"metadata"`
 }
 
-// newRunLocked creates a queued eval run and, with schedule, its timers.
+// newRunLocked creates a queued eval run and, with schedule, its timers; a
+// new eval joins the run's project.
 func (s *Server) newRunLocked(evalID, id string, p evalRunParams, schedule bool) *evalRun {
+	if s.st.evals[evalID] == nil {
+		s.claimLocked(s.ownerLocked(id), evalID)
+	}
 	s.evalLocked(evalID)
 	var ds struct {
 		Model  string `json:"model"`
@@ -176,7 +182,7 @@ func (s *Server) cancelRun(evalID, id string) (json.RawMessage, *apiError) {
 	run := s.st.runs[id]
 	if run == nil || run.w.EvalID != evalID {
 		s.mu.Unlock()
-		return nil, notFound("eval run", id)
+		return nil, notFound(kindEvalRun, id)
 	}
 	event := ""
 	switch {
@@ -225,9 +231,12 @@ func (s *Server) createEval(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	project := s.projectOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ev := s.evalLocked(s.hexID("eval_", 32))
+	id := s.hexID("eval_", 32)
+	s.claimLocked(project, id)
+	ev := s.evalLocked(id)
 	if p.Name != "" {
 		ev.w.Name = p.Name
 	}
@@ -251,7 +260,7 @@ func (s *Server) getEval(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, mustJSON(ev.w))
 		return
 	}
-	writeError(w, notFound("eval", id))
+	writeError(w, notFound(kindEval, id))
 }
 
 func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
@@ -268,9 +277,12 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	project := s.projectOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	run := s.newRunLocked(r.PathValue("eval_id"), s.newID(kindEvalRun), p, true)
+	id := s.newID(kindEvalRun)
+	s.claimLocked(project, id)
+	run := s.newRunLocked(r.PathValue("eval_id"), id, p, true)
 	writeJSON(w, http.StatusOK, mustJSON(run.w))
 }
 
@@ -282,7 +294,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, mustJSON(run.w))
 		return
 	}
-	writeError(w, notFound("eval run", id))
+	writeError(w, notFound(kindEvalRun, id))
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
@@ -291,15 +303,13 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	evalID := r.PathValue("eval_id")
+	evalID, project := r.PathValue("eval_id"), s.projectOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids, more := page(s.st.runOrder, after, limit, func(id string) bool { return s.st.runs[id].w.EvalID == evalID })
-	data := make([]json.RawMessage, len(ids))
-	for i, id := range ids {
-		data[i] = mustJSON(s.st.runs[id].w)
-	}
-	writeList(w, ids, data, more)
+	ids, more := page(s.st.runOrder, after, limit, func(id string) bool {
+		return s.st.runs[id].w.EvalID == evalID && s.visibleLocked(project, id)
+	})
+	writePage(w, ids, s.st.runs, more)
 }
 
 // postRunCancel is the real API's cancel: POST on the run itself.

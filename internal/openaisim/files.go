@@ -2,7 +2,6 @@ package openaisim
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,8 +39,9 @@ var filePurposes = map[string]bool{
 	"assistants": true, "batch": true, "fine-tune": true, "vision": true, "user_data": true, "evals": true,
 }
 
-// newFileLocked stores an uploaded or generated file. The caller holds s.mu.
-func (s *Server) newFileLocked(filename, purpose string, data []byte) *file {
+// newFileLocked stores an uploaded or generated file of the project. The
+// caller holds s.mu.
+func (s *Server) newFileLocked(project, filename, purpose string, data []byte) *file {
 	f := &file{data: data, w: fileWire{
 		ID:        s.alnumID("file-", 22),
 		Object:    "file",
@@ -52,6 +52,7 @@ func (s *Server) newFileLocked(filename, purpose string, data []byte) *file {
 		Status:    "processed",
 	}}
 	s.st.files[f.w.ID] = f
+	s.claimLocked(project, f.w.ID)
 	s.st.fileOrder = append(s.st.fileOrder, f.w.ID)
 	return f
 }
@@ -110,8 +111,9 @@ func (s *Server) createFile(w http.ResponseWriter, r *http.Request) {
 	if filename == "" {
 		filename = "upload"
 	}
+	project := s.projectOf(r)
 	s.mu.Lock()
-	f := s.newFileLocked(filename, purpose, data)
+	f := s.newFileLocked(project, filename, purpose, data)
 	if expiresIn == 0 && purpose == "batch" {
 		expiresIn = 30 * 24 * 3600 // OpenAI's default for batch files
 	}
@@ -131,7 +133,7 @@ func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	purpose := r.URL.Query().Get("purpose")
+	purpose, project := r.URL.Query().Get("purpose"), s.projectOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	order := s.st.fileOrder
@@ -139,12 +141,10 @@ func (s *Server) listFiles(w http.ResponseWriter, r *http.Request) {
 		order = slices.Clone(order)
 		slices.Reverse(order)
 	}
-	ids, more := page(order, after, limit, func(id string) bool { return purpose == "" || s.st.files[id].w.Purpose == purpose })
-	data := make([]json.RawMessage, len(ids))
-	for i, id := range ids {
-		data[i] = mustJSON(s.st.files[id].w)
-	}
-	writeList(w, ids, data, more)
+	ids, more := page(order, after, limit, func(id string) bool {
+		return s.visibleLocked(project, id) && (purpose == "" || s.st.files[id].w.Purpose == purpose)
+	})
+	writePage(w, ids, s.st.files, more)
 }
 
 // getFileContent streams the bytes of a file; generated files (batch
@@ -163,7 +163,7 @@ func (s *Server) getFileContent(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if f == nil {
-		writeError(w, notFound("file", id))
+		writeError(w, notFound(kindFile, id))
 		return
 	}
 	w.Header().Set("Content-Type", fileContentType)

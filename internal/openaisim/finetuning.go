@@ -143,7 +143,7 @@ func (s *Server) finishJobLocked(j *fineTuningJob, status string) string {
 			tokens = f.w.Bytes / 4
 		}
 		j.w.TrainedTokens = ptr(tokens)
-		results := s.newFileLocked("step_metrics.csv", "fine-tune-results",
+		results := s.newFileLocked(s.ownerLocked(j.w.ID), "step_metrics.csv", "fine-tune-results",
 			[]byte("step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy\n1,1.2,0.5,,\n2,0.8,0.7,,\n3,0.4,0.9,0.5,0.88\n"))
 		j.w.ResultFiles = []string{results.w.ID}
 	case "failed":
@@ -161,7 +161,7 @@ func (s *Server) cancelJob(id string) (json.RawMessage, *apiError) {
 	j := s.st.jobs[id]
 	if j == nil {
 		s.mu.Unlock()
-		return nil, notFound("fine-tuning job", id)
+		return nil, notFound(kindFineTuningJob, id)
 	}
 	event := ""
 	switch {
@@ -182,7 +182,7 @@ func (s *Server) cancelJob(id string) (json.RawMessage, *apiError) {
 func (s *Server) seedJobLocked(id, eventType string) json.RawMessage {
 	j := s.st.jobs[id]
 	if j == nil {
-		training := s.newFileLocked("seeded_training.jsonl", "fine-tune", []byte(
+		training := s.newFileLocked(s.ownerLocked(id), "seeded_training.jsonl", "fine-tune", []byte(
 			`{"messages":[{"role":"user","content":"Say hello."},{"role":"assistant","content":"Hello!"}]}`+"\n"))
 		j = s.newJobLocked(id, fineTuningParams{Model: "gpt-4o-mini-2024-07-18", TrainingFile: training.w.ID}, false)
 	}
@@ -210,17 +210,20 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	project := s.projectOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st.files[p.TrainingFile] == nil {
+	if s.st.files[p.TrainingFile] == nil || !s.visibleLocked(project, p.TrainingFile) {
 		writeError(w, badRequest("invalid training_file: "+p.TrainingFile, "training_file", "invalid_training_file"))
 		return
 	}
-	if p.ValidationFile != nil && s.st.files[*p.ValidationFile] == nil {
+	if p.ValidationFile != nil && (s.st.files[*p.ValidationFile] == nil || !s.visibleLocked(project, *p.ValidationFile)) {
 		writeError(w, badRequest("invalid validation_file: "+*p.ValidationFile, "validation_file", "invalid_validation_file"))
 		return
 	}
-	j := s.newJobLocked(s.newID(kindFineTuningJob), p, true)
+	id := s.newID(kindFineTuningJob)
+	s.claimLocked(project, id)
+	j := s.newJobLocked(id, p, true)
 	writeJSON(w, http.StatusOK, mustJSON(j.w))
 }
 
@@ -247,11 +250,15 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("Invalid 'metadata': use either metadata=null or metadata[key]=value filters, not both.", "metadata", "invalid_value"))
 		return
 	}
+	project := s.projectOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ids, more := page(s.st.jobOrder, after, limit, func(id string) bool {
 		md := s.st.jobs[id].w.Metadata
-		if nullOnly {
+		switch {
+		case !s.visibleLocked(project, id):
+			return false
+		case nullOnly:
 			return md == nil
 		}
 		for k, v := range filter {
@@ -261,11 +268,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	})
-	data := make([]json.RawMessage, len(ids))
-	for i, id := range ids {
-		data[i] = mustJSON(s.st.jobs[id].w)
-	}
-	writeList(w, ids, data, more)
+	writePage(w, ids, s.st.jobs, more)
 }
 
 func (s *Server) postJobCancel(w http.ResponseWriter, r *http.Request) {

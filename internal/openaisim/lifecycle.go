@@ -2,6 +2,7 @@ package openaisim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -132,13 +133,18 @@ func (s *Server) outcomeLocked(k kind, id string, md map[string]string, def stri
 	return def
 }
 
-// emitAuto delivers the event of an object that reached a new state. The
-// caller does not hold s.mu.
+// emitAuto delivers the event of an object that reached a new state to
+// the destinations of its project, if any takes it. The caller does not
+// hold s.mu.
 func (s *Server) emitAuto(eventType, objectID string) {
-	if eventType == "" || s.opts.WebhookURL == "" {
+	if eventType == "" {
 		return
 	}
-	if _, err := s.hooks.emit(eventType, objectID, s.eventData(eventType, objectID)); err != nil {
+	s.mu.Lock()
+	project := s.ownerLocked(objectID)
+	s.mu.Unlock()
+	_, err := s.hooks.emit(project, eventType, objectID, s.eventData(eventType, objectID))
+	if err != nil && !errors.Is(err, ErrNoWebhookURL) {
 		s.log.Error("openaisim: webhook not emitted", "type", eventType, "object_id", objectID, "error", err)
 	}
 }
@@ -160,15 +166,16 @@ var seeders = map[kind]func(s *Server, id, eventType string) json.RawMessage{
 	kindVideo:            (*Server).seedVideoLocked,
 }
 
-// Seed creates an object, or takes an existing one, in the state that
-// eventType announces, so that a webhook for it (from Emit or from
+// Seed creates an object of the default project, or takes an existing one,
+// in the state that eventType announces, so that a webhook for it (from Emit or from
 // `hookbridge send`) can be retrieved. It knows every type of
 // hookbridge.Kinds whose object is retrieved. objectID "" generates an id
 // with the kind's prefix. The object is returned as the REST API serves it:
 // the dynamic type is json.RawMessage, ready to unmarshal into the openai-go
 // type. Seed emits no webhook and keeps the metadata of an object it takes.
 // Event types without a retrievable object (calls, unknown types) return
-// ErrUnknownEventType; an id used by another kind returns ErrConflict.
+// ErrUnknownEventType; an id used by another kind or project returns
+// ErrConflict.
 //
 // The seeded objects: response.completed has output text; response.failed an
 // error; response.incomplete incomplete_details; batch.completed a 3-line
@@ -182,6 +189,16 @@ var seeders = map[kind]func(s *Server, id, eventType string) json.RawMessage{
 // safety.deactivation_issued cases with that notice; video.completed a
 // finished video, video.failed one with an error.
 func (s *Server) Seed(eventType, objectID string) (any, error) {
+	return s.SeedIn("", eventType, objectID)
+}
+
+// SeedIn is Seed in a project of Options.Projects ("" is the default
+// project): the object and those made with it belong to it. A project not
+// listed returns ErrUnknownProject.
+func (s *Server) SeedIn(project, eventType, objectID string) (any, error) {
+	if err := s.checkProject(project); err != nil {
+		return nil, err
+	}
 	row, ok := rowListing(eventType)
 	seed := seeders[row.Object]
 	if !ok || seed == nil {
@@ -196,7 +213,10 @@ func (s *Server) Seed(eventType, objectID string) (any, error) {
 		objectID = s.newID(row.Object)
 	} else if k := s.st.kindOf(objectID); k != "" && k != row.Object {
 		return nil, fmt.Errorf("%w: %s is a %s", ErrConflict, objectID, k)
+	} else if k != "" && s.ownerLocked(objectID) != project {
+		return nil, fmt.Errorf("%w: %s belongs to project %q", ErrConflict, objectID, s.ownerLocked(objectID))
 	}
+	s.claimLocked(project, objectID)
 	return seed(s, objectID, eventType), nil
 }
 

@@ -28,12 +28,18 @@ type store struct {
 	cases        map[string]*safetyCaseWire
 	videos       map[string]*videoWire
 	calls        map[string]*call
+	endpoints    map[string]*webhookEndpoint
 
-	fileOrder  []string
-	batchOrder []string
-	jobOrder   []string
-	runOrder   []string
-	callOrder  []string
+	// owner maps the id of every object to its project (see projects.go);
+	// empty when Options.Projects is.
+	owner map[string]string
+
+	fileOrder     []string
+	batchOrder    []string
+	jobOrder      []string
+	runOrder      []string
+	callOrder     []string
+	endpointOrder []string
 }
 
 func newStore() store {
@@ -50,6 +56,8 @@ func newStore() store {
 		cases:        make(map[string]*safetyCaseWire),
 		videos:       make(map[string]*videoWire),
 		calls:        make(map[string]*call),
+		endpoints:    make(map[string]*webhookEndpoint),
+		owner:        make(map[string]string),
 	}
 }
 
@@ -80,12 +88,15 @@ func (st *store) kindOf(id string) kind {
 		return kindVideo
 	case st.calls[id] != nil:
 		return st.calls[id].Kind
+	case st.endpoints[id] != nil:
+		return kindWebhookEndpoint
 	}
 	return ""
 }
 
 // kind names an object kind as in OpenAI's "object" field: those of
-// hookbridge.Kinds, and files and evals, which no event announces.
+// hookbridge.Kinds, and files, evals and webhook endpoints, which no event
+// announces.
 type kind = hookbridge.ObjectKind
 
 const (
@@ -101,9 +112,18 @@ const (
 	kindRealtimeCall     = hookbridge.ObjectRealtimeCall
 	kindLiveSession      = hookbridge.ObjectLiveSession
 
-	kindFile kind = "file"
-	kindEval kind = "eval"
+	kindFile            kind = "file"
+	kindEval            kind = "eval"
+	kindWebhookEndpoint kind = "webhook_endpoint"
 )
+
+// objectNames name the kinds in OpenAI's 404 answers.
+var objectNames = map[kind]string{
+	kindResponse: "response", kindFile: "file", kindBatch: "batch", kindFineTuningJob: "fine-tuning job",
+	kindEval: "eval", kindEvalRun: "eval run", kindAgentEnvironment: "environment", kindAgentSession: "session",
+	kindSafetyAlert: "safety alert", kindSafetyCase: "safety case", kindVideo: "video",
+	kindWebhookEndpoint: "webhook endpoint",
+}
 
 // rowOf returns the row of hookbridge.Kinds about kind k.
 func rowOf(k kind) (hookbridge.Kind, bool) {

@@ -265,7 +265,7 @@ func (s *Server) cancelResponse(id string) (json.RawMessage, *apiError) {
 	r := s.st.responses[id]
 	if r == nil {
 		s.mu.Unlock()
-		return nil, notFound("response", id)
+		return nil, notFound(kindResponse, id)
 	}
 	if !r.w.Background {
 		s.mu.Unlock()
@@ -315,8 +315,11 @@ func (s *Server) createResponse(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	project := s.projectOf(r)
 	s.mu.Lock()
-	resp, _ := s.newResponseLocked(s.newID(kindResponse), p, true)
+	id := s.newID(kindResponse)
+	s.claimLocked(project, id)
+	resp, _ := s.newResponseLocked(id, p, true)
 	out := mustJSON(resp.w)
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)

@@ -35,19 +35,19 @@ func (s *Server) apiRoutes() *http.ServeMux {
 	m := http.NewServeMux()
 	st := &s.st
 	m.HandleFunc("POST /v1/responses", s.createResponse)
-	m.HandleFunc("GET /v1/responses/{id}", getByID(s, "response", st.responses))
+	m.HandleFunc("GET /v1/responses/{id}", getByID(s, kindResponse, st.responses))
 	m.HandleFunc("POST /v1/responses/{id}/cancel", s.postResponseCancel)
 	m.HandleFunc("POST /v1/files", s.createFile)
 	m.HandleFunc("GET /v1/files", s.listFiles)
-	m.HandleFunc("GET /v1/files/{id}", getByID(s, "file", st.files))
+	m.HandleFunc("GET /v1/files/{id}", getByID(s, kindFile, st.files))
 	m.HandleFunc("GET /v1/files/{id}/content", s.getFileContent)
 	m.HandleFunc("POST /v1/batches", s.createBatch)
-	m.HandleFunc("GET /v1/batches", s.listBatches)
-	m.HandleFunc("GET /v1/batches/{id}", getByID(s, "batch", st.batches))
+	m.HandleFunc("GET /v1/batches", listAll(s, &st.batchOrder, st.batches))
+	m.HandleFunc("GET /v1/batches/{id}", getByID(s, kindBatch, st.batches))
 	m.HandleFunc("POST /v1/batches/{id}/cancel", s.postBatchCancel)
 	m.HandleFunc("POST /v1/fine_tuning/jobs", s.createJob)
 	m.HandleFunc("GET /v1/fine_tuning/jobs", s.listJobs)
-	m.HandleFunc("GET /v1/fine_tuning/jobs/{id}", getByID(s, "fine-tuning job", st.jobs))
+	m.HandleFunc("GET /v1/fine_tuning/jobs/{id}", getByID(s, kindFineTuningJob, st.jobs))
 	m.HandleFunc("POST /v1/fine_tuning/jobs/{id}/cancel", s.postJobCancel)
 	m.HandleFunc("POST /v1/evals", s.createEval)
 	m.HandleFunc("GET /v1/evals/{eval_id}", s.getEval)
@@ -55,12 +55,20 @@ func (s *Server) apiRoutes() *http.ServeMux {
 	m.HandleFunc("GET /v1/evals/{eval_id}/runs", s.listRuns)
 	m.HandleFunc("GET /v1/evals/{eval_id}/runs/{run_id}", s.getRun)
 	m.HandleFunc("POST /v1/evals/{eval_id}/runs/{run_id}", s.postRunCancel)
-	m.HandleFunc("GET /v1/agents/environments/{id}", getByID(s, "environment", st.environments))
+	m.HandleFunc("GET /v1/agents/environments/{id}", getByID(s, kindAgentEnvironment, st.environments))
 	m.HandleFunc("POST /v1/agents/sessions", s.createSession)
-	m.HandleFunc("GET /v1/agents/sessions/{id}", getByID(s, "session", st.sessions))
-	m.HandleFunc("GET /v1/safety/alerts/{id}", getByID(s, "safety alert", st.alerts))
-	m.HandleFunc("GET /v1/safety/cases/{id}", getByID(s, "safety case", st.cases))
-	m.HandleFunc("GET /v1/videos/{id}", getByID(s, "video", st.videos))
+	m.HandleFunc("GET /v1/agents/sessions/{id}", getByID(s, kindAgentSession, st.sessions))
+	m.HandleFunc("GET /v1/safety/alerts/{id}", getByID(s, kindSafetyAlert, st.alerts))
+	m.HandleFunc("GET /v1/safety/cases/{id}", getByID(s, kindSafetyCase, st.cases))
+	m.HandleFunc("GET /v1/videos/{id}", getByID(s, kindVideo, st.videos))
+	m.HandleFunc("POST /v1/webhook_endpoints", s.createEndpoint)
+	m.HandleFunc("GET /v1/webhook_endpoints", listAll(s, &st.endpointOrder, st.endpoints))
+	m.HandleFunc("GET /v1/webhook_endpoints/{id}", getByID(s, kindWebhookEndpoint, st.endpoints))
+	m.HandleFunc("POST /v1/webhook_endpoints/{id}", s.updateEndpoint)
+	m.HandleFunc("DELETE /v1/webhook_endpoints/{id}", s.deleteEndpoint)
+	m.HandleFunc("POST /v1/webhook_endpoints/{id}/rotate_secret", s.rotateEndpointSecret)
+	m.HandleFunc("POST /v1/webhook_endpoints/{id}/test", s.testEndpoint)
+	m.HandleFunc("GET /v1/webhook_event_types", s.listEventTypes)
 	for _, c := range callAPIs {
 		m.HandleFunc("POST /v1/"+c.path+"/{id}/accept", s.acceptCall(c))
 		m.HandleFunc("POST /v1/"+c.path+"/{id}/reject", s.rejectCall(c))
@@ -72,9 +80,9 @@ func (s *Server) apiRoutes() *http.ServeMux {
 // served is a stored object that the REST API answers with its wire form.
 type served interface{ wire() any }
 
-// getByID serves GET of one object by the {id} path value: its wire form,
-// or OpenAI's 404 for what.
-func getByID[T served](s *Server, what string, objs map[string]T) http.HandlerFunc {
+// getByID serves GET of one object of kind k by the {id} path value: its
+// wire form, or OpenAI's 404.
+func getByID[T served](s *Server, k kind, objs map[string]T) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		s.mu.Lock()
@@ -83,12 +91,30 @@ func getByID[T served](s *Server, what string, objs map[string]T) http.HandlerFu
 			writeJSON(w, http.StatusOK, mustJSON(o.wire()))
 			return
 		}
-		writeError(w, notFound(what, id))
+		writeError(w, notFound(k, id))
+	}
+}
+
+// listAll serves a list of the objects in order that the key's project
+// sees, newest first.
+func listAll[T served](s *Server, order *[]string, objs map[string]T) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		after, limit, e := listParams(r)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		project := s.projectOf(r)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		ids, more := page(*order, after, limit, func(id string) bool { return s.visibleLocked(project, id) })
+		writePage(w, ids, objs, more)
 	}
 }
 
 // serveAPI runs the fault pipeline, then the route: count the call, wait
-// out stalls and latency, check the API key, answer an injected failure.
+// out stalls and latency, check the API key, answer an injected failure,
+// hide the objects of other projects.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	stall, latency := s.faults.begin(r.Method, r.URL.Path)
 	if !s.sleepCtx(r.Context(), stall+latency) {
@@ -116,6 +142,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, pattern := s.api.Handler(r); pattern == "" {
 		writeError(w, &apiError{Status: http.StatusNotFound, Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path), Type: "invalid_request_error"})
+		return
+	}
+	if e := s.foreign(r); e != nil {
+		writeError(w, e)
 		return
 	}
 	if hold := s.faults.takeHold(r.Method, r.URL.Path); hold > 0 {
@@ -181,12 +211,15 @@ func missing(param string) *apiError {
 	return badRequest(fmt.Sprintf("Missing required parameter: '%s'.", param), param, "missing_required_parameter")
 }
 
-// notFound is OpenAI's answer for an unknown object id.
-func notFound(what, id string) *apiError {
-	if what == "file" {
+// notFound is OpenAI's answer for an unknown id of an object of kind k.
+func notFound(k kind, id string) *apiError {
+	switch k {
+	case kindFile:
 		return &apiError{Status: http.StatusNotFound, Message: "No such File object: " + id, Type: "invalid_request_error", Param: "id"}
+	case kindRealtimeCall, kindLiveSession:
+		return callNotFound(id)
 	}
-	return &apiError{Status: http.StatusNotFound, Message: fmt.Sprintf("No %s found with id '%s'.", what, id), Type: "invalid_request_error"}
+	return &apiError{Status: http.StatusNotFound, Message: fmt.Sprintf("No %s found with id '%s'.", objectNames[k], id), Type: "invalid_request_error"}
 }
 
 // decodeJSON reads a JSON request body into v.
@@ -268,6 +301,15 @@ func page(order []string, after string, limit int, keep func(id string) bool) (i
 		ids = append(ids, order[i])
 	}
 	return ids, false
+}
+
+// writePage answers the objects with the ids, a page of a list.
+func writePage[T served](w http.ResponseWriter, ids []string, objs map[string]T, hasMore bool) {
+	data := make([]json.RawMessage, len(ids))
+	for i, id := range ids {
+		data[i] = mustJSON(objs[id].wire())
+	}
+	writeList(w, ids, data, hasMore)
 }
 
 // writeList answers a page in OpenAI's list shape, which the SDK's CursorPage decodes.

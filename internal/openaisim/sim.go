@@ -3,9 +3,11 @@
 // for responses, files, batches, fine-tuning jobs and eval runs (objects that
 // move through their real lifecycles), agent environments and sessions,
 // safety alerts and cases and videos (objects Seed puts in the state an
-// event announces), incoming SIP calls to accept or reject, and a Standard
+// event announces), incoming SIP calls to accept or reject, webhook
+// endpoints managed as with openai-go's WebhookService, and a Standard
 // Webhooks sender that delivers signed events with OpenAI's retry behaviour.
-// Every event type of hookbridge.Kinds can be emitted.
+// Every event type of hookbridge.Kinds can be emitted. Objects and endpoints
+// belong to projects, each with its own API keys (Options.Projects).
 //
 // A Server is an http.Handler: mount it with httptest.NewServer(sim) in tests
 // or an http.Server in the CLI, and point the openai-go client at URL+"/v1".
@@ -40,8 +42,14 @@ var (
 	ErrInvalidStatus = errors.New("openaisim: invalid status")
 	// ErrConflict reports an object id already used by an object of another kind.
 	ErrConflict = errors.New("openaisim: object id used by another kind")
-	// ErrNoWebhookURL reports Emit on a Server without Options.WebhookURL.
-	ErrNoWebhookURL = errors.New("openaisim: no webhook URL configured")
+	// ErrNoWebhookURL reports Emit of an event that no destination takes:
+	// no Options.WebhookURL (default project) and no webhook endpoint of the
+	// project subscribed to its type.
+	ErrNoWebhookURL = errors.New("openaisim: no webhook URL or endpoint takes the event")
+	// ErrUnknownProject reports a project that Options.Projects does not name.
+	ErrUnknownProject = errors.New("openaisim: unknown project")
+	// ErrUnknownEndpoint reports a webhook endpoint id that does not exist.
+	ErrUnknownEndpoint = errors.New("openaisim: unknown webhook endpoint")
 )
 
 // Options configure a Server. The zero value is usable: objects complete
@@ -88,6 +96,13 @@ type Options struct {
 	// simulator and the receiver. Default: a private clone of
 	// http.DefaultTransport, whose idle connections Close releases.
 	Transport http.RoundTripper
+
+	// Projects names the OpenAI projects besides the default one, each with
+	// its API key (distinct keys): an object or webhook endpoint belongs to
+	// the project whose key created it, and another project's key gets
+	// OpenAI's 404 for it. Every key not listed acts in the default project
+	// "". Default empty: one project, any key (see projects.go).
+	Projects map[string]string
 
 	// Seed makes ids and random choices (duplicates, reordering, jitter)
 	// deterministic. Default 0: seeded randomly.
@@ -153,6 +168,7 @@ type Server struct {
 
 	faults faults
 	hooks  *sender
+	keys   map[string]string // API key -> project, from Options.Projects
 
 	// mu guards the store, the outcome rules and the lifecycle timers.
 	mu        sync.Mutex
@@ -180,6 +196,10 @@ func New(opts Options) *Server {
 		st:     newStore(),
 		timers: make(map[uint64]*time.Timer),
 		faults: faults{calls: make(map[string]int)},
+		keys:   make(map[string]string, len(opts.Projects)),
+	}
+	for name, key := range opts.Projects {
+		s.keys[key] = name
 	}
 	s.hooks = newSender(s)
 	s.api = s.apiRoutes()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -57,14 +58,23 @@ type Attempt struct {
 	Duration time.Duration `json:"duration"`
 }
 
-// Delivery is one delivery of an event: its identity, its attempts and its
-// state. An event delivered twice (Options.DuplicateRate) has two
-// deliveries with the same WebhookID and EventID, the second marked Duplicate.
+// Delivery is one delivery of an event to one destination: its identity,
+// its attempts and its state. An event goes to every destination of its
+// project (Options.WebhookURL, webhook endpoints), one delivery each, all
+// with the same WebhookID and EventID. An event delivered twice
+// (Options.DuplicateRate) has two deliveries to each destination, the
+// second marked Duplicate.
 type Delivery struct {
 	WebhookID string `json:"webhook_id"`
 	EventID   string `json:"event_id"`
 	Type      string `json:"type"`
 	ObjectID  string `json:"object_id"`
+	// Project is the event's project, "" for the default project.
+	Project string `json:"project,omitempty"`
+	// Endpoint is the webhook endpoint delivered to, "" for Options.WebhookURL.
+	Endpoint string `json:"endpoint,omitempty"`
+	// Test marks the one-attempt delivery of an endpoint's test event.
+	Test bool `json:"test,omitempty"`
 	// CreatedAt is the event's created_at, in Unix seconds.
 	CreatedAt int64 `json:"created_at"`
 	// Body is the signed request body, the same on every attempt.
@@ -129,27 +139,41 @@ func newSender(s *Server) *sender {
 	return h
 }
 
-// Emit delivers an event of eventType about objectID to Options.WebhookURL,
+// Emit delivers an event of eventType about objectID to the destinations of
+// the default project that take it: Options.WebhookURL, and its webhook
+// endpoints subscribed to the type (ErrNoWebhookURL when there are none),
 // whether or not the object exists (like OpenAI's dashboard test events).
 // objectID "" seeds a matching object first when the type has one (see
 // Seed), or else generates an id with the prefix hookbridge.Kinds gives the
 // type. The incoming-call types make a pending call instead, with objectID
 // or a new id, that can be answered for Options.CallLifetime (see
-// IncomingCall). Emit returns the new delivery, still pending; follow it
-// with Deliveries or WaitIdle.
+// IncomingCall). Emit returns the new delivery, still pending (the first
+// one when several destinations take the event); follow it with Deliveries
+// or WaitIdle.
 func (s *Server) Emit(eventType, objectID string) (Delivery, error) {
+	return s.EmitIn("", eventType, objectID)
+}
+
+// EmitIn is Emit in a project of Options.Projects ("" is the default
+// project): the event goes to that project's webhook endpoints, and an
+// object or call it makes belongs to it. A project not listed returns
+// ErrUnknownProject.
+func (s *Server) EmitIn(project, eventType, objectID string) (Delivery, error) {
 	if eventType == "" {
 		return Delivery{}, fmt.Errorf("%w: empty", ErrUnknownEventType)
 	}
-	if err := s.hooks.usable(); err != nil {
+	if err := s.checkProject(project); err != nil {
+		return Delivery{}, err
+	}
+	if _, err := s.hooks.targets(project, eventType); err != nil {
 		return Delivery{}, err
 	}
 	row, listed := rowListing(eventType)
 	switch {
 	case listed && row.Answer != "":
-		return s.emitCall(row, eventType, objectID)
+		return s.emitCall(project, row, eventType, objectID)
 	case objectID == "" && listed && seeders[row.Object] != nil:
-		obj, err := s.Seed(eventType, "")
+		obj, err := s.SeedIn(project, eventType, "")
 		if err != nil {
 			return Delivery{}, err
 		}
@@ -165,7 +189,7 @@ func (s *Server) Emit(eventType, objectID string) (Delivery, error) {
 		}
 		objectID = s.hexID(prefix, 32)
 	}
-	return s.hooks.emit(eventType, objectID, s.eventData(eventType, objectID))
+	return s.hooks.emit(project, eventType, objectID, s.eventData(eventType, objectID))
 }
 
 // eventData returns the data of an event about id: the id, in the field
@@ -236,27 +260,39 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 	}
 }
 
-// usable reports why the sender cannot emit, if it cannot.
-func (h *sender) usable() error {
+// targets returns the destinations of an event of the project: "" for
+// Options.WebhookURL (default project only), then the ids of the project's
+// webhook endpoints subscribed to eventType. It reports why the sender
+// cannot emit it, if it cannot.
+func (h *sender) targets(project, eventType string) ([]string, error) {
+	var targets []string
+	if project == "" && h.url != "" {
+		targets = append(targets, "")
+	}
+	s := h.s
+	s.mu.Lock()
+	for _, id := range s.st.endpointOrder {
+		if s.visibleLocked(project, id) && slices.Contains(s.st.endpoints[id].w.EventTypes, eventType) {
+			targets = append(targets, id)
+		}
+	}
+	s.mu.Unlock()
 	switch {
-	case h.url == "":
-		return ErrNoWebhookURL
-	case h.secretErr != nil:
-		return h.secretErr
+	case len(targets) == 0:
+		return nil, ErrNoWebhookURL
+	case targets[0] == "" && h.secretErr != nil:
+		return nil, h.secretErr
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
-	return nil
+	return targets, nil
 }
 
-// emit records an event with the data and starts delivering it.
-func (h *sender) emit(eventType, objectID string, data any) (Delivery, error) {
-	if err := h.usable(); err != nil {
-		return Delivery{}, err
-	}
+// newDelivery returns a pending delivery of a new event with the data.
+func (h *sender) newDelivery(project, eventType, objectID string, data any) *Delivery {
 	s := h.s
 	created := s.now().Unix()
 	d := &Delivery{
@@ -264,6 +300,7 @@ func (h *sender) emit(eventType, objectID string, data any) (Delivery, error) {
 		EventID:   s.hexID("evt_", 32),
 		Type:      eventType,
 		ObjectID:  objectID,
+		Project:   project,
 		CreatedAt: created,
 		State:     DeliveryPending,
 	}
@@ -274,18 +311,59 @@ func (h *sender) emit(eventType, objectID string, data any) (Delivery, error) {
 		Type      string `json:"type"`
 		Data      any    `json:"data"`
 	}{d.EventID, "event", created, eventType, data})
+	return d
+}
+
+// emit records an event of the project with the data and starts
+// delivering it to each of its destinations; it returns the first delivery.
+func (h *sender) emit(project, eventType, objectID string, data any) (Delivery, error) {
+	targets, err := h.targets(project, eventType)
+	if err != nil {
+		return Delivery{}, err
+	}
+	s := h.s
+	d := h.newDelivery(project, eventType, objectID, data)
 	duplicate := s.opts.DuplicateRate > 0 && s.randFloat() < s.opts.DuplicateRate
 	var hold time.Duration
 	if s.opts.ReorderRate > 0 && s.randFloat() < s.opts.ReorderRate {
 		d.Reordered, hold = true, s.opts.ReorderDelay
 	}
 
+	deliveries := make([]*Delivery, len(targets))
+	for i, target := range targets {
+		deliveries[i] = ptr(*d)
+		deliveries[i].Endpoint = target
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.startLocked(d, hold, duplicate) {
-		return Delivery{}, ErrClosed
+	for _, d := range deliveries {
+		if !h.startLocked(d, hold, duplicate) {
+			return Delivery{}, ErrClosed
+		}
 	}
-	s.log.Debug("openaisim: event emitted", "type", eventType, "object_id", objectID, "webhook_id", d.WebhookID, "event_id", d.EventID)
+	s.log.Debug("openaisim: event emitted", "type", eventType, "object_id", objectID, "webhook_id", d.WebhookID, "event_id", d.EventID, "destinations", len(targets))
+	return deliveries[0].clone(), nil
+}
+
+// test makes one attempt to deliver a test event to an endpoint, at once,
+// and records it as a finished delivery.
+func (h *sender) test(project, endpoint, eventType, objectID string, data any) (Delivery, error) {
+	d := h.newDelivery(project, eventType, objectID, data)
+	d.Endpoint, d.Test = endpoint, true
+	a, gone := h.attempt(d)
+	d.Attempts, d.State = []Attempt{a}, DeliveryGaveUp
+	if a.Error == "" && a.StatusCode/100 == 2 {
+		d.State = DeliveryDelivered
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.closed:
+		return Delivery{}, ErrClosed
+	case gone:
+		return Delivery{}, fmt.Errorf("%w: %s", ErrUnknownEndpoint, endpoint)
+	}
+	h.all = append(h.all, d)
 	return d.clone(), nil
 }
 
@@ -322,13 +400,21 @@ func (h *sender) run(d *Delivery, delay time.Duration, duplicate bool, emitted t
 		case <-h.ctx.Done():
 			return
 		}
-		a := h.attempt(d)
+		a, gone := h.attempt(d)
 		<-h.sem
 		if h.ctx.Err() != nil {
 			return // closed mid-attempt: the attempt does not count
 		}
 
 		h.mu.Lock()
+		if gone {
+			d.State = DeliveryGaveUp
+			h.pending--
+			h.notifyLocked()
+			h.mu.Unlock()
+			log.Debug("openaisim: webhook endpoint deleted, delivery ends", "endpoint", d.Endpoint)
+			return
+		}
 		d.Attempts = append(d.Attempts, a)
 		if a.Error == "" && a.StatusCode >= 200 && a.StatusCode < 300 {
 			d.State = DeliveryDelivered
@@ -384,22 +470,32 @@ func (h *sender) backoff(n int) time.Duration {
 	return time.Duration(d)
 }
 
-// attempt POSTs the delivery once, signed for this attempt's timestamp.
-func (h *sender) attempt(d *Delivery) Attempt {
+// attempt POSTs the delivery once to its destination's current URL,
+// signed for this attempt's timestamp with the destination's current
+// secrets. It reports gone, without an attempt, when the destination is a
+// deleted endpoint.
+func (h *sender) attempt(d *Delivery) (a Attempt, gone bool) {
 	at := h.s.now()
-	a := Attempt{At: at}
-	headers, err := signing.Headers(h.secret, d.WebhookID, at, d.Body)
+	a = Attempt{At: at}
+	url, secrets := h.url, []string{h.secret}
+	if d.Endpoint != "" {
+		var ok bool
+		if url, secrets, ok = h.s.endpointTarget(d.Endpoint); !ok {
+			return a, true
+		}
+	}
+	headers, err := signing.HeadersFor(secrets, d.WebhookID, at, d.Body)
 	if err != nil { // checked at emit; kept for safety
 		a.Error = err.Error()
-		return a
+		return a, false
 	}
 	timeout := h.s.opts.AckTimeout
 	ctx, cancel := context.WithTimeout(h.ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(d.Body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.Body))
 	if err != nil {
 		a.Error = err.Error()
-		return a
+		return a, false
 	}
 	for k, v := range headers {
 		req.Header[k] = v
@@ -422,7 +518,7 @@ func (h *sender) attempt(d *Delivery) Attempt {
 			a.Error = err.Error()
 		}
 	}
-	return a
+	return a, false
 }
 
 // attemptsFor appends to each call the attempts of its deliveries.
