@@ -47,10 +47,6 @@ func main() {
 	}
 }
 
-// simulatorAPIKey stands in when OPENAI_BASE_URL points at the OpenAI
-// simulator and no key is set: the simulator only checks that one is sent.
-const simulatorAPIKey = "sk-hookbridge-simulator"
-
 func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	reg := metrics.NewRegistry()
 	sdkMetrics, err := metrics.TemporalHandler(reg, logger)
@@ -142,19 +138,7 @@ func projectClients(ctx context.Context, projects []config.Project, httpClient *
 
 // openAIClient is a project's client: Temporal makes the retries.
 func openAIClient(p config.Project, apiKey string, httpClient *http.Client) *openai.Client {
-	if apiKey == "" {
-		apiKey = simulatorAPIKey
-	}
-	opts := []option.RequestOption{option.WithAPIKey(apiKey), option.WithMaxRetries(0)}
-	if p.BaseURL != "" {
-		opts = append(opts, option.WithBaseURL(p.BaseURL))
-	}
-	if p.Organization != "" {
-		opts = append(opts, option.WithOrganization(p.Organization))
-	}
-	if p.ID != "" {
-		opts = append(opts, option.WithProject(p.ID))
-	}
+	opts := p.OpenAIOptions(apiKey)
 	if httpClient != nil {
 		opts = append(opts, option.WithHTTPClient(httpClient))
 	}

@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/webhooks"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -30,10 +29,6 @@ import (
 // through openai-go's WebhookService, and keeps the signing secret OpenAI
 // shows once (at creation and rotation) in the project's secrets file,
 // which the receiver watches.
-
-// simulatorAPIKey stands in for an API key when OPENAI_BASE_URL points at
-// the OpenAI simulator, which takes any key (as the worker does).
-const simulatorAPIKey = "sk-hookbridge-simulator"
 
 // keptSecretOverlap is how long OpenAI keeps the old secret active after a
 // rotation with keep_old_secret_active_for_24_hours.
@@ -182,26 +177,12 @@ func newEndpointAPI(p config.Project, secretFile string) (*endpointAPI, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s_FILE: %w", p.APIKey.Variable, err)
 		}
-	case key == "" && p.BaseURL != "":
-		key = simulatorAPIKey
-	case key == "":
+	case key == "" && p.BaseURL == "":
 		return nil, fmt.Errorf("%s (or %s_FILE) is required to manage webhook endpoints", p.APIKey.Variable, p.APIKey.Variable)
 	}
-	// An explicit base URL: openai-go would otherwise take $OPENAI_BASE_URL,
-	// the default project's, for every project. No retries: a retried
-	// rotation would lose the secret of the first.
-	baseURL := p.BaseURL
-	if baseURL == "" {
-		baseURL = "https://api.openai.com/v1/"
-	}
-	opts := []option.RequestOption{option.WithAPIKey(key), option.WithMaxRetries(0), option.WithBaseURL(baseURL)}
-	if p.Organization != "" {
-		opts = append(opts, option.WithOrganization(p.Organization))
-	}
-	if p.ID != "" {
-		opts = append(opts, option.WithProject(p.ID))
-	}
-	c := openai.NewClient(opts...)
+	// No retries (OpenAIOptions): a retried rotation would lose the secret
+	// of the first.
+	c := openai.NewClient(p.OpenAIOptions(key)...)
 	if secretFile == "" {
 		secretFile = p.WebhookSecret.File
 	}

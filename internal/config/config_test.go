@@ -1,11 +1,17 @@
 package config_test
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookbridge/hookbridge/internal/config"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -164,5 +170,45 @@ func TestProjectErrorsNameTheVariable(t *testing.T) {
 				t.Fatalf("error = %v, want one naming %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// A project's client carries its own settings only: openai-go would take
+// OPENAI_BASE_URL, OPENAI_ORG_ID and OPENAI_PROJECT_ID from the
+// environment for every project.
+func TestProjectClientsDoNotInheritTheEnvironment(t *testing.T) {
+	var mu sync.Mutex
+	var headers []http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		headers = append(headers, r.Header.Clone())
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"resp_1","object":"response"}`))
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("OPENAI_BASE_URL", srv.URL+"/v1")
+	t.Setenv("OPENAI_ORG_ID", "org_leaked")
+	t.Setenv("OPENAI_PROJECT_ID", "proj_leaked")
+
+	mine := config.Project{Name: "team-a", BaseURL: srv.URL + "/v1", Organization: "org_team_a"}
+	c := openai.NewClient(mine.OpenAIOptions("sk-team-a")...)
+	if _, err := c.Responses.Get(context.Background(), "resp_1", responses.ResponseGetParams{}); err != nil {
+		t.Fatal(err)
+	}
+	// No base URL of its own: OpenAI's, not the environment's.
+	other := openai.NewClient(config.Project{Name: "team-b"}.OpenAIOptions("sk-team-b")...)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, _ = other.Responses.Get(ctx, "resp_1", responses.ResponseGetParams{})
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(headers) != 1 {
+		t.Fatalf("the test server got %d requests, want team-a's alone", len(headers))
+	}
+	h := headers[0]
+	if h.Get("OpenAI-Organization") != "org_team_a" || h.Get("OpenAI-Project") != "" || h.Get("Authorization") != "Bearer sk-team-a" {
+		t.Errorf("headers: organization %q, project %q, authorization %q", h.Get("OpenAI-Organization"), h.Get("OpenAI-Project"), h.Get("Authorization"))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/hookbridge/hookbridge/internal/signing"
 )
@@ -191,4 +192,38 @@ func lookup(environ map[string]string, name string) string {
 		return os.Getenv(name)
 	}
 	return environ[name]
+}
+
+// DefaultOpenAIBaseURL is OpenAI's API.
+const DefaultOpenAIBaseURL = "https://api.openai.com/v1/"
+
+// simulatorAPIKey stands in when a project without a key points at an
+// OpenAI simulator, which only checks that one is sent.
+const simulatorAPIKey = "sk-hookbridge-simulator"
+
+// OpenAIOptions returns the openai-go options of the project's client with
+// apiKey: its base URL, organization and project headers, and no retries
+// (Temporal makes them). Every setting is explicit, because openai-go
+// would otherwise take OPENAI_BASE_URL, OPENAI_ORG_ID and OPENAI_PROJECT_ID
+// from the environment for every project alike.
+func (p Project) OpenAIOptions(apiKey string) []option.RequestOption {
+	if apiKey == "" {
+		apiKey = simulatorAPIKey
+	}
+	baseURL := p.BaseURL
+	if baseURL == "" {
+		baseURL = DefaultOpenAIBaseURL
+	}
+	opts := []option.RequestOption{option.WithAPIKey(apiKey), option.WithMaxRetries(0), option.WithBaseURL(baseURL)}
+	if p.Organization != "" {
+		opts = append(opts, option.WithOrganization(p.Organization))
+	} else {
+		opts = append(opts, option.WithHeaderDel("OpenAI-Organization"))
+	}
+	if p.ID != "" {
+		opts = append(opts, option.WithProject(p.ID))
+	} else {
+		opts = append(opts, option.WithHeaderDel("OpenAI-Project"))
+	}
+	return opts
 }
