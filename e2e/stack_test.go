@@ -73,6 +73,9 @@ type stackOptions struct {
 	// cluster runs a stock Temporal server (internal/cluster) instead of the
 	// dev server, with hookbridge's search attributes registered.
 	cluster bool
+	// simEnv, when set, gets the simulator's URL once it runs and returns
+	// variables to add to env.
+	simEnv func(simURL string) []string
 	// receiverTemporal, when set, is given the dev server's address once it
 	// runs and returns the one the receiver dials instead, e.g. a proxy in
 	// front of it. The worker and the test's client dial the server itself.
@@ -122,6 +125,9 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		"WORKER_METRICS_ADDR="+strings.TrimSuffix(strings.TrimPrefix(s.workerMetrics, "http://"), "/metrics"),
 	)
 	s.env = append(s.env, opts.env...)
+	if opts.simEnv != nil {
+		s.env = append(s.env, opts.simEnv(s.simURL)...)
+	}
 	s.receiverEnv = s.env
 	if opts.receiverTemporal != nil {
 		// The last value of a variable wins.
@@ -221,7 +227,12 @@ func (s *stack) post(t *testing.T, webhookID, body string) answer {
 // deliver posts one delivery with OpenAI's few-second acknowledgement
 // window; it is safe to call from any goroutine.
 func (s *stack) deliver(h http.Header, body string) (answer, error) {
-	req, err := http.NewRequest(http.MethodPost, s.receiverURL, bytes.NewReader([]byte(body)))
+	return deliverAt(s.receiverURL, h, body)
+}
+
+// deliverAt posts one delivery to url, as deliver does.
+func deliverAt(url string, h http.Header, body string) (answer, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader([]byte(body)))
 	if err != nil {
 		return answer{}, err
 	}
