@@ -8,12 +8,15 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -300,5 +303,79 @@ func TestCallTimesAreTheStartAndTheFirstPickup(t *testing.T) {
 	}
 	if _, picked := callTimes(&historypb.History{Events: h.Events[:2]}); !picked.IsZero() {
 		t.Errorf("callTimes without a pickup = %v, want zero", picked)
+	}
+}
+
+// The span sink counts what the receiver's own exporter (OTLP over
+// HTTP/protobuf, as tracing.FromEnv makes it) sends, compressed or not.
+func TestSpanSinkCountsExportedSpans(t *testing.T) {
+	sink := newSpanSink()
+	defer sink.Close()
+	for _, compression := range []otlptracehttp.Compression{otlptracehttp.NoCompression, otlptracehttp.GzipCompression} {
+		before := sink.Spans()
+		exporter, err := otlptracehttp.New(context.Background(),
+			otlptracehttp.WithEndpointURL(sink.URL()+"/v1/traces"), otlptracehttp.WithCompression(compression))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter))
+		tracer := tp.Tracer("bench")
+		for range 7 {
+			_, span := tracer.Start(context.Background(), "POST /webhook")
+			span.End()
+		}
+		if err := tp.Shutdown(context.Background()); err != nil {
+			t.Fatalf("compression %d: %v", compression, err)
+		}
+		if got := sink.Spans() - before; got != 7 {
+			t.Errorf("compression %d: the sink counted %d spans, want 7", compression, got)
+		}
+	}
+	resp, err := http.Post(sink.URL()+"/v1/traces", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("JSON export answered %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestEnvironWithoutDropsThePrefix(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+	t.Setenv("BENCH_TEST_KEPT", "1")
+	env := environWithout("OTEL_")
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "OTEL_") {
+			t.Errorf("%s kept", kv)
+		}
+	}
+	if !slices.Contains(env, "BENCH_TEST_KEPT=1") {
+		t.Error("BENCH_TEST_KEPT dropped")
+	}
+}
+
+// An ingest path counts every operation it sends, but its figures (the
+// picked round, the failures) only from the measured rounds.
+func TestIngestPathCountsWarmUpAsSentOnly(t *testing.T) {
+	var tags []string
+	pa := &ingestPath{tag: "x", op: func(tag string) func(context.Context, int) error {
+		tags = append(tags, tag)
+		return func(_ context.Context, seq int) error {
+			if tag == "r0" && seq%2 == 1 {
+				return errors.New("odd")
+			}
+			return nil
+		}
+	}}
+	pa.measure(context.Background(), closedLoad{Workers: 1, Count: 3}, "w", false)
+	pa.measure(context.Background(), closedLoad{Workers: 1, Count: 4}, "r0", true)
+	pa.measure(context.Background(), closedLoad{Workers: 1, Count: 5}, "r1", true)
+	r := pa.result()
+	if r.sent != 12 || r.failed != 2 || r.cpuPerOp != 0 || len(pa.rounds) != 2 {
+		t.Errorf("sent, failed, cpuPerOp, rounds = %d, %d, %v, %d; want 12, 2, 0, 2", r.sent, r.failed, r.cpuPerOp, len(pa.rounds))
+	}
+	if want := []string{"w", "r0", "r1"}; !slices.Equal(tags, want) {
+		t.Errorf("tags = %q, want %q", tags, want)
 	}
 }

@@ -110,7 +110,7 @@ func (b *bench) measureCalls(ctx context.Context, sys *system, what string) (cal
 	if err != nil {
 		return cr, err
 	}
-	sys.stopWorker()
+	sys.stopProcess("worker")
 
 	const tag = "callsload"
 	if err := sys.seed(tag, int(otherEventRate*b.p.CallsDuration.Seconds())); err != nil {

@@ -110,7 +110,7 @@ func (b *bench) clusterIngest(ctx context.Context, cl *cluster.Cluster) (map[int
 	defer sys.Close()
 	runs := map[int]ingestRun{}
 	for _, c := range clusterConcurrency {
-		if runs[c], err = b.ingestLevel(ctx, sys, c, "cluster ingest"); err != nil {
+		if runs[c], err = b.ingestLevel(ctx, sys, c, "cluster ingest", nil); err != nil {
 			return nil, err
 		}
 	}
@@ -253,16 +253,16 @@ func (b *bench) clusterSection(ingest map[int]ingestRun, drain drainRun, steady 
 		row(fmt.Sprintf("ingest C=%d: raw SDK starts/s", c), raw(lv), devFig(raw))
 		row(fmt.Sprintf("ingest C=%d: receiver deliveries/s", c), recv(lv), devFig(recv))
 		row(fmt.Sprintf("ingest C=%d: ratio receiver / raw", c), rat(lv), devFig(rat))
-		non200, rawErrs = non200+lv.non200, rawErrs+lv.rawErrs
+		non200, rawErrs = non200+lv.receiver.failed, rawErrs+lv.raw.failed
 	}
 	rawC64 := ingest[64].raw.Rate()
 	devRate, devRatio := "not run", "not run"
 	if b.devDrain != nil && b.rawC64 > 0 {
 		devRate = perSecond(b.devDrain.rate())
-		devRatio = fmt.Sprintf("%.2f (raw %s)", b.devDrain.rate()/b.rawC64, perSecond(b.rawC64))
+		devRatio = drainRatio(b.devDrain.rate(), b.rawC64)
 	}
 	row(fmt.Sprintf("drain of %d: events/s", drain.backlog), perSecond(drain.rate()), devRate)
-	row("drain: ratio to the raw start rate at C=64", fmt.Sprintf("%.2f (raw %s)", drain.rate()/rawC64, perSecond(rawC64)), devRatio)
+	row("drain: ratio to the raw start rate at C=64", drainRatio(drain.rate(), rawC64), devRatio)
 	ackLoad := fmt.Sprintf("ack latency at %d/s, worker running", clusterAckRate)
 	row(ackLoad+": p50", ms(steady.ack.lat.P50), none)
 	row(ackLoad+": p99", ms(steady.ack.lat.P99), none)

@@ -32,14 +32,25 @@ func (b *bench) drain(ctx context.Context) ([]section, error) {
 			"then the worker binary starts with its default options (retrieve as a local activity, 8 workflow-task pollers, batched duplicate lookups). " +
 			"Seconds run from the worker's spawn " +
 			"(its start-up included) to the close time of the last workflow. Baseline: the raw SDK start rate at C=64 from scenario 1.",
-		Header: []string{"backlog", "seconds", "events/s", "ratio to raw start rate", "target ≥ 100/s", "not completed"},
+		Header: []string{"backlog", "seconds", "events/s", "ratio to the raw start rate", "not completed"},
 		Rows: [][]string{{
 			fmt.Sprint(dr.backlog), fmt.Sprintf("%.1f", dr.took().Seconds()), perSecond(dr.rate()),
-			fmt.Sprintf("%.2f (raw %s)", dr.rate()/b.rawC64, perSecond(b.rawC64)), check(dr.rate() >= 100), fmt.Sprint(dr.notCompleted()),
+			drainRatio(dr.rate(), b.rawC64), fmt.Sprint(dr.notCompleted()),
 		}},
 	}
 	s.Notes = append(s.Notes, dr.notes(b.p.DrainTimeout)...)
 	return []section{s}, nil
+}
+
+// drainTarget is the drain rate's target as a share of the raw start rate
+// measured in the same run: a drained event costs its start's server work
+// and a workflow task besides, and absolute rates differ threefold between
+// machines.
+const drainTarget = 0.5
+
+// drainRatio is a drain rate against the raw start rate, with its target.
+func drainRatio(rate, raw float64) string {
+	return ratio(rate, raw, drainTarget) + " (raw " + perSecond(raw) + ")"
 }
 
 // drainRun is what draining a backlog measured.

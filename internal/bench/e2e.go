@@ -111,11 +111,11 @@ func (s *system) waitOutcomes(ctx context.Context, tag string, samples []sample,
 		}
 		webhookID, _, _ := eventIDs(tag, i)
 		for {
-			resp, err := s.client.DescribeWorkflowExecution(ctx, webhookID, "")
+			d, err := s.client.DescribeWorkflow(ctx, webhookID, "")
 			if err != nil {
 				return err
 			}
-			info := resp.GetWorkflowExecutionInfo()
+			info := d.RawResponse.GetWorkflowExecutionInfo()
 			statuses[i] = info.GetStatus()
 			if statuses[i] != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 				closeTimes[i] = info.GetCloseTime().AsTime()

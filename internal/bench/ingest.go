@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/proc"
 	"github.com/hookbridge/hookbridge/receiver"
 )
 
@@ -17,11 +21,17 @@ import (
 // (RECEIVER_START_TIMEOUT); raw starts get the same.
 const startTimeout = 2 * time.Second
 
+// tracedConcurrency lists the concurrencies of scenario 1 whose rounds
+// also run a receiver with tracing on (section 1a).
+var tracedConcurrency = []int{16, 64}
+
 // ingest is scenario 1: signed deliveries per second through the receiver
 // against raw SDK starts with the same options on the same dev server,
 // closed loop, with no worker running. Raw and receiver runs alternate
 // (raw, receiver, raw, receiver) so that a database growing under both, or
-// a neighbour's load, drifts both alike.
+// a neighbour's load, drifts both alike. At tracedConcurrency each round
+// also runs a second receiver, with tracing on and exporting to a span
+// sink in the bench process: section 1a sets it against the first.
 func (b *bench) ingest(ctx context.Context) ([]section, error) {
 	p := b.p
 	s := section{
@@ -32,6 +42,18 @@ func (b *bench) ingest(ctx context.Context) ([]section, error) {
 			"Receiver: signed deliveries (unique webhook-ids) over keep-alive HTTP to the receiver binary.", p.IngestDuration),
 		Header: []string{"concurrency", "raw SDK starts/s", "receiver deliveries/s", "ratio", "non-200 answers", "raw start errors", "receiver CPU per delivery"},
 	}
+	tr := section{
+		Title: "1a. Tracing overhead",
+		Text: fmt.Sprintf("Scenario 1's closed loops at C=%s, with tracing off (section 1's receiver) and on: "+
+			"a second receiver binary on the same dev server, started for the concurrency with `OTEL_EXPORTER_OTLP_ENDPOINT` set to "+
+			"an OTLP/HTTP endpoint served in the bench process and every other OTEL_* setting at its default "+
+			"(http/protobuf, sampler parentbased_always_on: every delivery traced, batch span processor). "+
+			"The endpoint decodes each export request, counts its spans and discards them. "+
+			"No OTEL_* variable reaches the other processes: the bench removes them all from its environment.", joinInts(tracedConcurrency, " and C=")),
+		Header: []string{"concurrency", "deliveries/s, tracing off", "deliveries/s, tracing on", "ratio on / off", "receiver CPU per delivery, off / on", "spans exported", "non-200 answers, on"},
+	}
+	sink := newSpanSink()
+	defer sink.Close()
 	var sys *system
 	defer func() {
 		if sys != nil {
@@ -52,7 +74,11 @@ func (b *bench) ingest(ctx context.Context) ([]section, error) {
 				return nil, err
 			}
 		}
-		lv, err := b.ingestLevel(ctx, sys, c, "ingest")
+		var traced *spanSink
+		if slices.Contains(tracedConcurrency, c) {
+			traced = sink
+		}
+		lv, err := b.ingestLevel(ctx, sys, c, "ingest", traced)
 		if err != nil {
 			return nil, err
 		}
@@ -60,14 +86,21 @@ func (b *bench) ingest(ctx context.Context) ([]section, error) {
 		if c == 64 || c == slices.Max(p.IngestConcurrency) {
 			b.rawC64, b.receiverC64 = lv.raw.Rate(), lv.receiver.Rate()
 		}
-		perDelivery := "n/a"
-		if lv.cpuPerDelivery > 0 {
-			perDelivery = fmt.Sprintf("%.0f µs", float64(lv.cpuPerDelivery)/float64(time.Microsecond))
-		}
 		s.Rows = append(s.Rows, []string{
 			fmt.Sprint(c), perSecond(lv.raw.Rate()), perSecond(lv.receiver.Rate()),
-			ratio(lv.receiver.Rate(), lv.raw.Rate(), 0.95), fmt.Sprint(lv.non200), fmt.Sprint(lv.rawErrs), perDelivery,
+			ratio(lv.receiver.Rate(), lv.raw.Rate(), 0.95), fmt.Sprint(lv.receiver.failed), fmt.Sprint(lv.raw.failed), micros(lv.receiver.cpuPerOp),
 		})
+		if on := lv.traced; on != nil {
+			perDelivery := 0.0
+			if on.sent > 0 {
+				perDelivery = float64(lv.spans) / float64(on.sent)
+			}
+			tr.Rows = append(tr.Rows, []string{
+				fmt.Sprint(c), perSecond(lv.receiver.Rate()), perSecond(on.Rate()), ratio(on.Rate(), lv.receiver.Rate(), 0.90),
+				micros(lv.receiver.cpuPerOp) + " / " + micros(on.cpuPerOp),
+				fmt.Sprintf("%d (%.2f per delivery)", lv.spans, perDelivery), fmt.Sprint(on.failed),
+			})
+		}
 	}
 	server := "one dev server for all concurrencies"
 	if p.IngestServerPerLevel {
@@ -76,68 +109,190 @@ func (b *bench) ingest(ctx context.Context) ([]section, error) {
 	_, eventID, objectID := eventIDs("c64r0rcv", 0)
 	body := eventBody(eventID, "response.completed", objectID, time.Now().Unix())
 	s.Notes = append(s.Notes,
-		fmt.Sprintf("Each rate is the %s interleaved rounds (raw, receiver, raw, receiver, ...) after a %v warm-up of each path; %s. "+
-			"Non-200 answers and raw errors are summed over the rounds (both should be 0).", p.picked(), p.IngestWarmup, server),
+		fmt.Sprintf("Each rate is the %s interleaved rounds (raw, receiver, raw, receiver, ...; at C=%s each round also runs the receiver with tracing on of section 1a, after or before the receiver in turn) "+
+			"after a %v warm-up of each path; %s. "+
+			"Non-200 answers and raw errors are summed over the rounds (both should be 0).", p.picked(), joinInts(tracedConcurrency, " and C="), p.IngestWarmup, server),
 		fmt.Sprintf("Bodies are response.completed envelopes of about %d bytes, signed per request (HMAC-SHA256) by the generator.", len(body)),
 		"The ratio is receiver deliveries/s over raw starts/s; the receiver's extra hop (HTTP, its own process and gRPC client) competes for the same cores as the dev server. "+
 			"Receiver CPU per delivery is the receiver process's user+system time (/proc/<pid>/stat) over its measured rounds, divided by the deliveries.",
 	)
-	return []section{s}, nil
+	if len(tr.Rows) == 0 {
+		return []section{s}, nil
+	}
+	tr.Notes = append(tr.Notes,
+		fmt.Sprintf("Measured in section 1's rounds: each round runs raw, then the two receivers, one after another, for %v each "+
+			"(tracing off first in the 1st, 3rd, ... round, tracing on first in the others), after a %v warm-up of each; "+
+			"each rate is the %s rounds, and the tracing-off figures are section 1's receiver figures. "+
+			"The ratio is deliveries/s with tracing on over off; CPU per delivery as in section 1, for each receiver process. "+
+			"Non-200 answers are summed over the rounds.", p.IngestDuration, p.IngestWarmup, p.picked()),
+		"Spans exported: the spans the endpoint received from the receiver with tracing on over its warm-up and rounds, "+
+			"counted after it was stopped (which flushes its last spans), and per delivery it was sent. "+
+			"As in section 1 no worker runs: the spans are the receiver's, its server span (POST /webhook) and the Temporal interceptor's StartWorkflow span under it, "+
+			"so 2 per delivery means none was dropped. Its batch span processor exports while the next runs go on, and the endpoint shares the cores "+
+			"with the generator, the dev server and both receivers, as a collector on the same machine would.",
+	)
+	return []section{s, tr}, nil
 }
 
-// ingestRun is what one concurrency of scenario 1 measured: the picked
-// raw and receiver runs, the failures summed over the rounds, and the
-// receiver's CPU time per delivery (0 if unknown).
+// micros formats a CPU time per operation in microseconds, "n/a" for 0.
+func micros(d time.Duration) string {
+	if d <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+// joinInts joins ns with sep, as in "16 and C=64".
+func joinInts(ns []int, sep string) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, sep)
+}
+
+// ingestRun is what one concurrency of scenario 1 measured on each path.
 type ingestRun struct {
-	raw, receiver  loadResult
-	rawErrs        int
-	non200         int
-	cpuPerDelivery time.Duration
+	raw, receiver pathRun
+	// traced is the receiver with tracing on, nil when the level ran
+	// none; spans counts the spans it exported.
+	traced *pathRun
+	spans  int
+}
+
+// pathRun is what one path of an ingest level measured.
+type pathRun struct {
+	picked loadResult // by pick, of the measured rounds
+	// failed counts the failures over the measured rounds: non-200
+	// answers, or raw start errors.
+	failed int
+	// sent counts the operations, warm-up included, failed or not.
+	sent int
+	// cpuPerOp is the receiver process's CPU time over the measured
+	// rounds per operation; 0 for raw starts, or if unknown.
+	cpuPerOp time.Duration
+}
+
+// Rate returns the picked round's operations per second.
+func (r pathRun) Rate() float64 { return r.picked.Rate() }
+
+// ingestPath is one way into the dev server of an ingest level, and what
+// its runs have measured so far.
+type ingestPath struct {
+	name string // in the progress lines
+	unit string // of the operations, in the progress lines
+	tag  string // ends the tags of its runs' webhook-ids
+	// op returns the operation of a run whose webhook-ids have tag.
+	op func(tag string) func(context.Context, int) error
+	// proc is the receiver process whose CPU time is measured; nil for
+	// raw starts.
+	proc *proc.Process
+
+	rounds []loadResult
+	run    pathRun
+	cpu    time.Duration // proc's, over the rounds whose CPU time is known
+	cpuOps int           // the operations of those rounds
+}
+
+// measure runs the path under load with webhook-ids tagged tag and adds
+// the run to its figures: a measured round if round, else a warm-up.
+func (pa *ingestPath) measure(ctx context.Context, load closedLoad, tag string, round bool) loadResult {
+	var before time.Duration
+	cpuErr := errors.New("no process")
+	if pa.proc != nil && round {
+		before, cpuErr = cpuTime(pa.proc.PID())
+	}
+	res := closedLoop(ctx, load, pa.op(tag))
+	pa.run.sent += res.OK + res.Failed
+	if !round {
+		return res
+	}
+	pa.rounds, pa.run.failed = append(pa.rounds, res), pa.run.failed+res.Failed
+	if cpuErr == nil {
+		if after, err := cpuTime(pa.proc.PID()); err == nil {
+			pa.cpu += after - before
+			pa.cpuOps += res.OK + res.Failed
+		}
+	}
+	return res
+}
+
+// result returns the path's figures over its runs.
+func (pa *ingestPath) result() pathRun {
+	r := pa.run
+	r.picked = pick(pa.rounds)
+	if pa.cpuOps > 0 {
+		r.cpuPerOp = pa.cpu / time.Duration(pa.cpuOps)
+	}
+	return r
 }
 
 // ingestLevel runs scenario 1's closed loops at concurrency c on sys, which
 // runs no worker: a warm-up of each path, then p.IngestRounds interleaved
-// (raw, receiver) rounds. what starts the progress lines.
-func (b *bench) ingestLevel(ctx context.Context, sys *system, c int, what string) (ingestRun, error) {
+// rounds of each (raw, receiver). With a sink it starts a receiver with
+// tracing on, exporting to sink, as a third path, run after the receiver
+// in even rounds and before it in odd ones; it stops that receiver at the
+// end. what starts the progress lines.
+func (b *bench) ingestLevel(ctx context.Context, sys *system, c int, what string, sink *spanSink) (ingestRun, error) {
 	p := b.p
-	hc := newHTTPClient(c)
-	defer hc.CloseIdleConnections()
-	raw := func(tag string) func(context.Context, int) error {
-		return rawStarter(sys, fmt.Sprintf("c%d%s", c, tag))
-	}
-	recv := func(tag string) func(context.Context, int) error {
-		d := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: fmt.Sprintf("c%d%s", c, tag)}
-		return d.deliver
-	}
-	warm := closedLoad{Workers: c, Duration: p.IngestWarmup}
-	closedLoop(ctx, warm, raw("wraw"))
-	closedLoop(ctx, warm, recv("wrcv"))
-
-	load := closedLoad{Workers: c, Duration: p.IngestDuration}
-	var lv ingestRun
-	var raws, recvs []loadResult
-	var delivered int
-	var cpu time.Duration // the receiver process's, over its rounds
-	for r := range p.IngestRounds {
-		res := closedLoop(ctx, load, raw(fmt.Sprintf("r%draw", r)))
-		b.logRun(fmt.Sprintf("%s C=%d raw", what, c), "starts", res)
-		raws, lv.rawErrs = append(raws, res), lv.rawErrs+res.Failed
-		pid := sys.process("receiver").PID()
-		cpuBefore, cpuErr := cpuTime(pid)
-		res = closedLoop(ctx, load, recv(fmt.Sprintf("r%drcv", r)))
-		b.logRun(fmt.Sprintf("%s C=%d receiver", what, c), "deliveries", res)
-		recvs, lv.non200 = append(recvs, res), lv.non200+res.Failed
-		if cpuAfter, err := cpuTime(pid); err == nil && cpuErr == nil {
-			cpu += cpuAfter - cpuBefore
-			delivered += res.OK + res.Failed
+	var clients []*http.Client
+	defer func() {
+		for _, hc := range clients {
+			hc.CloseIdleConnections()
+		}
+	}()
+	// deliver returns the operations of a path to the receiver at url, on
+	// keep-alive connections of its own.
+	deliver := func(url string) func(string) func(context.Context, int) error {
+		hc := newHTTPClient(c)
+		clients = append(clients, hc)
+		return func(tag string) func(context.Context, int) error {
+			d := &deliverer{client: hc, url: url, secret: secret, tag: tag}
+			return d.deliver
 		}
 	}
+	paths := []*ingestPath{
+		{name: "raw", unit: "starts", tag: "raw", op: func(tag string) func(context.Context, int) error { return rawStarter(sys, tag) }},
+		{name: "receiver", unit: "deliveries", tag: "rcv", op: deliver(sys.receiverURL), proc: sys.process("receiver")},
+	}
+	var spansBefore int
+	if sink != nil {
+		url, tp, err := sys.startTracedReceiver(ctx, sink.URL())
+		defer sys.stopProcess(tracedReceiver)
+		if err != nil {
+			return ingestRun{}, err
+		}
+		spansBefore = sink.Spans()
+		paths = append(paths, &ingestPath{name: "receiver, tracing on", unit: "deliveries", tag: "trc", op: deliver(url), proc: tp})
+	}
+	warm := closedLoad{Workers: c, Duration: p.IngestWarmup}
+	for _, pa := range paths {
+		pa.measure(ctx, warm, fmt.Sprintf("c%dw%s", c, pa.tag), false)
+	}
+	load := closedLoad{Workers: c, Duration: p.IngestDuration}
+	for r := range p.IngestRounds {
+		// Raw first, then the receivers, in turn in the other order: no
+		// receiver always runs right after raw starts.
+		order := slices.Clone(paths)
+		if r%2 == 1 {
+			slices.Reverse(order[1:])
+		}
+		for _, pa := range order {
+			res := pa.measure(ctx, load, fmt.Sprintf("c%dr%d%s", c, r, pa.tag), true)
+			b.logRun(fmt.Sprintf("%s C=%d %s", what, c, pa.name), pa.unit, res)
+		}
+	}
+	var lv ingestRun
 	if err := ctx.Err(); err != nil {
 		return lv, err
 	}
-	lv.raw, lv.receiver = pick(raws), pick(recvs)
-	if delivered > 0 {
-		lv.cpuPerDelivery = cpu / time.Duration(delivered)
+	lv.raw, lv.receiver = paths[0].result(), paths[1].result()
+	if sink != nil {
+		// Stopping the receiver flushes the spans it still holds.
+		sys.stopProcess(tracedReceiver)
+		traced := paths[2].result()
+		lv.traced, lv.spans = &traced, sink.Spans()-spansBefore
+		b.log.Info(fmt.Sprintf("%s C=%d: %d spans exported", what, c, lv.spans), "deliveries_traced", traced.sent)
 	}
 	return lv, nil
 }

@@ -11,13 +11,17 @@
 // last, against a stock Temporal server cluster (internal/cluster:
 // PostgreSQL, default limits), with the OpenAI simulator served in-process
 // (its webhook sender delivers the incoming calls), and drives them with an
-// in-process load generator:
+// in-process load generator. The processes run without tracing (the bench
+// removes every OTEL_* variable), but for the second receiver of scenario
+// 1's traced levels (section 1a), which exports its spans to an OTLP
+// endpoint in the bench process:
 //
 //	go run ./internal/bench -out BENCHMARKS.md
 //	go run ./internal/bench -quick   # a smoke run of about two minutes
 //	go run ./internal/bench -run reject -cpuprofile cpu.out   # one scenario, profiled
 //	go run ./internal/bench -quick -run cluster   # the cluster alone
 //	go run ./internal/bench -run calls   # incoming calls under load, on a dev server
+//	go run ./internal/bench -quick -run ingest   # ingest, and its tracing overhead
 //
 // Progress goes to stderr (-v adds the output of the dev servers, receivers
 // and workers); the report goes to stdout and to -out.
@@ -306,11 +310,12 @@ func (b *bench) recordRSS(name, scenario string, kB int64) {
 // rssSection is section 8: the peak RSS of each binary.
 func (b *bench) rssSection() section {
 	s := section{
-		Title:  "8. Peak RSS",
-		Text:   "VmHWM from /proc/<pid>/status, read just before each process was stopped; the highest over the processes of each binary.",
+		Title: "8. Peak RSS",
+		Text: "VmHWM from /proc/<pid>/status, read just before each process was stopped; the highest over the processes of each binary, " +
+			"the receivers with tracing on of section 1a apart.",
 		Header: []string{"process", "peak RSS", "scenarios"},
 	}
-	for _, name := range []string{"receiver", "worker"} {
+	for _, name := range []string{"receiver", tracedReceiver, "worker"} {
 		p := b.rss[name]
 		if p == nil {
 			continue

@@ -77,11 +77,16 @@ type system struct {
 	procs []namedProc
 }
 
-// namedProc is a receiver or worker process.
+// namedProc is a receiver or worker process. name is its binary's, or
+// tracedReceiver.
 type namedProc struct {
 	name string
 	p    *proc.Process
 }
+
+// tracedReceiver names the receiver process that a system runs with
+// tracing on, beside its own (startTracedReceiver).
+const tracedReceiver = "receiver with tracing"
 
 // newSystem starts the simulator and the receiver, on a fresh dev server
 // when cl is nil, else on the stock cluster cl; either has hookbridge's
@@ -142,7 +147,7 @@ func (b *bench) newSystem(ctx context.Context, name string, cl *cluster.Cluster)
 	s.receiverURL = "http://" + s.receiverAddr + "/webhook"
 	s.sim = openaisim.New(openaisim.Options{WebhookURL: s.receiverURL, WebhookSecret: secret})
 	s.simHTTP = httptest.NewServer(s.sim)
-	s.env = append(os.Environ(),
+	s.env = append(environWithout("OTEL_"),
 		"TEMPORAL_ADDRESS="+s.address,
 		"TEMPORAL_NAMESPACE=default",
 		"TEMPORAL_TASK_QUEUE="+s.taskQueue,
@@ -165,12 +170,40 @@ func (b *bench) newSystem(ctx context.Context, name string, cl *cluster.Cluster)
 
 // startReceiver starts the receiver binary and waits until /readyz answers 200.
 func (s *system) startReceiver(ctx context.Context) error {
-	p, err := s.start("receiver")
+	_, err := s.launchReceiver(ctx, "receiver", s.receiverAddr, s.env)
+	return err
+}
+
+// startTracedReceiver starts a second receiver binary, named
+// tracedReceiver, beside the system's own: the same configuration but its
+// addresses, and tracing on, exporting over OTLP/HTTP to endpoint with
+// every other OTEL_* setting at its default. It returns the webhook URL
+// and the process once /readyz answers 200; stopProcess(tracedReceiver)
+// stops it, which flushes its last spans.
+func (s *system) startTracedReceiver(ctx context.Context, endpoint string) (string, *proc.Process, error) {
+	ports, err := freeport.Ports("127.0.0.1", 2)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	return s.waitFor(ctx, p, 30*time.Second, "receiver ready", func() bool {
-		resp, err := http.Get("http://" + s.receiverAddr + "/readyz")
+	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	env := append(slices.Clip(s.env),
+		"RECEIVER_ADDR="+addr,
+		"RECEIVER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(ports[1]),
+		"OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint,
+	)
+	p, err := s.launchReceiver(ctx, tracedReceiver, addr, env)
+	return "http://" + addr + "/webhook", p, err
+}
+
+// launchReceiver starts the receiver binary as the process called name,
+// listening on addr, with env, and waits until its /readyz answers 200.
+func (s *system) launchReceiver(ctx context.Context, name, addr string, env []string) (*proc.Process, error) {
+	p, err := s.start("receiver", name, env)
+	if err != nil {
+		return nil, err
+	}
+	return p, s.waitFor(ctx, p, 30*time.Second, name+" ready", func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
 		if err != nil {
 			return false
 		}
@@ -185,7 +218,7 @@ func (s *system) startReceiver(ctx context.Context) error {
 // first worker.)
 func (s *system) startWorker(ctx context.Context, wait bool) (time.Time, error) {
 	spawned := time.Now()
-	p, err := s.start("worker")
+	p, err := s.start("worker", "worker", s.env)
 	if err != nil || !wait {
 		return spawned, err
 	}
@@ -200,10 +233,11 @@ func (s *system) startWorker(ctx context.Context, wait bool) (time.Time, error) 
 	})
 }
 
-// stopWorker stops the worker process, after recording its peak RSS.
-func (s *system) stopWorker() {
+// stopProcess stops the processes called name (the worker,
+// tracedReceiver), after recording their peak RSS.
+func (s *system) stopProcess(name string) {
 	s.procs = slices.DeleteFunc(s.procs, func(np namedProc) bool {
-		if np.name != "worker" {
+		if np.name != name {
 			return false
 		}
 		s.stop(np)
@@ -211,13 +245,21 @@ func (s *system) stopWorker() {
 	})
 }
 
-func (s *system) start(name string) (*proc.Process, error) {
-	p, err := proc.Start(proc.Options{Path: filepath.Join(s.b.binDir, name), Env: s.env, Log: s.b.procLog, Prefix: "[" + name + "] "})
+// start starts the binary as the process called name, with env.
+func (s *system) start(binary, name string, env []string) (*proc.Process, error) {
+	p, err := proc.Start(proc.Options{Path: filepath.Join(s.b.binDir, binary), Env: env, Log: s.b.procLog, Prefix: "[" + name + "] "})
 	if err != nil {
 		return nil, err
 	}
 	s.procs = append(s.procs, namedProc{name: name, p: p})
 	return p, nil
+}
+
+// environWithout returns the bench's environment without the variables
+// whose names start with prefix: no OTEL_* variable of the shell turns
+// tracing on in a process that should run without it.
+func environWithout(prefix string) []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, prefix) })
 }
 
 // waitFor polls cond until it holds, p exits, or timeout passes.

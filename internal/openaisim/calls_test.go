@@ -193,6 +193,7 @@ func TestCallEventsCarryTheSIPHeaders(t *testing.T) {
 			if e.Data.Type != "sip" {
 				t.Errorf("live.transport.incoming type = %q", e.Data.Type)
 			}
+		//lint:ignore SA1019 live.call.incoming is deprecated but still sent to existing subscriptions.
 		case webhooks.LiveCallIncomingWebhookEvent:
 			id = e.Data.SessionID
 			for _, h := range e.Data.SipHeaders {
