@@ -13,16 +13,14 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/internal/signing"
 )
 
-// eventTypes spreads the load over every family, retrievable or not.
-var eventTypes = []string{
-	"response.completed", "response.failed", "response.incomplete", "response.cancelled",
-	"batch.completed", "batch.failed", "fine_tuning.job.succeeded", "fine_tuning.job.failed",
-	"eval.run.succeeded", "eval.run.failed", "realtime.call.incoming", "safety.alert.created", "brand.new.type",
-}
+// eventTypes spreads the load over every type OpenAI sends and one it
+// might send some day.
+var eventTypes = append(hookbridge.EventTypes(), "brand.new.type")
 
 // A thousand events under OpenAI's delivery behaviour, with duplicates,
 // forgeries and first attempts answered too late: every genuine event ends
