@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -303,41 +301,6 @@ func TestCallTimesAreTheStartAndTheFirstPickup(t *testing.T) {
 	}
 	if _, picked := callTimes(&historypb.History{Events: h.Events[:2]}); !picked.IsZero() {
 		t.Errorf("callTimes without a pickup = %v, want zero", picked)
-	}
-}
-
-// The span sink counts what the receiver's own exporter (OTLP over
-// HTTP/protobuf, as tracing.FromEnv makes it) sends, compressed or not.
-func TestSpanSinkCountsExportedSpans(t *testing.T) {
-	sink := newSpanSink()
-	defer sink.Close()
-	for _, compression := range []otlptracehttp.Compression{otlptracehttp.NoCompression, otlptracehttp.GzipCompression} {
-		before := sink.Spans()
-		exporter, err := otlptracehttp.New(context.Background(),
-			otlptracehttp.WithEndpointURL(sink.URL()+"/v1/traces"), otlptracehttp.WithCompression(compression))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter))
-		tracer := tp.Tracer("bench")
-		for range 7 {
-			_, span := tracer.Start(context.Background(), "POST /webhook")
-			span.End()
-		}
-		if err := tp.Shutdown(context.Background()); err != nil {
-			t.Fatalf("compression %d: %v", compression, err)
-		}
-		if got := sink.Spans() - before; got != 7 {
-			t.Errorf("compression %d: the sink counted %d spans, want 7", compression, got)
-		}
-	}
-	resp, err := http.Post(sink.URL()+"/v1/traces", "application/json", strings.NewReader("{}"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("JSON export answered %d, want 404", resp.StatusCode)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/proc"
+	"github.com/hookbridge/hookbridge/internal/tracing/otlptest"
 	"github.com/hookbridge/hookbridge/receiver"
 )
 
@@ -52,7 +53,7 @@ func (b *bench) ingest(ctx context.Context) ([]section, error) {
 			"No OTEL_* variable reaches the other processes: the bench removes them all from its environment.", joinInts(tracedConcurrency, " and C=")),
 		Header: []string{"concurrency", "deliveries/s, tracing off", "deliveries/s, tracing on", "ratio on / off", "receiver CPU per delivery, off / on", "spans exported", "non-200 answers, on"},
 	}
-	sink := newSpanSink()
+	sink := otlptest.Start()
 	defer sink.Close()
 	var sys *system
 	defer func() {
@@ -74,7 +75,7 @@ func (b *bench) ingest(ctx context.Context) ([]section, error) {
 				return nil, err
 			}
 		}
-		var traced *spanSink
+		var traced *otlptest.Collector
 		if slices.Contains(tracedConcurrency, c) {
 			traced = sink
 		}
@@ -233,7 +234,7 @@ func (pa *ingestPath) result() pathRun {
 // tracing on, exporting to sink, as a third path, run after the receiver
 // in even rounds and before it in odd ones; it stops that receiver at the
 // end. what starts the progress lines.
-func (b *bench) ingestLevel(ctx context.Context, sys *system, c int, what string, sink *spanSink) (ingestRun, error) {
+func (b *bench) ingestLevel(ctx context.Context, sys *system, c int, what string, sink *otlptest.Collector) (ingestRun, error) {
 	p := b.p
 	var clients []*http.Client
 	defer func() {
@@ -257,12 +258,12 @@ func (b *bench) ingestLevel(ctx context.Context, sys *system, c int, what string
 	}
 	var spansBefore int
 	if sink != nil {
-		url, tp, err := sys.startTracedReceiver(ctx, sink.URL())
+		url, tp, err := sys.startTracedReceiver(ctx, sink.URL)
 		defer sys.stopProcess(tracedReceiver)
 		if err != nil {
 			return ingestRun{}, err
 		}
-		spansBefore = sink.Spans()
+		spansBefore = sink.Count()
 		paths = append(paths, &ingestPath{name: "receiver, tracing on", unit: "deliveries", tag: "trc", op: deliver(url), proc: tp})
 	}
 	warm := closedLoad{Workers: c, Duration: p.IngestWarmup}
@@ -291,7 +292,7 @@ func (b *bench) ingestLevel(ctx context.Context, sys *system, c int, what string
 		// Stopping the receiver flushes the spans it still holds.
 		sys.stopProcess(tracedReceiver)
 		traced := paths[2].result()
-		lv.traced, lv.spans = &traced, sink.Spans()-spansBefore
+		lv.traced, lv.spans = &traced, sink.Count()-spansBefore
 		b.log.Info(fmt.Sprintf("%s C=%d: %d spans exported", what, c, lv.spans), "deliveries_traced", traced.sent)
 	}
 	return lv, nil

@@ -1,6 +1,7 @@
-// Package otlptest is an OTLP/HTTP trace endpoint for tests: it accepts
-// POST /v1/traces (protobuf, gzip or not) and keeps every span it receives
-// with the service.name of the process that sent it.
+// Package otlptest is an OTLP/HTTP trace endpoint for tests and the
+// benchmarks: it accepts POST /v1/traces (protobuf, gzip or not), as an
+// OpenTelemetry collector does, and keeps every span it receives with the
+// service.name of the process that sent it.
 package otlptest
 
 import (
@@ -44,17 +45,34 @@ func (s Span) Attr(key string) string {
 // OTEL_EXPORTER_OTLP_ENDPOINT.
 type Collector struct {
 	URL   string
+	srv   *httptest.Server
 	mu    sync.Mutex
 	spans []Span
 }
 
+// Start starts a collector on a loopback port; Close stops it.
+func Start() *Collector {
+	c := &Collector{}
+	c.srv = httptest.NewServer(http.HandlerFunc(c.export))
+	c.URL = c.srv.URL
+	return c
+}
+
 // New starts a collector, stopped when the test ends.
 func New(t testing.TB) *Collector {
-	c := &Collector{}
-	srv := httptest.NewServer(http.HandlerFunc(c.export))
-	t.Cleanup(srv.Close)
-	c.URL = srv.URL
+	c := Start()
+	t.Cleanup(c.Close)
 	return c
+}
+
+// Close stops the collector.
+func (c *Collector) Close() { c.srv.Close() }
+
+// Count returns how many spans the collector has received.
+func (c *Collector) Count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.spans)
 }
 
 // Spans returns the spans received so far that match (all with nil).
