@@ -31,7 +31,7 @@ func (b *bench) drain(ctx context.Context) ([]section, error) {
 		Text: "Worker stopped, a backlog of response.completed events (objects seeded in the simulator) put in through the receiver; " +
 			"then the worker binary starts with its default options (retrieve as a local activity, 8 workflow-task pollers). " +
 			"Seconds run from the worker's spawn " +
-			"(its start-up included) to the close time of the last workflow. Baseline: the raw SDK start rate at C=64 from scenario 1.",
+			"(its start-up included) to the close time of the last workflow. Baseline: the raw SDK start rate at C=64 from scenario 1; target: at least half of it.",
 		Header: []string{"backlog", "seconds", "events/s", "ratio to the raw start rate", "not completed"},
 		Rows: [][]string{{
 			fmt.Sprint(dr.backlog), fmt.Sprintf("%.1f", dr.took().Seconds()), perSecond(dr.rate()),
