@@ -108,6 +108,16 @@ type sessionParams struct {
 	Metadata map[string]string `json:"metadata"`
 }
 
+func (p *sessionParams) check() *apiError {
+	switch {
+	case p.Environment == nil:
+		return missing("environment")
+	case p.AgentID == nil && p.Agent.Model == "":
+		return missing("agent.model")
+	}
+	return checkMetadata(p.Metadata)
+}
+
 // newSessionLocked stores a session, in progress when it has input to work
 // on, else idle.
 func (s *Server) newSessionLocked(id string, p sessionParams) *agentSessionWire {
@@ -158,9 +168,7 @@ func (s *Server) sessionEnvironmentLocked(project, typ string) json.RawMessage {
 			"remote_url": "wss://agents.example.com/connect", "workspace_directory": "/workspace",
 		})
 	}
-	envID := s.newID(kindAgentEnvironment)
-	s.claimLocked(project, envID)
-	env := s.environmentLocked(envID)
+	env := s.environmentLocked(s.claimNewIDLocked(project, kindAgentEnvironment))
 	env.Status = "connected"
 	return mustJSON(hostedEnvironment{
 		Type: env.Type, ID: env.ID, CapabilityDirectories: []string{}, Files: env.Files,
@@ -216,38 +224,18 @@ func (s *Server) sessionEventLocked(a *agentSessionWire, eventType string) {
 // agent.session.created, then the event of its end.
 func (s *Server) createSession(w http.ResponseWriter, r *http.Request) {
 	var p sessionParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	switch {
-	case p.Environment == nil:
-		writeError(w, missing("environment"))
-		return
-	case p.AgentID == nil && p.Agent.Model == "":
-		writeError(w, missing("agent.model"))
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
+	if !readParams(w, r, &p) {
 		return
 	}
 	project := s.projectOf(r)
 	s.mu.Lock()
-	id := s.newID(kindAgentSession)
-	s.claimLocked(project, id)
-	a := s.newSessionLocked(id, p)
+	a := s.newSessionLocked(s.claimNewIDLocked(project, kindAgentSession), p)
 	if a.Status == "in_progress" {
-		s.after(s.opts.CompleteAfter, func() {
-			s.mu.Lock()
-			event := ""
-			if a.Status == "in_progress" {
-				event = eventFor(kindAgentSession, s.outcomeLocked(kindAgentSession, a.ID, a.Metadata, "idle"))
-				s.sessionEventLocked(a, event)
-			}
-			s.mu.Unlock()
-			s.emitAuto(event, a.ID)
-		})
+		s.chainLocked(s.opts.CompleteAfter, s.finishStep(a.ID, &a.Status, "in_progress", func() string {
+			event := eventFor(kindAgentSession, s.outcomeLocked(kindAgentSession, a.ID, a.Metadata, "idle"))
+			s.sessionEventLocked(a, event)
+			return event
+		}))
 	}
 	out := mustJSON(a)
 	s.mu.Unlock()

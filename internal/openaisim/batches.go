@@ -73,6 +73,23 @@ type batchParams struct {
 	Metadata         map[string]string `json:"metadata"`
 }
 
+// check validates what can be checked without the input file.
+func (p *batchParams) check() *apiError {
+	switch {
+	case p.InputFileID == "":
+		return missing("input_file_id")
+	case p.Endpoint == "":
+		return missing("endpoint")
+	case !strings.HasPrefix(p.Endpoint, "/v1/"):
+		return badRequest(fmt.Sprintf("Invalid value: '%s'. Supported values are: '/v1/responses', '/v1/chat/completions', '/v1/embeddings', '/v1/completions' and '/v1/moderations'.", p.Endpoint), "endpoint", "invalid_value")
+	case p.CompletionWindow == "":
+		return missing("completion_window")
+	case p.CompletionWindow != batchCompletionIn:
+		return badRequest(fmt.Sprintf("Invalid value: '%s'. Supported values are: '24h'.", p.CompletionWindow), "completion_window", "invalid_value")
+	}
+	return checkMetadata(p.Metadata)
+}
+
 // newBatchLocked creates a validating batch and, with schedule, its timers.
 func (s *Server) newBatchLocked(id string, p batchParams, schedule bool) *batch {
 	now := s.now().Unix()
@@ -90,21 +107,13 @@ func (s *Server) newBatchLocked(id string, p batchParams, schedule bool) *batch 
 	s.st.batches[id] = b
 	s.st.batchOrder = append(s.st.batchOrder, id)
 	if schedule {
-		s.chainLocked(s.opts.CompleteAfter/3, func() bool {
-			return s.validateBatch(id)
-		}, func() bool {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if b.w.Status != "in_progress" {
+		s.chainLocked(s.opts.CompleteAfter/3,
+			func() bool { return s.validateBatch(id) },
+			s.moveStep(&b.w.Status, "in_progress", "finalizing", func() { b.w.FinalizingAt = ptr(s.now().Unix()) }),
+			func() bool {
+				s.emitAuto(s.finishBatch(id, "", "finalizing"), id) // finishBatch reads the input outside the lock
 				return false
-			}
-			b.w.Status = "finalizing"
-			b.w.FinalizingAt = ptr(s.now().Unix())
-			return true
-		}, func() bool {
-			s.emitAuto(s.finishBatch(id, "", "finalizing"), id)
-			return false
-		})
+			})
 	}
 	return b
 }
@@ -284,29 +293,7 @@ func (s *Server) seedBatchLocked(id, eventType string) json.RawMessage {
 
 func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) {
 	var p batchParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	switch {
-	case p.InputFileID == "":
-		writeError(w, missing("input_file_id"))
-		return
-	case p.Endpoint == "":
-		writeError(w, missing("endpoint"))
-		return
-	case !strings.HasPrefix(p.Endpoint, "/v1/"):
-		writeError(w, badRequest(fmt.Sprintf("Invalid value: '%s'. Supported values are: '/v1/responses', '/v1/chat/completions', '/v1/embeddings', '/v1/completions' and '/v1/moderations'.", p.Endpoint), "endpoint", "invalid_value"))
-		return
-	case p.CompletionWindow == "":
-		writeError(w, missing("completion_window"))
-		return
-	case p.CompletionWindow != batchCompletionIn:
-		writeError(w, badRequest(fmt.Sprintf("Invalid value: '%s'. Supported values are: '24h'.", p.CompletionWindow), "completion_window", "invalid_value"))
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
+	if !readParams(w, r, &p) {
 		return
 	}
 	project := s.projectOf(r)
@@ -321,8 +308,7 @@ func (s *Server) createBatch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest(fmt.Sprintf("Invalid 'input_file_id': '%s' has purpose '%s', expected 'batch'.", p.InputFileID, f.w.Purpose), "input_file_id", "invalid_value"))
 		return
 	}
-	id := s.newID(kindBatch)
-	s.claimLocked(project, id)
+	id := s.claimNewIDLocked(project, kindBatch)
 	b := s.newBatchLocked(id, p, true)
 	writeJSON(w, http.StatusOK, mustJSON(b.w))
 }

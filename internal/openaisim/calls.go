@@ -234,8 +234,7 @@ func callNotFound(id string) *apiError {
 func (s *Server) acceptCall(api callAPI) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]json.RawMessage
-		if e := decodeJSON(w, r, &body); e != nil {
-			writeError(w, e)
+		if !readJSON(w, r, &body) {
 			return
 		}
 		config, param := body, ""
@@ -271,8 +270,7 @@ func (s *Server) rejectCall(api callAPI) http.HandlerFunc {
 			StatusCode *int `json:"status_code"`
 		}
 		if r.ContentLength != 0 {
-			if e := decodeJSON(w, r, &body); e != nil {
-				writeError(w, e)
+			if !readJSON(w, r, &body) {
 				return
 			}
 		}

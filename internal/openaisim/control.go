@@ -110,7 +110,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("POST /_sim/seed", func(w http.ResponseWriter, r *http.Request) {
 		var req EventRequest
-		if !decodeControl(w, r, &req) {
+		if !readJSON(w, r, &req) {
 			return
 		}
 		obj, err := s.SeedIn(req.Project, req.Type, req.ObjectID)
@@ -122,7 +122,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	})
 	m.HandleFunc("POST /_sim/emit", func(w http.ResponseWriter, r *http.Request) {
 		var req EventRequest
-		if !decodeControl(w, r, &req) {
+		if !readJSON(w, r, &req) {
 			return
 		}
 		d, err := s.EmitIn(req.Project, req.Type, req.ObjectID)
@@ -134,7 +134,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	})
 	m.HandleFunc("POST /_sim/outcome", func(w http.ResponseWriter, r *http.Request) {
 		var req OutcomeRequest
-		if !decodeControl(w, r, &req) {
+		if !readJSON(w, r, &req) {
 			return
 		}
 		if err := s.SetOutcome(req.Selector, req.Status); err != nil {
@@ -145,7 +145,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	})
 	m.HandleFunc("POST /_sim/fail_next", func(w http.ResponseWriter, r *http.Request) {
 		var req FailNextRequest
-		if !decodeControl(w, r, &req) {
+		if !readJSON(w, r, &req) {
 			return
 		}
 		if (req.N > 0 || req.For > 0) && (req.Status < 400 || req.Status > 599) {
@@ -161,7 +161,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	})
 	m.HandleFunc("POST /_sim/latency", func(w http.ResponseWriter, r *http.Request) {
 		var req LatencyRequest
-		if !decodeControl(w, r, &req) {
+		if !readJSON(w, r, &req) {
 			return
 		}
 		s.SetLatency(time.Duration(req.Latency))
@@ -169,7 +169,7 @@ func (s *Server) controlRoutes() *http.ServeMux {
 	})
 	m.HandleFunc("POST /_sim/stall", func(w http.ResponseWriter, r *http.Request) {
 		var req StallRequest
-		if !decodeControl(w, r, &req) {
+		if !readJSON(w, r, &req) {
 			return
 		}
 		s.Stall(req.N, time.Duration(req.Duration))
@@ -232,14 +232,6 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		writeError(w, &apiError{Status: http.StatusNotFound, Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path), Type: "invalid_request_error"})
 	})
 	return m
-}
-
-func decodeControl(w http.ResponseWriter, r *http.Request, v any) bool {
-	if e := decodeJSON(w, r, v); e != nil {
-		writeError(w, e)
-		return false
-	}
-	return true
 }
 
 // writeControlError maps the control errors to statuses.

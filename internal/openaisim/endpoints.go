@@ -155,8 +155,7 @@ func (s *Server) ExpireOldSecret(endpointID string) error {
 
 func (s *Server) createEndpoint(w http.ResponseWriter, r *http.Request) {
 	var p endpointParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
+	if !readJSON(w, r, &p) {
 		return
 	}
 	switch {
@@ -204,12 +203,7 @@ func (s *Server) endpointLocked(w http.ResponseWriter, id string) *webhookEndpoi
 // of them changes.
 func (s *Server) updateEndpoint(w http.ResponseWriter, r *http.Request) {
 	var p endpointParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	if e := p.check(); e != nil {
-		writeError(w, e)
+	if !readParams(w, r, &p) {
 		return
 	}
 	s.mu.Lock()
@@ -252,8 +246,7 @@ func (s *Server) rotateEndpointSecret(w http.ResponseWriter, r *http.Request) {
 		KeepOld bool `json:"keep_old_secret_active_for_24_hours"`
 	}
 	if r.ContentLength != 0 {
-		if e := decodeJSON(w, r, &p); e != nil {
-			writeError(w, e)
+		if !readJSON(w, r, &p) {
 			return
 		}
 	}
@@ -275,8 +268,7 @@ func (s *Server) testEndpoint(w http.ResponseWriter, r *http.Request) {
 	var p struct {
 		EventType string `json:"event_type"`
 	}
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
+	if !readJSON(w, r, &p) {
 		return
 	}
 	row, listed := rowListing(p.EventType)

@@ -80,10 +80,26 @@ func (s *Server) evalLocked(id string) *eval {
 	return e
 }
 
+type evalParams struct {
+	Name             string            `json:"name"`
+	DataSourceConfig json.RawMessage   `json:"data_source_config"`
+	TestingCriteria  json.RawMessage   `json:"testing_criteria"`
+	Metadata         map[string]string `json:"metadata"`
+}
+
+func (p *evalParams) check() *apiError { return checkMetadata(p.Metadata) }
+
 type evalRunParams struct {
 	Name       string            `json:"name"`
 	DataSource json.RawMessage   `json:"data_source"`
 	Metadata   map[string]string `json:"metadata"`
+}
+
+func (p *evalRunParams) check() *apiError {
+	if len(p.DataSource) == 0 || string(p.DataSource) == "null" {
+		return missing("data_source")
+	}
+	return checkMetadata(p.Metadata)
 }
 
 // newRunLocked creates a queued eval run and, with schedule, its timers; a
@@ -133,24 +149,11 @@ func (s *Server) newRunLocked(evalID, id string, p evalRunParams, schedule bool)
 	s.st.runs[id] = run
 	s.st.runOrder = append(s.st.runOrder, id)
 	if schedule {
-		s.chainLocked(s.opts.CompleteAfter/2, func() bool {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if run.w.Status != "queued" {
-				return false
-			}
-			run.w.Status = "in_progress"
-			return true
-		}, func() bool {
-			s.mu.Lock()
-			event := ""
-			if run.w.Status == "in_progress" {
-				event = s.finishRunLocked(run, s.outcomeLocked(kindEvalRun, id, run.w.Metadata, "completed"))
-			}
-			s.mu.Unlock()
-			s.emitAuto(event, id)
-			return false
-		})
+		s.chainLocked(s.opts.CompleteAfter/2,
+			s.moveStep(&run.w.Status, "queued", "in_progress", nil),
+			s.finishStep(id, &run.w.Status, "in_progress", func() string {
+				return s.finishRunLocked(run, s.outcomeLocked(kindEvalRun, id, run.w.Metadata, "completed"))
+			}))
 	}
 	return run
 }
@@ -178,26 +181,19 @@ func (s *Server) finishRunLocked(run *evalRun, status string) string {
 
 // cancelRun cancels an eval run that has not finished.
 func (s *Server) cancelRun(evalID, id string) (json.RawMessage, *apiError) {
-	s.mu.Lock()
-	run := s.st.runs[id]
-	if run == nil || run.w.EvalID != evalID {
-		s.mu.Unlock()
-		return nil, notFound(kindEvalRun, id)
-	}
-	event := ""
-	switch {
-	case run.w.Status == "canceled":
-	case isTerminal(kindEvalRun, run.w.Status):
-		status := run.w.Status
-		s.mu.Unlock()
-		return nil, badRequest(fmt.Sprintf("Cannot cancel a run with status '%s'.", status), "", "")
-	default:
-		event = s.finishRunLocked(run, "canceled")
-	}
-	out := mustJSON(run.w)
-	s.mu.Unlock()
-	s.emitAuto(event, id)
-	return out, nil
+	return s.cancelAtOnce(id, func() (cancellable, *apiError) {
+		run := s.st.runs[id]
+		if run == nil || run.w.EvalID != evalID {
+			return cancellable{}, notFound(kindEvalRun, id)
+		}
+		return cancellable{
+			kind: kindEvalRun, obj: run, status: run.w.Status,
+			finish: func(status string) string { return s.finishRunLocked(run, status) },
+			refused: func(status string) *apiError {
+				return badRequest(fmt.Sprintf("Cannot cancel a run with status '%s'.", status), "", "")
+			},
+		}, nil
+	})
 }
 
 // seedRunLocked puts an eval run of two items, on a new eval, in the status
@@ -205,7 +201,7 @@ func (s *Server) cancelRun(evalID, id string) (json.RawMessage, *apiError) {
 func (s *Server) seedRunLocked(id, eventType string) json.RawMessage {
 	run := s.st.runs[id]
 	if run == nil {
-		run = s.newRunLocked(s.hexID("eval_", 32), id, evalRunParams{
+		run = s.newRunLocked(s.newID(kindEval), id, evalRunParams{
 			Name:       "seeded run",
 			DataSource: json.RawMessage(`{"type":"completions","model":"gpt-4o-mini","source":{"type":"file_content","content":[{"item":{"input":"hi"}},{"item":{"input":"bye"}}]}}`),
 		}, false)
@@ -217,26 +213,14 @@ func (s *Server) seedRunLocked(id, eventType string) json.RawMessage {
 // ---- REST ----
 
 func (s *Server) createEval(w http.ResponseWriter, r *http.Request) {
-	var p struct {
-		Name             string            `json:"name"`
-		DataSourceConfig json.RawMessage   `json:"data_source_config"`
-		TestingCriteria  json.RawMessage   `json:"testing_criteria"`
-		Metadata         map[string]string `json:"metadata"`
-	}
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
+	var p evalParams
+	if !readParams(w, r, &p) {
 		return
 	}
 	project := s.projectOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := s.hexID("eval_", 32)
-	s.claimLocked(project, id)
-	ev := s.evalLocked(id)
+	ev := s.evalLocked(s.claimNewIDLocked(project, kindEval))
 	if p.Name != "" {
 		ev.w.Name = p.Name
 	}
@@ -265,23 +249,13 @@ func (s *Server) getEval(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 	var p evalRunParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	if len(p.DataSource) == 0 || string(p.DataSource) == "null" {
-		writeError(w, missing("data_source"))
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
+	if !readParams(w, r, &p) {
 		return
 	}
 	project := s.projectOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := s.newID(kindEvalRun)
-	s.claimLocked(project, id)
+	id := s.claimNewIDLocked(project, kindEvalRun)
 	run := s.newRunLocked(r.PathValue("eval_id"), id, p, true)
 	writeJSON(w, http.StatusOK, mustJSON(run.w))
 }

@@ -58,6 +58,17 @@ type fineTuningParams struct {
 	Metadata        map[string]string `json:"metadata"`
 }
 
+// check validates what can be checked without the files.
+func (p *fineTuningParams) check() *apiError {
+	switch {
+	case p.Model == "":
+		return missing("model")
+	case p.TrainingFile == "":
+		return missing("training_file")
+	}
+	return checkMetadata(p.Metadata)
+}
+
 // newJobLocked creates a fine-tuning job and, with schedule, its timers.
 func (s *Server) newJobLocked(id string, p fineTuningParams, schedule bool) *fineTuningJob {
 	hyper := p.Hyperparameters
@@ -93,33 +104,12 @@ func (s *Server) newJobLocked(id string, p fineTuningParams, schedule bool) *fin
 	s.st.jobOrder = append(s.st.jobOrder, id)
 	if schedule {
 		gap := s.opts.CompleteAfter / 3
-		s.chainLocked(gap, func() bool {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if j.w.Status != "validating_files" {
-				return false
-			}
-			j.w.Status = "queued"
-			return true
-		}, func() bool {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if j.w.Status != "queued" {
-				return false
-			}
-			j.w.Status = "running"
-			j.w.EstimatedFinish = ptr(s.now().Add(gap).Unix())
-			return true
-		}, func() bool {
-			s.mu.Lock()
-			event := ""
-			if j.w.Status == "running" {
-				event = s.finishJobLocked(j, s.outcomeLocked(kindFineTuningJob, id, j.w.Metadata, "succeeded"))
-			}
-			s.mu.Unlock()
-			s.emitAuto(event, id)
-			return false
-		})
+		s.chainLocked(gap,
+			s.moveStep(&j.w.Status, "validating_files", "queued", nil),
+			s.moveStep(&j.w.Status, "queued", "running", func() { j.w.EstimatedFinish = ptr(s.now().Add(gap).Unix()) }),
+			s.finishStep(id, &j.w.Status, "running", func() string {
+				return s.finishJobLocked(j, s.outcomeLocked(kindFineTuningJob, id, j.w.Metadata, "succeeded"))
+			}))
 	}
 	return j
 }
@@ -157,25 +147,19 @@ func (s *Server) finishJobLocked(j *fineTuningJob, status string) string {
 
 // cancelJob cancels a fine-tuning job that has not finished.
 func (s *Server) cancelJob(id string) (json.RawMessage, *apiError) {
-	s.mu.Lock()
-	j := s.st.jobs[id]
-	if j == nil {
-		s.mu.Unlock()
-		return nil, notFound(kindFineTuningJob, id)
-	}
-	event := ""
-	switch {
-	case j.w.Status == "cancelled":
-	case isTerminal(kindFineTuningJob, j.w.Status):
-		s.mu.Unlock()
-		return nil, badRequest(fmt.Sprintf("Job has already %s: %s", j.w.Status, id), "", "")
-	default:
-		event = s.finishJobLocked(j, "cancelled")
-	}
-	out := mustJSON(j.w)
-	s.mu.Unlock()
-	s.emitAuto(event, id)
-	return out, nil
+	return s.cancelAtOnce(id, func() (cancellable, *apiError) {
+		j := s.st.jobs[id]
+		if j == nil {
+			return cancellable{}, notFound(kindFineTuningJob, id)
+		}
+		return cancellable{
+			kind: kindFineTuningJob, obj: j, status: j.w.Status,
+			finish: func(status string) string { return s.finishJobLocked(j, status) },
+			refused: func(status string) *apiError {
+				return badRequest(fmt.Sprintf("Job has already %s: %s", status, id), "", "")
+			},
+		}, nil
+	})
 }
 
 // seedJobLocked puts a fine-tuning job in the status eventType announces.
@@ -194,20 +178,7 @@ func (s *Server) seedJobLocked(id, eventType string) json.RawMessage {
 
 func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 	var p fineTuningParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	switch {
-	case p.Model == "":
-		writeError(w, missing("model"))
-		return
-	case p.TrainingFile == "":
-		writeError(w, missing("training_file"))
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
+	if !readParams(w, r, &p) {
 		return
 	}
 	project := s.projectOf(r)
@@ -221,8 +192,7 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, badRequest("invalid validation_file: "+*p.ValidationFile, "validation_file", "invalid_validation_file"))
 		return
 	}
-	id := s.newID(kindFineTuningJob)
-	s.claimLocked(project, id)
+	id := s.claimNewIDLocked(project, kindFineTuningJob)
 	j := s.newJobLocked(id, p, true)
 	writeJSON(w, http.StatusOK, mustJSON(j.w))
 }

@@ -149,6 +149,84 @@ func (s *Server) emitAuto(eventType, objectID string) {
 	}
 }
 
+// ---- steps and cancels ----
+
+// moveStep returns a step of chainLocked: if the object is still in status
+// from, it moves to status to and also, when not nil, makes the other
+// changes of the move, under s.mu. The step reports whether the object
+// moved. status is the object's status field.
+func (s *Server) moveStep(status *string, from, to string, also func()) func() bool {
+	return func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if *status != from {
+			return false
+		}
+		*status = to
+		if also != nil {
+			also()
+		}
+		return true
+	}
+}
+
+// finishStep returns the last step of chainLocked: if the object with the
+// id is still in status from, finish puts it in its outcome under s.mu and
+// returns its event type, which is then emitted. status is the object's
+// status field.
+func (s *Server) finishStep(id string, status *string, from string, finish func() string) func() bool {
+	return func() bool {
+		s.mu.Lock()
+		event := ""
+		if *status == from {
+			event = finish()
+		}
+		s.mu.Unlock()
+		s.emitAuto(event, id)
+		return false
+	}
+}
+
+// cancellable is what cancelAtOnce needs to know of an object.
+type cancellable struct {
+	kind   kind
+	obj    served
+	status string // its status now
+	// finish puts the object in a terminal status and returns its event type.
+	finish func(status string) string
+	// refused is the answer to a cancel of an object that ended otherwise.
+	refused func(status string) *apiError
+}
+
+// cancelAtOnce serves the cancel of an object that a cancel ends at once
+// (a background response, a fine-tuning job, an eval run) and answers its
+// wire form. Under s.mu, find looks the object up, or returns the error to
+// answer. An object already cancelled stays as it is, one that ended
+// otherwise is refused, and any other one ends cancelled: its event is
+// emitted once s.mu is unlocked.
+func (s *Server) cancelAtOnce(id string, find func() (cancellable, *apiError)) (json.RawMessage, *apiError) {
+	s.mu.Lock()
+	c, e := find()
+	event := ""
+	if e == nil {
+		cancelled := normalizeStatus(c.kind, "cancelled")
+		switch {
+		case c.status == cancelled:
+		case isTerminal(c.kind, c.status):
+			e = c.refused(c.status)
+		default:
+			event = c.finish(cancelled)
+		}
+	}
+	var out json.RawMessage
+	if e == nil {
+		out = mustJSON(c.obj.wire())
+	}
+	s.mu.Unlock()
+	s.emitAuto(event, id)
+	return out, e
+}
+
 // ---- Seed ----
 
 // seeders create an object of their kind with the id, or take the existing

@@ -169,8 +169,8 @@ func isTerminal(k kind, status string) bool {
 	return slices.Contains(row.Terminal, status)
 }
 
-// newID returns a new id for an object of kind k: the table's prefix
-// followed by random characters shaped like OpenAI's.
+// newID returns a new id for an object of kind k: the table's prefix (an
+// eval's "eval_") followed by random characters shaped like OpenAI's.
 func (s *Server) newID(k kind) string {
 	row, _ := rowOf(k)
 	switch k {
@@ -178,8 +178,18 @@ func (s *Server) newID(k kind) string {
 		return s.hexID(row.IDPrefix, 48)
 	case kindFineTuningJob:
 		return s.alnumID(row.IDPrefix, 24)
+	case kindEval:
+		return s.hexID("eval_", 32)
 	}
 	return s.hexID(row.IDPrefix, 32)
+}
+
+// claimNewIDLocked returns a new id for an object of kind k that belongs to
+// project. The caller holds s.mu.
+func (s *Server) claimNewIDLocked(project string, k kind) string {
+	id := s.newID(k)
+	s.claimLocked(project, id)
+	return id
 }
 
 // ptr returns a pointer to a copy of v.

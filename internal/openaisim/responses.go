@@ -114,6 +114,13 @@ type responseParams struct {
 	User               *string           `json:"user"`
 }
 
+func (p *responseParams) check() *apiError {
+	if p.Model == "" {
+		return missing("model")
+	}
+	return checkMetadata(p.Metadata)
+}
+
 // newResponseLocked creates a response; a background one starts queued and
 // runs on timers when schedule is set, any other completes at once. It
 // returns the event to emit, if any. The caller holds s.mu.
@@ -156,25 +163,11 @@ func (s *Server) newResponseLocked(id string, p responseParams, schedule bool) (
 		return r, "" // OpenAI sends response.* events for background responses only
 	}
 	if schedule {
-		s.chainLocked(s.opts.CompleteAfter/2, func() bool {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if r.w.Status != "queued" {
-				return false
-			}
-			r.w.Status = "in_progress"
-			return true
-		}, func() bool {
-			s.mu.Lock()
-			event := ""
-			if r.w.Status == "in_progress" {
-				status := s.outcomeLocked(kindResponse, id, r.w.Metadata, "completed")
-				event = s.finishResponseLocked(r, status)
-			}
-			s.mu.Unlock()
-			s.emitAuto(event, id)
-			return false
-		})
+		s.chainLocked(s.opts.CompleteAfter/2,
+			s.moveStep(&r.w.Status, "queued", "in_progress", nil),
+			s.finishStep(id, &r.w.Status, "in_progress", func() string {
+				return s.finishResponseLocked(r, s.outcomeLocked(kindResponse, id, r.w.Metadata, "completed"))
+			}))
 	}
 	return r, ""
 }
@@ -261,30 +254,22 @@ func contentText(raw json.RawMessage) string {
 // cancelResponse cancels a background response that has not finished. It
 // returns the response, or an API error.
 func (s *Server) cancelResponse(id string) (json.RawMessage, *apiError) {
-	s.mu.Lock()
-	r := s.st.responses[id]
-	if r == nil {
-		s.mu.Unlock()
-		return nil, notFound(kindResponse, id)
-	}
-	if !r.w.Background {
-		s.mu.Unlock()
-		return nil, badRequest("Only responses created with background=true can be cancelled.", "", "")
-	}
-	event := ""
-	if isTerminal(kindResponse, r.w.Status) {
-		if r.w.Status != "cancelled" {
-			status := r.w.Status
-			s.mu.Unlock()
-			return nil, badRequest(fmt.Sprintf("Cannot cancel a response with status '%s'.", status), "", "")
+	return s.cancelAtOnce(id, func() (cancellable, *apiError) {
+		r := s.st.responses[id]
+		switch {
+		case r == nil:
+			return cancellable{}, notFound(kindResponse, id)
+		case !r.w.Background:
+			return cancellable{}, badRequest("Only responses created with background=true can be cancelled.", "", "")
 		}
-	} else {
-		event = s.finishResponseLocked(r, "cancelled")
-	}
-	out := mustJSON(r.w)
-	s.mu.Unlock()
-	s.emitAuto(event, id)
-	return out, nil
+		return cancellable{
+			kind: kindResponse, obj: r, status: r.w.Status,
+			finish: func(status string) string { return s.finishResponseLocked(r, status) },
+			refused: func(status string) *apiError {
+				return badRequest(fmt.Sprintf("Cannot cancel a response with status '%s'.", status), "", "")
+			},
+		}, nil
+	})
 }
 
 // seedResponseLocked puts a background response in the status eventType
@@ -303,22 +288,12 @@ func (s *Server) seedResponseLocked(id, eventType string) json.RawMessage {
 
 func (s *Server) createResponse(w http.ResponseWriter, r *http.Request) {
 	var p responseParams
-	if e := decodeJSON(w, r, &p); e != nil {
-		writeError(w, e)
-		return
-	}
-	if p.Model == "" {
-		writeError(w, missing("model"))
-		return
-	}
-	if e := checkMetadata(p.Metadata); e != nil {
-		writeError(w, e)
+	if !readParams(w, r, &p) {
 		return
 	}
 	project := s.projectOf(r)
 	s.mu.Lock()
-	id := s.newID(kindResponse)
-	s.claimLocked(project, id)
+	id := s.claimNewIDLocked(project, kindResponse)
 	resp, _ := s.newResponseLocked(id, p, true)
 	out := mustJSON(resp.w)
 	s.mu.Unlock()

@@ -235,6 +235,33 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
 	return badRequest("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)", "", "")
 }
 
+// readJSON decodes a request's JSON body into v; on failure it answers the
+// error and reports false.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if e := decodeJSON(w, r, v); e != nil {
+		writeError(w, e)
+		return false
+	}
+	return true
+}
+
+// params is the body of a request that creates or updates an object, whose
+// check validates it as OpenAI does (required fields, values, metadata).
+type params interface{ check() *apiError }
+
+// readParams decodes a request's JSON body into p and checks it; on failure
+// it answers the error and reports false.
+func readParams(w http.ResponseWriter, r *http.Request, p params) bool {
+	if !readJSON(w, r, p) {
+		return false
+	}
+	if e := p.check(); e != nil {
+		writeError(w, e)
+		return false
+	}
+	return true
+}
+
 // checkMetadata enforces OpenAI's metadata limits.
 func checkMetadata(md map[string]string) *apiError {
 	if len(md) > maxMetadataPairs {
