@@ -35,19 +35,22 @@ $(BIN)/temporal:
 # GOBIN and renamed.
 TEMPORAL_SERVER_VERSION := v1.29.1
 
+# $(call install_renamed,package,name go install gives it): builds the package
+# at TEMPORAL_SERVER_VERSION into the target's path.
+define install_renamed
+	@mkdir -p $(BIN)
+	@tmp=$$(mktemp -d $(BIN)/.gobin.XXXXXX) && \
+	{ GOBIN=$$tmp $(GO) install $(1)@$(TEMPORAL_SERVER_VERSION) && mv $$tmp/$(2) $@; \
+	status=$$?; rm -rf $$tmp; exit $$status; }
+endef
+
 $(BIN)/temporal-server:
 	@echo "building Temporal server $(TEMPORAL_SERVER_VERSION) into ./bin (about 3 minutes the first time)..."
-	@mkdir -p $(BIN)
-	tmp=$$(mktemp -d $(BIN)/.gobin.XXXXXX) && \
-	{ GOBIN=$$tmp $(GO) install go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) && mv $$tmp/server $@; \
-	status=$$?; rm -rf $$tmp; exit $$status; }
+	$(call install_renamed,go.temporal.io/server/cmd/server,server)
 
 $(BIN)/temporal-sql-tool:
 	@echo "building Temporal SQL tool $(TEMPORAL_SERVER_VERSION) into ./bin..."
-	@mkdir -p $(BIN)
-	tmp=$$(mktemp -d $(BIN)/.gobin.XXXXXX) && \
-	{ GOBIN=$$tmp $(GO) install go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION) && mv $$tmp/sql $@; \
-	status=$$?; rm -rf $$tmp; exit $$status; }
+	$(call install_renamed,go.temporal.io/server/cmd/tools/sql,sql)
 
 temporal-server: $(BIN)/temporal-server $(BIN)/temporal-sql-tool
 
