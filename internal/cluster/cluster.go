@@ -333,7 +333,7 @@ func (c *Cluster) startPostgres(ctx context.Context) error {
 		c.mu.Unlock()
 		return ErrStopped
 	}
-	if c.pgProc != nil && !exited(c.pgProc.Exited()) {
+	if c.pgProc != nil && !c.pgProc.HasExited() {
 		c.mu.Unlock()
 		return errors.New("postgres already running")
 	}
@@ -359,7 +359,7 @@ func (c *Cluster) startService(ctx context.Context, svc Service) error {
 		c.mu.Unlock()
 		return ErrStopped
 	}
-	if p := c.procs[svc]; p != nil && !exited(p.Exited()) {
+	if p := c.procs[svc]; p != nil && !p.HasExited() {
 		// A concurrent Restart won the race.
 		c.mu.Unlock()
 		return fmt.Errorf("%s already running", svc)
@@ -569,14 +569,4 @@ func (c *Cluster) Stop() error {
 		return fmt.Errorf("stop temporal cluster: %w", err)
 	}
 	return nil
-}
-
-// exited reports whether done is closed.
-func exited(done <-chan struct{}) bool {
-	select {
-	case <-done:
-		return true
-	default:
-		return false
-	}
 }

@@ -310,7 +310,7 @@ func (s *Server) start(ctx context.Context) error {
 		s.mu.Unlock()
 		return ErrStopped
 	}
-	if s.proc != nil && !exited(s.proc) {
+	if s.proc != nil && !s.proc.HasExited() {
 		// A concurrent Restart won the race; a second run could only fail on
 		// the ports, and replacing s.proc would lose track of the first.
 		s.mu.Unlock()
@@ -415,14 +415,4 @@ func (s *Server) check(ctx context.Context, c *client.Client) error {
 		return fmt.Errorf("UI answered %s", resp.Status)
 	}
 	return nil
-}
-
-// exited reports whether p has exited and been reaped.
-func exited(p *proc.Process) bool {
-	select {
-	case <-p.Exited():
-		return true
-	default:
-		return false
-	}
 }

@@ -113,8 +113,8 @@ func (p *Process) ExitErr() error {
 	}
 }
 
-// exited reports whether the process has exited and been reaped.
-func (p *Process) exited() bool {
+// HasExited reports whether the process has exited and been reaped.
+func (p *Process) HasExited() bool {
 	select {
 	case <-p.done:
 		return true
@@ -139,7 +139,7 @@ func (p *Process) SignalLeader(sig syscall.Signal) error {
 }
 
 func (p *Process) signal(pid int, sig syscall.Signal) error {
-	if p.exited() {
+	if p.HasExited() {
 		return nil
 	}
 	err := syscall.Kill(pid, sig)
