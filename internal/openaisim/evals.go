@@ -14,6 +14,8 @@ type eval struct {
 	w evalWire
 }
 
+func (e *eval) wire() any { return e.w }
+
 type evalWire struct {
 	ID               string            `json:"id"`
 	Object           string            `json:"object"`
@@ -234,17 +236,6 @@ func (s *Server) createEval(w http.ResponseWriter, r *http.Request) {
 		ev.w.Metadata = copyMetadata(p.Metadata)
 	}
 	writeJSON(w, http.StatusOK, mustJSON(ev.w))
-}
-
-func (s *Server) getEval(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("eval_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ev := s.st.evals[id]; ev != nil {
-		writeJSON(w, http.StatusOK, mustJSON(ev.w))
-		return
-	}
-	writeError(w, notFound(kindEval, id))
 }
 
 func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {

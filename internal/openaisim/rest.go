@@ -50,7 +50,7 @@ func (s *Server) apiRoutes() *http.ServeMux {
 	m.HandleFunc("GET /v1/fine_tuning/jobs/{id}", getByID(s, kindFineTuningJob, st.jobs))
 	m.HandleFunc("POST /v1/fine_tuning/jobs/{id}/cancel", s.postJobCancel)
 	m.HandleFunc("POST /v1/evals", s.createEval)
-	m.HandleFunc("GET /v1/evals/{eval_id}", s.getEval)
+	m.HandleFunc("GET /v1/evals/{id}", getByID(s, kindEval, st.evals))
 	m.HandleFunc("POST /v1/evals/{eval_id}/runs", s.createRun)
 	m.HandleFunc("GET /v1/evals/{eval_id}/runs", s.listRuns)
 	m.HandleFunc("GET /v1/evals/{eval_id}/runs/{run_id}", s.getRun)

@@ -176,6 +176,7 @@ func TestNotFoundAndUnauthorized(t *testing.T) {
 		"file":    func() error { _, err := client.Files.Get(ctx, "file-x"); return err },
 		"content": func() error { _, err := client.Files.Content(ctx, "file-x"); return err },
 		"job":     func() error { _, err := client.FineTuning.Jobs.Get(ctx, "ftjob-x"); return err },
+		"eval":    func() error { return client.Get(ctx, "evals/eval_x", nil, nil) },
 		"run":     func() error { return client.Get(ctx, "evals/eval_x/runs/evalrun_x", nil, nil) },
 		"path":    func() error { return client.Get(ctx, "nothing/here", nil, nil) },
 	} {
@@ -636,6 +637,12 @@ func TestEvalRuns(t *testing.T) {
 	if run.ResultCounts.Total != 3 || run.ResultCounts.Passed != 3 {
 		t.Errorf("result_counts = %+v", run.ResultCounts)
 	}
+	// A run's eval exists once the run does.
+	var ev struct{ ID, Object string }
+	err := client.Get(ctx, "evals/"+evalID, nil, &ev)
+	if err != nil || ev.ID != evalID || ev.Object != "eval" {
+		t.Errorf("Evals.Get(%s) = %+v, %v", evalID, ev, err)
+	}
 
 	other := create()
 	var canceled evalRun
@@ -645,7 +652,7 @@ func TestEvalRuns(t *testing.T) {
 	if canceled.Status != "canceled" {
 		t.Errorf("cancel answered %q, want canceled", canceled.Status)
 	}
-	err := client.Get(ctx, "evals/eval_other/runs/"+run.ID, nil, &run)
+	err = client.Get(ctx, "evals/eval_other/runs/"+run.ID, nil, &run)
 	apiError(t, err, http.StatusNotFound)
 }
 
