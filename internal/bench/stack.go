@@ -266,17 +266,20 @@ func environWithout(prefix string) []string {
 func (s *system) waitFor(ctx context.Context, p *proc.Process, timeout time.Duration, what string, cond func() bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	for !cond() {
-		select {
-		case <-p.Exited():
-			return fmt.Errorf("waiting for %s: the process exited (%v); its last lines:\n%s", what, p.ExitErr(), p.Tail())
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for %s: %w; last lines:\n%s", what, ctx.Err(), p.Tail())
-		case <-time.After(20 * time.Millisecond):
+	err := p.WaitReady(ctx, 20*time.Millisecond, func(context.Context) error {
+		if cond() {
+			return nil
 		}
+		return errNotYet
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for %s: %w; its last lines:\n%s", what, err, p.Tail())
 	}
 	return nil
 }
+
+// errNotYet is waitFor's check failing: the condition does not hold yet.
+var errNotYet = errors.New("not yet")
 
 // seed creates the objects of events 0 to n-1 of the run named tag in the
 // simulator, for the worker to retrieve.

@@ -407,16 +407,6 @@ func (c *Cluster) listenAddress(svc Service) string {
 // waitService polls service until it listens and, for the frontend, is
 // healthy, or until it exits or ctx ends.
 func (c *Cluster) waitService(ctx context.Context, svc Service, p *proc.Process) error {
-	// A check in flight must not outlive the process.
-	checkCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-p.Exited():
-			cancel()
-		case <-checkCtx.Done():
-		}
-	}()
 	check := func(ctx context.Context) error {
 		return dial(ctx, c.listenAddress(svc))
 	}
@@ -425,21 +415,10 @@ func (c *Cluster) waitService(ctx context.Context, svc Service, p *proc.Process)
 		defer h.close()
 		check = h.check
 	}
-	for {
-		err := check(checkCtx)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-p.Exited():
-			return fmt.Errorf("%s exited before it was ready (%v); last output:\n%s",
-				svc, p.ExitErr(), c.LogTail(svc))
-		case <-ctx.Done():
-			return fmt.Errorf("%s not ready: %w; last check: %v; last output:\n%s",
-				svc, ctx.Err(), err, c.LogTail(svc))
-		case <-time.After(pollInterval):
-		}
+	if err := p.WaitReady(ctx, pollInterval, check); err != nil {
+		return fmt.Errorf("%s %w; last output:\n%s", svc, err, c.LogTail(svc))
 	}
+	return nil
 }
 
 // dial returns nil once something accepts TCP connections on address.

@@ -206,28 +206,21 @@ func (pg *postgres) start() (*proc.Process, error) {
 // waitReady polls pg_isready until PostgreSQL accepts connections, p exits
 // or ctx ends.
 func (pg *postgres) waitReady(ctx context.Context, p *proc.Process) error {
-	var last error
-	for {
-		cctx, cancel := context.WithTimeout(ctx, checkTimeout)
-		cmd := exec.CommandContext(cctx, filepath.Join(pg.binDir, "pg_isready"),
+	err := p.WaitReady(ctx, pollInterval, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(pg.binDir, "pg_isready"),
 			"--host", loopback, "--port", strconv.Itoa(pg.port),
 			"--dbname", "postgres", "--username", dbUser, "--timeout", "2")
-		out, err := cmd.CombinedOutput()
-		cancel()
-		if err == nil {
-			return nil
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("pg_isready: %w: %s", err, strings.TrimSpace(string(out)))
 		}
-		last = fmt.Errorf("pg_isready: %w: %s", err, strings.TrimSpace(string(out)))
-		select {
-		case <-p.Exited():
-			return fmt.Errorf("postgres exited before it accepted connections (%v); last output:\n%s",
-				p.ExitErr(), p.Tail())
-		case <-ctx.Done():
-			return fmt.Errorf("postgres not accepting connections: %w; last check: %v; last output:\n%s",
-				ctx.Err(), last, p.Tail())
-		case <-time.After(pollInterval):
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres %w; last output:\n%s", err, p.Tail())
 	}
+	return nil
 }
 
 // stop shuts PostgreSQL down with a fast shutdown (SIGINT to the

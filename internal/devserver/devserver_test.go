@@ -265,3 +265,22 @@ func TestStartFailsWithServerOutput(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// A server that dies at start fails Start at once with its exit and output,
+// rather than after the start timeout.
+func TestStartReportsAServerThatExits(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "temporal")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'bind: address already in use'\nexit 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start(context.Background(), Options{Binary: script, StartTimeout: time.Minute})
+	if err == nil {
+		s.Stop()
+		t.Fatal("Start succeeded with a server that exits")
+	}
+	for _, want := range []string{"temporal server exited before it was ready (exit status 2)", "bind: address already in use"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}

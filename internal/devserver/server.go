@@ -337,40 +337,17 @@ func (s *Server) start(ctx context.Context) error {
 func (s *Server) waitReady(ctx context.Context, p *proc.Process) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	// A check in flight must not outlive the process: a dead server's port
-	// may be taken by something that accepts and never answers.
-	checkCtx, cancelCheck := context.WithCancel(ctx)
-	defer cancelCheck()
-	go func() {
-		select {
-		case <-p.Exited():
-			cancelCheck()
-		case <-checkCtx.Done():
-		}
-	}()
 	var c client.Client
 	defer func() {
 		if c != nil {
 			c.Close()
 		}
 	}()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		err := s.check(checkCtx, &c)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-p.Exited():
-			return fmt.Errorf("temporal server exited before it was ready (%v); last output:\n%s",
-				p.ExitErr(), s.LogTail())
-		case <-ctx.Done():
-			return fmt.Errorf("temporal server not ready (start timeout %v): %w; last check: %v; last output:\n%s",
-				s.timeout, ctx.Err(), err, s.LogTail())
-		case <-tick.C:
-		}
+	err := p.WaitReady(ctx, pollInterval, func(ctx context.Context) error { return s.check(ctx, &c) })
+	if err != nil {
+		return fmt.Errorf("temporal server %w; start timeout %v; last output:\n%s", err, s.timeout, s.LogTail())
 	}
+	return nil
 }
 
 // discardLogger keeps the SDK's connection warnings out of the output while

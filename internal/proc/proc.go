@@ -8,6 +8,7 @@
 package proc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -120,6 +121,38 @@ func (p *Process) HasExited() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// WaitReady calls ready every interval until it returns nil, the process
+// exits, or ctx ends. A call in flight is cancelled once the process exits:
+// a dead server's port may be taken by something that accepts and never
+// answers. The error says which ended the wait and holds ready's last error;
+// callers add the process's name and output.
+func (p *Process) WaitReady(ctx context.Context, interval time.Duration, ready func(context.Context) error) error {
+	checkCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.done:
+			cancel()
+		case <-checkCtx.Done():
+		}
+	}()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		err := ready(checkCtx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("exited before it was ready (%v)", p.ExitErr())
+		case <-ctx.Done():
+			return fmt.Errorf("not ready: %w; last check: %v", ctx.Err(), err)
+		case <-tick.C:
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -415,5 +416,42 @@ func TestLastLines(t *testing.T) {
 				t.Errorf("LastLines(%d, %q) = %q, want %q", 100, tt.texts, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestWaitReadyReturnsOnceReady(t *testing.T) {
+	p := startSh(t, "exec sleep 60", Options{})
+	calls := 0
+	err := p.WaitReady(context.Background(), time.Millisecond, func(context.Context) error {
+		if calls++; calls < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if err != nil || calls != 3 {
+		t.Fatalf("WaitReady = %v after %d calls, want nil after 3", err, calls)
+	}
+}
+
+func TestWaitReadyStopsWhenTheProcessExits(t *testing.T) {
+	p := startSh(t, "exit 3", Options{})
+	// The check blocks until its context ends: only the exit can end it,
+	// the outer context having no deadline.
+	err := p.WaitReady(context.Background(), time.Millisecond, func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	if err == nil || !strings.Contains(err.Error(), "exited before it was ready (exit status 3)") {
+		t.Fatalf("WaitReady = %v, want the exit", err)
+	}
+}
+
+func TestWaitReadyStopsAtTheDeadlineWithTheLastCheck(t *testing.T) {
+	p := startSh(t, "exec sleep 60", Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := p.WaitReady(ctx, time.Millisecond, func(context.Context) error { return errors.New("connection refused") })
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "last check: connection refused") {
+		t.Fatalf("WaitReady = %v, want the deadline and the last check", err)
 	}
 }
