@@ -1,10 +1,11 @@
 // Package proc runs a subprocess the way hookbridge's tools need one run: in
 // its own process group, killed when its owner dies (on Linux), stopped with
-// SIGTERM and then SIGKILL, its output passed on line by line with a prefix
-// and its last lines kept for error messages.
+// SIGTERM and then SIGKILL, its output passed on line by line with a prefix,
+// its last lines kept for error messages, and polled until it is ready.
 //
-// It serves the Temporal dev server, the receiver and worker that
-// `hookbridge dev` runs next to it, and the end-to-end tests.
+// It serves the Temporal dev server, the stock Temporal cluster and its
+// PostgreSQL, the receiver and worker that `hookbridge dev` runs next to
+// them, the benchmarks and the end-to-end tests.
 package proc
 
 import (
