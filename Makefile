@@ -23,8 +23,10 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 all: build
 
+# -buildvcs=auto: the binaries name their commit in --version even where
+# GOFLAGS turns VCS stamping off.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/...
 
 $(BIN)/temporal:
 	@echo "building Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (about 6 minutes the first time)..."

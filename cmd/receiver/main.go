@@ -18,6 +18,7 @@ import (
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/metrics"
+	"github.com/hookbridge/hookbridge/internal/release"
 	"github.com/hookbridge/hookbridge/internal/secrets"
 	"github.com/hookbridge/hookbridge/internal/startup"
 	"github.com/hookbridge/hookbridge/internal/tracing"
@@ -25,6 +26,10 @@ import (
 )
 
 func main() {
+	if release.Requested(os.Args[1:]) {
+		fmt.Println("receiver", release.String())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := config.ParseReceiver(nil)
@@ -91,7 +96,7 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 	srv := receiver.NewServer(handler, cfg.StartTimeout, logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("receiver listening", "addr", ln.Addr().String(), "path", cfg.Path, "projects", len(verifiers), "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue)
+	logger.Info("receiver listening", "version", release.String(), "addr", ln.Addr().String(), "path", cfg.Path, "projects", len(verifiers), "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue)
 
 	// Until the namespace is ready, deliveries get 503 and OpenAI retries.
 	if err := startup.PrepareNamespace(ctx, c, cfg.Temporal, logger); err != nil && ctx.Err() == nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/hookbridge/hookbridge/activities"
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/metrics"
+	"github.com/hookbridge/hookbridge/internal/release"
 	"github.com/hookbridge/hookbridge/internal/secrets"
 	"github.com/hookbridge/hookbridge/internal/startup"
 	"github.com/hookbridge/hookbridge/internal/tracing"
@@ -33,6 +34,10 @@ import (
 )
 
 func main() {
+	if release.Requested(os.Args[1:]) {
+		fmt.Println("worker", release.String())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := config.ParseWorker(nil)
@@ -95,7 +100,7 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	}
 	calls := callPolicy(cfg)
 	logCallPolicy(logger, calls)
-	logger.Info("worker running", "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "call_task_queue", cfg.CallTaskQueue,
+	logger.Info("worker running", "version", release.String(), "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "call_task_queue", cfg.CallTaskQueue,
 		"projects", len(cfg.Projects), "blob_url", withoutQuery(cfg.BlobURL), "routes", len(cfg.Routes))
 	err = worker.Run(ctx, c, acts, worker.Options{
 		TaskQueue:     cfg.TaskQueue,

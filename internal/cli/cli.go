@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/hookbridge/hookbridge/internal/release"
 )
 
 type command struct {
@@ -32,6 +34,10 @@ var errUsage = errors.New("usage")
 
 // Run runs the subcommand named by args[0] and returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if release.Requested(args) {
+		fmt.Fprintln(stdout, "hookbridge", release.String())
+		return 0
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -67,7 +73,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-8s %-5s %s\n", c.name, c.args, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun `hookbridge COMMAND -h` for a command's flags. Settings come from the environment; see the README.")
+	fmt.Fprintln(w, "\nRun `hookbridge COMMAND -h` for a command's flags, `hookbridge version` for the version. Settings come from the environment; see the README.")
 }
 
 // parseError is how a command reports a flag parsing error: -h is no
