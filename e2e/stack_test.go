@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -60,6 +62,8 @@ type stack struct {
 	// receiverEnv is the receiver's environment: env, and what
 	// stackOptions.receiverTemporal changes.
 	receiverEnv []string
+	// bin holds the receiver and worker binaries the stack runs.
+	bin string
 }
 
 type stackOptions struct {
@@ -80,12 +84,15 @@ type stackOptions struct {
 	// runs and returns the one the receiver dials instead, e.g. a proxy in
 	// front of it. The worker and the test's client dial the server itself.
 	receiverTemporal func(addr string) string
+	// bin holds the receiver and worker binaries to run, e.g. an earlier
+	// release's. Default: those built from this checkout.
+	bin string
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Helper()
 	ctx := testContext(t, time.Minute)
-	s := &stack{t: t, logs: &syncBuffer{}, blobDir: t.TempDir()}
+	s := &stack{t: t, logs: &syncBuffer{}, blobDir: t.TempDir(), bin: cmp.Or(opts.bin, binDir)}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("process logs:\n%s", s.logs.String())
@@ -182,19 +189,24 @@ func (s *stack) startReceiver() {
 	})
 }
 
-// startWorker starts the worker and waits until it polls the task queue.
+// startWorker starts the worker and waits until it polls the task queue:
+// the server lists a poller with its identity (the SDK's default,
+// "<pid>@<host>"), not only those of workers that ran before.
 func (s *stack) startWorker() {
 	s.t.Helper()
 	s.worker = s.start("worker", s.env)
+	identity := strconv.Itoa(s.worker.PID()) + "@"
 	waitFor(s.t, 30*time.Second, "worker polling", func() bool {
 		resp, err := s.client.DescribeTaskQueue(context.Background(), taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-		return err == nil && len(resp.GetPollers()) > 0
+		return err == nil && slices.ContainsFunc(resp.GetPollers(), func(p *taskqueuepb.PollerInfo) bool {
+			return strings.HasPrefix(p.GetIdentity(), identity)
+		})
 	})
 }
 
 func (s *stack) start(name string, env []string) *proc.Process {
 	s.t.Helper()
-	p, err := proc.Start(proc.Options{Path: filepath.Join(binDir, name), Env: env, Log: s.logs, Prefix: "[" + name + "] "})
+	p, err := proc.Start(proc.Options{Path: filepath.Join(s.bin, name), Env: env, Log: s.logs, Prefix: "[" + name + "] "})
 	if err != nil {
 		s.t.Fatal(err)
 	}
