@@ -66,10 +66,12 @@ type Registry interface {
 }
 
 // Register registers every activity under the name the workflows run it
-// by: the methods of a, and the Retrieve activity of each row of
-// hookbridge.Kinds.
+// by: the methods of a, the Retrieve activity of each row of
+// hookbridge.Kinds, and the retired activities that histories of earlier
+// releases still hold.
 func Register(r Registry, a *Activities) {
 	r.RegisterActivity(a)
+	registerRetired(r)
 	for _, k := range hookbridge.Kinds {
 		if get, ok := retrievers[k.Object]; ok {
 			r.RegisterActivityWithOptions(a.retrieve(k.Object, get), activity.RegisterOptions{Name: k.Retrieve})

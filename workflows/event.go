@@ -288,7 +288,7 @@ func skipLegacyEventIDLookup(ctx workflow.Context) {
 		return
 	}
 	opts := workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second, ScheduleToCloseTimeout: 10 * time.Second}
-	_ = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, opts), "FindEarlierEvent", nil).Get(ctx, nil)
+	_ = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, opts), activities.FindEarlierEvent, nil).Get(ctx, nil)
 }
 
 // signalWaiter sends the object to the workflow named in its metadata. A
