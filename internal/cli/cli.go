@@ -23,6 +23,7 @@ func commands() []command {
 		{"send", "TYPE", "sign and send one test event to the receiver, like the dashboard's \"send test event\"", runSend},
 		{"endpoint", "CMD", "manage the OpenAI webhook endpoints of a project (create, test, rotate, ...) and keep their secrets in its secrets file", runEndpoint},
 		{"setup", "", "register hookbridge's search attributes and set the namespace retention (idempotent)", runSetup},
+		{"upgrade", "", "after new workers run: carry over what earlier releases left in flight that the workers cannot continue alone (idempotent)", runUpgrade},
 		{"submit", "KIND", "start a ready-made workflow (response, batch, fine-tune) and print its result when done", runSubmit},
 		{"simulate", "", "run the OpenAI simulator alone: the API subset the worker uses, and signed webhooks with OpenAI's retries", runSimulate},
 		{"demo", "", "a guided tour on the local stack: a background response in the simulator, its webhook, the completed workflow", runDemo},
