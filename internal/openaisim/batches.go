@@ -185,7 +185,7 @@ func (s *Server) finishBatch(id, status, from string) string {
 	if status == "" {
 		status = s.outcomeLocked(kindBatch, id, b.w.Metadata, "completed")
 	}
-	lines, model := b.lines, b.w.Model
+	lines, model, size := b.lines, b.w.Model, answerBytes(b.w.Metadata)
 	data := s.batchInputLocked(b)
 	endpoint, prevStatus := b.w.Endpoint, b.w.Status
 	s.mu.Unlock()
@@ -194,7 +194,7 @@ func (s *Server) finishBatch(id, status, from string) string {
 	if lines == nil && status == "completed" {
 		lines, model, errs = parseBatchInput(data)
 	}
-	out := batchOutput{batchID: id, endpoint: endpoint, model: model, created: s.now().Unix(), lines: lines}
+	out := batchOutput{batchID: id, endpoint: endpoint, model: model, created: s.now().Unix(), lines: lines, answerBytes: size}
 	var totals batchTotals
 	if status == "completed" && len(errs) == 0 {
 		totals = out.totals()

@@ -201,6 +201,14 @@ type batchOutput struct {
 	model    string
 	created  int64
 	lines    []batchLine
+	// answerBytes is the size of each answer's text (MetadataAnswerBytes),
+	// 0 for the short default.
+	answerBytes int
+}
+
+// answer is the text that answers the request with the custom id.
+func (o batchOutput) answer(customID string) string {
+	return padAnswer("simulated answer for "+customID, o.answerBytes)
 }
 
 // write writes the output file (errorsFile false: the lines that succeeded)
@@ -244,7 +252,7 @@ func (o batchOutput) write(w io.Writer, errorsFile bool) error {
 
 // appendBody appends the answer of one request, shaped after the endpoint.
 func (o batchOutput) appendBody(buf []byte, customID string, r1, r2 uint64) []byte {
-	text := "simulated answer for " + customID
+	text := o.answer(customID)
 	out := int64(len(strings.Fields(text)))
 	const in = 10
 	created := strconv.FormatInt(o.created, 10)
@@ -310,7 +318,7 @@ func (o batchOutput) totals() batchTotals {
 		}
 		t.completed++
 		t.inputTokens += 10
-		t.outputTokens += int64(len(strings.Fields("simulated answer for " + l.customID)))
+		t.outputTokens += int64(len(strings.Fields(o.answer(l.customID))))
 	}
 	return t
 }

@@ -175,7 +175,7 @@ func (s *Server) newResponseLocked(id string, p responseParams, schedule bool) (
 // finishResponseLocked puts r in a terminal status and returns its event type.
 func (s *Server) finishResponseLocked(r *response, status string) string {
 	now := s.now().Unix()
-	answer := "simulated answer to: " + inputText(r.input)
+	answer := padAnswer("simulated answer to: "+inputText(r.input), answerBytes(r.w.Metadata))
 	inTokens := int64(len(strings.Fields(inputText(r.input))) + len(strings.Fields(inputText(r.w.Instructions))))
 	r.w.Status = status
 	r.w.Error, r.w.IncompleteDetails, r.w.Usage, r.w.CompletedAt = nil, nil, nil, nil

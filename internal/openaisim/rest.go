@@ -262,7 +262,8 @@ func readParams(w http.ResponseWriter, r *http.Request, p params) bool {
 	return true
 }
 
-// checkMetadata enforces OpenAI's metadata limits.
+// checkMetadata enforces OpenAI's metadata limits, and checks the
+// simulator's own MetadataAnswerBytes.
 func checkMetadata(md map[string]string) *apiError {
 	if len(md) > maxMetadataPairs {
 		return badRequest(fmt.Sprintf("Invalid 'metadata': too many properties. Expected an object with at most %d properties, but got an object with %d properties instead.", maxMetadataPairs, len(md)), "metadata", "object_above_max_properties")
@@ -275,7 +276,7 @@ func checkMetadata(md map[string]string) *apiError {
 			return badRequest(fmt.Sprintf("Invalid 'metadata.%s': string too long. Expected a string with maximum length %d, but got a string with length %d instead.", k, maxMetadataValue, len(v)), "metadata."+k, "string_above_max_length")
 		}
 	}
-	return nil
+	return checkAnswerBytes(md)
 }
 
 // answer writes either the object or the error.

@@ -8,6 +8,8 @@
 // Webhooks sender that delivers signed events with OpenAI's retry behaviour.
 // Every event type of hookbridge.Kinds can be emitted. Objects and endpoints
 // belong to projects, each with its own API keys (Options.Projects).
+// Responses and batches created with the metadata MetadataAnswerBytes answer
+// with texts of that size, for tests of payload limits.
 //
 // A Server is an http.Handler: mount it with httptest.NewServer(sim) in tests
 // or an http.Server in the CLI, and point the openai-go client at URL+"/v1".
