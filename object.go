@@ -5,9 +5,27 @@ import (
 	"slices"
 )
 
+// MaxInlineBytes is the largest JSON encoding of an Object, and of a Batch
+// workflow's result lines, that hookbridge puts in a Temporal payload; a
+// larger object stays whole in the blob store (ObjectBlob) and the payload
+// holds its summary. Temporal refuses a payload over 2 MiB and a gRPC
+// message over 4 MiB, the SDK warns from 512 KiB, and Temporal advises
+// keeping payloads under 256 KB. One object is carried several times at
+// once: an event workflow's first task completes with the retrieve's
+// marker, the signal to the waiting workflow and, when there is none, the
+// result; each routed child takes it as input. 128 KiB keeps a payload, the
+// event's fields added, at about half the advised size, and four copies in
+// one task at an eighth of a gRPC message.
+const MaxInlineBytes = 128 << 10
+
 // Object is what hookbridge retrieved of an OpenAI object: the outcome of an
 // event workflow and the payload of the openai.event signal. Fields that do
 // not apply to the object's type are empty and left out of the JSON.
+//
+// An object whose JSON would exceed MaxInlineBytes is kept whole in the blob
+// store, as OpenAI returned it, at ObjectBlob, and Truncated is set: its
+// free-text fields (OutputText, Reason, Error.Message) then hold their first
+// KiB, RequiredActions is dropped, and every other field is whole.
 type Object struct {
 	// Type is the kind of the object, e.g. "response" or "safety.alert".
 	Type ObjectKind `json:"object_type,omitempty"`
@@ -52,6 +70,12 @@ type Object struct {
 	// Safety alerts and videos: the model; videos: progress in percent.
 	Model    string `json:"model,omitempty"`
 	Progress int64  `json:"progress,omitempty"`
+
+	// ObjectBlob holds the whole object, as OpenAI returned it, when it was
+	// too large to inline; Truncated then says that the fields above are a
+	// summary.
+	ObjectBlob *BlobRef `json:"object_blob,omitempty"`
+	Truncated  bool     `json:"truncated,omitempty"`
 }
 
 // ObjectError is the error OpenAI reports on a failed object.
@@ -82,7 +106,8 @@ type ResultCounts struct {
 	Errored int64 `json:"errored"`
 }
 
-// BlobRef locates a file hookbridge copied to the blob store.
+// BlobRef locates a file hookbridge copied to the blob store: a batch's
+// output or error file, or an object too large to inline.
 type BlobRef struct {
 	// URL is the bucket URL followed by the key, e.g. s3://bucket/key.
 	URL   string `json:"url"`

@@ -122,7 +122,7 @@ func TestStoreBatchFilesCopiesThemToTheBucket(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := download(t, srv.URL, fileID)
+		want := get(t, srv.URL, "/v1/files/"+fileID+"/content")
 		if string(got) != want || ref.Bytes != int64(len(want)) {
 			t.Errorf("blob %s holds %d bytes, want the %d of file %s", ref.Key, len(got), len(want), fileID)
 		}
@@ -132,9 +132,10 @@ func TestStoreBatchFilesCopiesThemToTheBucket(t *testing.T) {
 	}
 }
 
-func download(t *testing.T, base, fileID string) string {
+// get answers a GET of the simulator's REST API, as OpenAI would serve it.
+func get(t *testing.T, base, path string) string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/v1/files/"+fileID+"/content", nil)
+	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 	req.Header.Set("Authorization", "Bearer sk-test")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

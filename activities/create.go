@@ -88,7 +88,8 @@ func (a *Activities) CreateResponse(ctx context.Context, req CreateResponseReque
 	return withProject(responseObject(r), req.Project), nil
 }
 
-// CancelResponse cancels a background response and returns its state.
+// CancelResponse cancels a background response and returns its state,
+// summarized when it is too large to inline (the output so far).
 func (a *Activities) CancelResponse(ctx context.Context, ref ObjectRef) (hookbridge.Object, error) {
 	c, err := a.client(ctx, ref.Project)
 	if err != nil {
@@ -98,7 +99,7 @@ func (a *Activities) CancelResponse(ctx context.Context, ref ObjectRef) (hookbri
 	if err != nil {
 		return hookbridge.Object{}, classify(ctx, "cancel response "+ref.ID, err)
 	}
-	return withProject(responseObject(r), ref.Project), nil
+	return a.inlined(ctx, withProject(responseObject(r), ref.Project), r.RawJSON())
 }
 
 // UploadBatchInputRequest is the input of UploadBatchInput.

@@ -1,10 +1,11 @@
 package activities
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
@@ -60,41 +61,92 @@ func (a *Activities) FindEvalRunOwner(ctx context.Context, runID string) (EvalRu
 	return EvalRunOwner{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeOwnerNotFound, nil)
 }
 
-// maxInlineResults bounds the per-line results a Batch workflow returns
-// inline; larger batches are read from the blob store.
-const maxInlineResults = 512 << 10
+// ErrTypeBatchResultsTooLarge: a batch's result lines do not fit in
+// hookbridge.MaxInlineBytes; they are for reading from the blob store.
+// Final: not retried.
+const ErrTypeBatchResultsTooLarge = "BatchResultsTooLarge"
 
-// ReadBatchResults returns the lines of a small batch's output and error
-// files, output first.
+// ReadBatchResults returns the lines of a batch's output and error files,
+// output first, when they fit in hookbridge.MaxInlineBytes in all, however
+// long one line is; otherwise it fails with ErrTypeBatchResultsTooLarge.
+// It reads the copies in the blob store that the batch names (OutputBlob,
+// ErrorBlob), and nothing at all when their sizes already say the lines do
+// not fit; files without a copy are downloaded from OpenAI. It never reads
+// more than the limit.
 func (a *Activities) ReadBatchResults(ctx context.Context, batch hookbridge.Object) ([]json.RawMessage, error) {
-	c, err := a.client(ctx, batch.Project)
-	if err != nil {
-		return nil, err
+	files := []struct {
+		id   string
+		blob *hookbridge.BlobRef
+	}{{batch.OutputFileID, batch.OutputBlob}, {batch.ErrorFileID, batch.ErrorBlob}}
+	var stored int64
+	for _, f := range files {
+		if f.blob != nil {
+			stored += f.blob.Bytes
+		}
+	}
+	if stored > hookbridge.MaxInlineBytes {
+		return nil, resultsTooLarge(batch, stored)
 	}
 	var lines []json.RawMessage
-	size := 0
-	for _, fileID := range []string{batch.OutputFileID, batch.ErrorFileID} {
-		if fileID == "" {
+	read := int64(0)
+	for _, f := range files {
+		if f.id == "" {
 			continue
+		}
+		content, err := a.readResultFile(ctx, batch.Project, f.id, f.blob, hookbridge.MaxInlineBytes-read+1)
+		if err != nil {
+			return nil, err
+		}
+		if read += int64(len(content)); read > hookbridge.MaxInlineBytes {
+			return nil, resultsTooLarge(batch, read)
+		}
+		for line := range bytes.Lines(content) {
+			if line = bytes.TrimSpace(line); len(line) > 0 {
+				lines = append(lines, json.RawMessage(line))
+			}
+		}
+	}
+	// The payload is the lines' JSON, which escapes <, > and & to six bytes each.
+	encoded, err := json.Marshal(lines)
+	if err != nil {
+		return nil, fmt.Errorf("batch %s results: %w", batch.ID, err)
+	}
+	if len(encoded) > hookbridge.MaxInlineBytes {
+		return nil, resultsTooLarge(batch, int64(len(encoded)))
+	}
+	return lines, nil
+}
+
+// readResultFile returns up to limit bytes of a batch file: its copy in the
+// blob store when there is one, else OpenAI's.
+func (a *Activities) readResultFile(ctx context.Context, project, fileID string, copied *hookbridge.BlobRef, limit int64) ([]byte, error) {
+	var r io.ReadCloser
+	if copied != nil {
+		br, err := a.Blobs.NewReader(ctx, copied.Key, nil)
+		if err != nil {
+			return nil, fmt.Errorf("open blob %s: %w", copied.Key, err)
+		}
+		r = br
+	} else {
+		c, err := a.client(ctx, project)
+		if err != nil {
+			return nil, err
 		}
 		resp, err := c.Files.Content(ctx, fileID)
 		if err != nil {
 			return nil, classify(ctx, "download file "+fileID, err)
 		}
-		scanner := bufio.NewScanner(resp.Body)
-		scanner.Buffer(make([]byte, 64<<10), maxInlineResults)
-		for scanner.Scan() {
-			if size += len(scanner.Bytes()); size > maxInlineResults {
-				resp.Body.Close()
-				return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("batch %s results exceed %d bytes: read them from the blob store", batch.ID, maxInlineResults), "BatchResultsTooLarge", nil)
-			}
-			lines = append(lines, json.RawMessage(append([]byte(nil), scanner.Bytes()...)))
-		}
-		err = scanner.Err()
-		resp.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read file %s: %w", fileID, err)
-		}
+		r = resp.Body
 	}
-	return lines, nil
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, limit))
+	if err != nil {
+		return nil, fmt.Errorf("read file %s: %w", fileID, err)
+	}
+	return b, nil
+}
+
+func resultsTooLarge(batch hookbridge.Object, size int64) error {
+	msg := fmt.Sprintf("the results of batch %s take %d bytes or more, over the %d that hookbridge inlines: read them from output_blob and error_blob", batch.ID, size, hookbridge.MaxInlineBytes)
+	return temporal.NewNonRetryableApplicationError(msg, ErrTypeBatchResultsTooLarge, nil)
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // retriever gets one kind of object by id with openai-go and maps it to a
-// hookbridge.Object.
-type retriever func(ctx context.Context, c *openai.Client, id string) (hookbridge.Object, error)
+// hookbridge.Object; raw is the object's JSON as OpenAI sent it.
+type retriever func(ctx context.Context, c *openai.Client, id string) (o hookbridge.Object, raw string, err error)
 
 // retrievers are the openai-go calls and mappings behind the Retrieve
 // activity of each row of hookbridge.Kinds that is retrieved by id (eval
@@ -48,13 +48,13 @@ var retrievers = map[hookbridge.ObjectKind]retriever{
 }
 
 // get makes a retriever of an openai-go call and a mapping.
-func get[T any](call func(context.Context, *openai.Client, string) (*T, error), object func(*T) hookbridge.Object) retriever {
-	return func(ctx context.Context, c *openai.Client, id string) (hookbridge.Object, error) {
+func get[T interface{ RawJSON() string }](call func(context.Context, *openai.Client, string) (*T, error), object func(*T) hookbridge.Object) retriever {
+	return func(ctx context.Context, c *openai.Client, id string) (hookbridge.Object, string, error) {
 		v, err := call(ctx, c, id)
 		if err != nil {
-			return hookbridge.Object{}, err
+			return hookbridge.Object{}, "", err
 		}
-		return object(v), nil
+		return object(v), (*v).RawJSON(), nil
 	}
 }
 
@@ -80,18 +80,19 @@ func Register(r Registry, a *Activities) {
 }
 
 // retrieve is the activity that retrieves one kind of object by id, with
-// its project's client.
+// its project's client. An object too large to inline is summarized (see
+// inlined).
 func (a *Activities) retrieve(kind hookbridge.ObjectKind, get retriever) func(context.Context, ObjectRef) (hookbridge.Object, error) {
 	return func(ctx context.Context, ref ObjectRef) (hookbridge.Object, error) {
 		c, err := a.client(ctx, ref.Project)
 		if err != nil {
 			return hookbridge.Object{}, err
 		}
-		o, err := get(ctx, c, ref.ID)
+		o, raw, err := get(ctx, c, ref.ID)
 		if err != nil {
 			return hookbridge.Object{}, classify(ctx, fmt.Sprintf("retrieve %s %s", kind, ref.ID), err)
 		}
-		return withProject(o, ref.Project), nil
+		return a.inlined(ctx, withProject(o, ref.Project), raw)
 	}
 }
 
