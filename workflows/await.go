@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -199,6 +200,11 @@ type BackgroundResponseResult struct {
 	CompletedVia string `json:"completed_via,omitempty"`
 	// DuplicatesCancelled lists responses a retried create made twice.
 	DuplicatesCancelled []string `json:"duplicates_cancelled,omitempty"`
+	// ObjectBlob holds the whole response when it is too large to inline
+	// (over hookbridge.MaxInlineBytes); Truncated then says OutputText and
+	// Error hold their first KiB.
+	ObjectBlob *hookbridge.BlobRef `json:"object_blob,omitempty"`
+	Truncated  bool                `json:"truncated,omitempty"`
 }
 
 // BackgroundResponse creates a background response and returns it once it
@@ -224,7 +230,7 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 	res := BackgroundResponseResult{
 		ResponseID: obj.ID, Status: obj.Status, OutputText: obj.OutputText, Error: obj.Error,
 		IncompleteReason: obj.IncompleteReason, Usage: obj.Usage, Metadata: obj.Metadata,
-		CompletedVia: via, DuplicatesCancelled: strays,
+		CompletedVia: via, DuplicatesCancelled: strays, ObjectBlob: obj.ObjectBlob, Truncated: obj.Truncated,
 	}
 	return res, err
 }
@@ -254,18 +260,31 @@ type BatchResult struct {
 	Error         *hookbridge.ObjectError   `json:"error,omitempty"`
 	OutputBlob    *hookbridge.BlobRef       `json:"output_blob,omitempty"`
 	ErrorBlob     *hookbridge.BlobRef       `json:"error_blob,omitempty"`
-	// Results holds the output and error lines of a small batch (at most
-	// SmallBatchRequests requests); larger ones are read from the blobs.
-	Results      []json.RawMessage `json:"results,omitempty"`
-	CompletedVia string            `json:"completed_via,omitempty"`
+	// Results holds the output and error lines when they fit in
+	// hookbridge.MaxInlineBytes; ResultsOmitted says why they are not here
+	// when the batch has some: read them from the blobs.
+	Results        []json.RawMessage `json:"results,omitempty"`
+	ResultsOmitted string            `json:"results_omitted,omitempty"`
+	CompletedVia   string            `json:"completed_via,omitempty"`
+	// ObjectBlob holds the whole batch object when it is too large to inline.
+	ObjectBlob *hookbridge.BlobRef `json:"object_blob,omitempty"`
 }
 
-// SmallBatchRequests is the largest batch whose result lines Batch returns.
+// SmallBatchRequests is the largest batch whose result lines Batch
+// workflows started before batchFilesOnce returned; those started since
+// return them whenever they fit in hookbridge.MaxInlineBytes.
 const SmallBatchRequests = 100
 
-// Batch creates a batch, waits for it, streams its output and error files
-// to the blob store and returns counts, blob references and, for small
-// batches, the result lines.
+// batchFilesOnce is the change after which Batch takes the event
+// workflow's copies of the files instead of streaming them again, and
+// returns the result lines when they fit instead of failing when they do
+// not.
+const batchFilesOnce = "batch-files-once"
+
+// Batch creates a batch, waits for it, has its output and error files in
+// the blob store (copied by the event workflow of its webhook, or here when
+// a poll found it finished) and returns counts, blob references and the
+// result lines when they fit.
 func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	if (len(in.Requests) == 0) == (in.InputFileID == "") {
 		return BatchResult{}, temporal.NewNonRetryableApplicationError("give either requests or input_file_id", "InvalidInput", nil)
@@ -292,10 +311,42 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		poll:     activityFunc(retrieveActivity(hookbridge.ObjectBatch), retrieveOptions, inProject(in.Project)),
 		cancel:   activityFunc(a.CancelBatch, retrieveOptions, inProject(in.Project)),
 	}, nil)
-	res := BatchResult{BatchID: obj.ID, Status: obj.Status, RequestCounts: obj.RequestCounts, Error: obj.Error, CompletedVia: via}
+	res := BatchResult{BatchID: obj.ID, Status: obj.Status, RequestCounts: obj.RequestCounts, Error: obj.Error, CompletedVia: via, ObjectBlob: obj.ObjectBlob}
 	if err != nil {
 		return res, err
 	}
+	if workflow.GetVersion(ctx, batchFilesOnce, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return storeAndReadSmallBatch(ctx, obj, res)
+	}
+	stored := obj
+	if !filesStored(obj) {
+		if stored, err = storeBatchFiles(ctx, obj); err != nil {
+			return res, err
+		}
+	}
+	res.OutputBlob, res.ErrorBlob = stored.OutputBlob, stored.ErrorBlob
+	if stored.OutputBlob == nil && stored.ErrorBlob == nil {
+		return res, nil
+	}
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), a.ReadBatchResults, stored).Get(ctx, &res.Results)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeBatchResultsTooLarge {
+		res.ResultsOmitted = appErr.Message()
+		return res, nil
+	}
+	return res, err
+}
+
+// filesStored reports whether every file of a batch has its copy in the
+// blob store: a batch signalled by its event workflow, which stored them.
+func filesStored(batch hookbridge.Object) bool {
+	return (batch.OutputFileID == "" || batch.OutputBlob != nil) && (batch.ErrorFileID == "" || batch.ErrorBlob != nil)
+}
+
+// storeAndReadSmallBatch is what Batch did before batchFilesOnce, kept for
+// the workflows that had passed that point: store the files again, then
+// download the lines of a batch of at most SmallBatchRequests requests.
+func storeAndReadSmallBatch(ctx workflow.Context, obj hookbridge.Object, res BatchResult) (BatchResult, error) {
 	stored, err := storeBatchFiles(ctx, obj)
 	if err != nil {
 		return res, err
@@ -330,6 +381,8 @@ type FineTuningJobResult struct {
 	FineTunedModel string                  `json:"fine_tuned_model,omitempty"`
 	Error          *hookbridge.ObjectError `json:"error,omitempty"`
 	CompletedVia   string                  `json:"completed_via,omitempty"`
+	// ObjectBlob holds the whole job when it is too large to inline.
+	ObjectBlob *hookbridge.BlobRef `json:"object_blob,omitempty"`
 }
 
 // FineTuningJob creates a fine-tuning job and returns it once it is over.
@@ -352,7 +405,7 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 		poll:     activityFunc(retrieveActivity(hookbridge.ObjectFineTuningJob), retrieveOptions, inProject(in.Project)),
 		cancel:   activityFunc(a.CancelFineTuningJob, retrieveOptions, inProject(in.Project)),
 	}, nil)
-	return FineTuningJobResult{JobID: obj.ID, Status: obj.Status, FineTunedModel: obj.FineTunedModel, Error: obj.Error, CompletedVia: via}, err
+	return FineTuningJobResult{JobID: obj.ID, Status: obj.Status, FineTunedModel: obj.FineTunedModel, Error: obj.Error, CompletedVia: via, ObjectBlob: obj.ObjectBlob}, err
 }
 
 // EvalRunInput is the input of EvalRun.

@@ -33,16 +33,22 @@ func awaitEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
-func backgroundResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.BackgroundResponseResult {
+// completed returns the result of a workflow that completed.
+func completed[T any](t *testing.T, env *testsuite.TestWorkflowEnvironment) T {
 	t.Helper()
+	var res T
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
-	var res workflows.BackgroundResponseResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
 	return res
+}
+
+func backgroundResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.BackgroundResponseResult {
+	t.Helper()
+	return completed[workflows.BackgroundResponseResult](t, env)
 }
 
 func TestBackgroundResponseCompletesOnTheWebhookSignal(t *testing.T) {
@@ -137,7 +143,7 @@ func TestBatchUploadsCreatesWaitsAndReturnsResults(t *testing.T) {
 	stored := done
 	stored.OutputBlob = &hookbridge.BlobRef{URL: "file:///b/out.jsonl", Key: "out.jsonl", Bytes: 10}
 	env.OnActivity(a.StoreBatchFiles, mock.Anything, done).Return(stored, nil).Once()
-	env.OnActivity(a.ReadBatchResults, mock.Anything, done).Return([]json.RawMessage{json.RawMessage(`{"custom_id":"a"}`)}, nil).Once()
+	env.OnActivity(a.ReadBatchResults, mock.Anything, stored).Return([]json.RawMessage{json.RawMessage(`{"custom_id":"a"}`)}, nil).Once()
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, done) }, time.Second)
 	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{Requests: lines})
 	if err := env.GetWorkflowError(); err != nil {
@@ -149,6 +155,88 @@ func TestBatchUploadsCreatesWaitsAndReturnsResults(t *testing.T) {
 	}
 	if res.BatchID != "batch_1" || res.Status != "completed" || res.OutputBlob == nil || len(res.Results) != 1 || res.CompletedVia != workflows.ViaWebhook {
 		t.Errorf("result = %+v", res)
+	}
+}
+
+// finishedBatch is batch_1 completed with an output and an error file, and
+// the same batch once its files are in the blob store.
+func finishedBatch() (done, stored hookbridge.Object) {
+	done = hookbridge.Object{Type: hookbridge.ObjectBatch, ID: "batch_1", Status: "completed", OutputFileID: "file-out", ErrorFileID: "file-err",
+		RequestCounts: &hookbridge.RequestCounts{Total: 3, Completed: 2, Failed: 1}}
+	stored = done
+	stored.OutputBlob = &hookbridge.BlobRef{URL: "mem://b/openai/batches/batch_1/output.jsonl", Key: "openai/batches/batch_1/output.jsonl", Bytes: 700 << 10}
+	stored.ErrorBlob = &hookbridge.BlobRef{URL: "mem://b/openai/batches/batch_1/errors.jsonl", Key: "openai/batches/batch_1/errors.jsonl", Bytes: 10}
+	return done, stored
+}
+
+func batchEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateBatch, mock.Anything, mock.Anything).Return(hookbridge.Object{Type: hookbridge.ObjectBatch, ID: "batch_1", Status: "validating"}, nil).Once()
+	return env
+}
+
+// The event workflow of the batch's webhook stored the files before it
+// signalled: Batch takes its copies instead of streaming them again, and
+// reads the lines from them.
+func TestBatchTakesTheFilesTheEventWorkflowStored(t *testing.T) {
+	env := batchEnv(t)
+	_, stored := finishedBatch()
+	lines := []json.RawMessage{json.RawMessage(`{"custom_id":"a"}`)}
+	env.OnActivity(a.ReadBatchResults, mock.Anything, stored).Return(lines, nil).Once()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, stored) }, time.Second)
+	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 3600})
+	res := completed[workflows.BatchResult](t, env)
+	if *res.OutputBlob != *stored.OutputBlob || *res.ErrorBlob != *stored.ErrorBlob || len(res.Results) != 1 || res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("result = %+v", res)
+	}
+	env.AssertNotCalled(t, "StoreBatchFiles", mock.Anything, mock.Anything)
+}
+
+// A poll learns of the end before any webhook: Batch stores the files
+// itself (the event workflow, later, finds them stored).
+func TestBatchFinishedByAPollStoresItsFiles(t *testing.T) {
+	env := batchEnv(t)
+	done, stored := finishedBatch()
+	env.OnActivity("RetrieveBatch", mock.Anything, ref("batch_1")).Return(done, nil).Once()
+	env.OnActivity(a.StoreBatchFiles, mock.Anything, done).Return(stored, nil).Once()
+	env.OnActivity(a.ReadBatchResults, mock.Anything, stored).Return([]json.RawMessage{json.RawMessage(`{}`)}, nil).Once()
+	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 60})
+	if res := completed[workflows.BatchResult](t, env); res.CompletedVia != workflows.ViaPoll || res.OutputBlob == nil || len(res.Results) != 1 {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+// Result lines too large to inline end the batch completed, with the
+// blobs and the reason the lines are not inlined, never Failed.
+func TestBatchWithResultsTooLargeToInlineCompletes(t *testing.T) {
+	env := batchEnv(t)
+	_, stored := finishedBatch()
+	tooLarge := temporal.NewNonRetryableApplicationError("the results take 716810 bytes or more", activities.ErrTypeBatchResultsTooLarge, nil)
+	env.OnActivity(a.ReadBatchResults, mock.Anything, stored).Return(nil, tooLarge).Once()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, stored) }, time.Second)
+	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 3600})
+	res := completed[workflows.BatchResult](t, env)
+	if res.Status != "completed" || res.RequestCounts.Total != 3 || res.OutputBlob == nil || res.ErrorBlob == nil || len(res.Results) != 0 {
+		t.Errorf("result = %+v", res)
+	}
+	if res.ResultsOmitted != "the results take 716810 bytes or more" {
+		t.Errorf("results_omitted = %q, want the activity's reason", res.ResultsOmitted)
+	}
+}
+
+// A response too large to inline reaches its waiter as a summary with the
+// reference to the whole response, which the result passes on.
+func TestBackgroundResponsePassesOnTheReferenceOfALargeResponse(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
+	large := response("resp_1", "completed")
+	large.Truncated = true
+	large.ObjectBlob = &hookbridge.BlobRef{URL: "mem://b/openai/response/resp_1/completed.json", Key: "openai/response/resp_1/completed.json", Bytes: 3 << 20}
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, large) }, time.Second)
+	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
+	res := backgroundResult(t, env)
+	if !res.Truncated || res.ObjectBlob == nil || *res.ObjectBlob != *large.ObjectBlob || res.OutputText != "hello" {
+		t.Errorf("result = %+v, want the summary and the reference", res)
 	}
 }
 
