@@ -80,7 +80,7 @@ var Kinds = []Kind{
 		Retrieve:   "RetrieveResponse",
 		Terminal:   []string{"completed", "failed", "cancelled", "incomplete"},
 		Does:       "retrieves the response (`Responses.Get`)",
-		Result:     "`status`, `output_text`, `error`, `incomplete_reason`, `usage`, `metadata`",
+		Result:     "`status`, `output_text`, `error`, `incomplete_reason`, `usage`, `metadata`; when too large to inline, `object_blob` and `truncated`",
 	},
 	{
 		Object: ObjectBatch, Family: FamilyBatch, WorkflowType: "BatchEvent", IDField: "id", IDPrefix: "batch_",
@@ -120,7 +120,7 @@ var Kinds = []Kind{
 		Retrieve:   "RetrieveAgentSession",
 		Terminal:   []string{"failed"},
 		Does:       "retrieves the session (`Beta.Agents.Sessions.Get`)",
-		Result:     "`status`, `required_actions`, `error`, `metadata`",
+		Result:     "`status`, `required_actions`, `error`, `metadata`; when too large to inline, `object_blob` and `truncated`",
 	},
 	{
 		Object: ObjectSafetyAlert, Family: FamilySafety, WorkflowType: "SafetyEvent", IDField: "id", IDPrefix: "alert_",
