@@ -15,7 +15,8 @@ import (
 // already running fails here. Re-record only for deliberate, versioned
 // changes, and keep the histories of the versions before as v<N>.*.json:
 // v0 holds event workflows from before the per-event visibility query was
-// dropped.
+// dropped, and v0.Batch a Batch from before batchFilesOnce (it streamed the
+// files again).
 func TestRecordedHistoriesReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil || len(files) == 0 {
