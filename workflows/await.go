@@ -328,7 +328,13 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	if stored.OutputBlob == nil && stored.ErrorBlob == nil {
 		return res, nil
 	}
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), a.ReadBatchResults, stored).Get(ctx, &res.Results)
+	return readResults(ctx, stored, res)
+}
+
+// readResults puts the batch's result lines in res, or, when they do not
+// fit, the reason in res.ResultsOmitted: a batch never fails for its size.
+func readResults(ctx workflow.Context, batch hookbridge.Object, res BatchResult) (BatchResult, error) {
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), a.ReadBatchResults, batch).Get(ctx, &res.Results)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeBatchResultsTooLarge {
 		res.ResultsOmitted = appErr.Message()
@@ -345,7 +351,9 @@ func filesStored(batch hookbridge.Object) bool {
 
 // storeAndReadSmallBatch is what Batch did before batchFilesOnce, kept for
 // the workflows that had passed that point: store the files again, then
-// download the lines of a batch of at most SmallBatchRequests requests.
+// download the lines of a batch of at most SmallBatchRequests requests. Only
+// an outcome that used to fail the workflow differs: lines too large to
+// inline, which no history of a running workflow holds.
 func storeAndReadSmallBatch(ctx workflow.Context, obj hookbridge.Object, res BatchResult) (BatchResult, error) {
 	stored, err := storeBatchFiles(ctx, obj)
 	if err != nil {
@@ -353,9 +361,9 @@ func storeAndReadSmallBatch(ctx workflow.Context, obj hookbridge.Object, res Bat
 	}
 	res.OutputBlob, res.ErrorBlob = stored.OutputBlob, stored.ErrorBlob
 	if obj.RequestCounts != nil && obj.RequestCounts.Total <= SmallBatchRequests && (obj.OutputFileID != "" || obj.ErrorFileID != "") {
-		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), a.ReadBatchResults, obj).Get(ctx, &res.Results)
+		return readResults(ctx, obj, res)
 	}
-	return res, err
+	return res, nil
 }
 
 // FineTuningJobInput is the input of FineTuningJob.

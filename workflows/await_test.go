@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/activities"
@@ -221,6 +222,23 @@ func TestBatchWithResultsTooLargeToInlineCompletes(t *testing.T) {
 	}
 	if res.ResultsOmitted != "the results take 716810 bytes or more" {
 		t.Errorf("results_omitted = %q, want the activity's reason", res.ResultsOmitted)
+	}
+}
+
+// A Batch that had passed the batch-files-once point before an upgrade
+// stores the files again and downloads small batches' lines, as it did; lines
+// too large no longer fail it.
+func TestBatchFromBeforeTheUpgradeKeepsItsStepsAndCompletes(t *testing.T) {
+	env := batchEnv(t)
+	env.OnGetVersion("batch-files-once", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	_, stored := finishedBatch()
+	env.OnActivity(a.StoreBatchFiles, mock.Anything, stored).Return(stored, nil).Once()
+	tooLarge := temporal.NewNonRetryableApplicationError("too large", activities.ErrTypeBatchResultsTooLarge, nil)
+	env.OnActivity(a.ReadBatchResults, mock.Anything, stored).Return(nil, tooLarge).Once()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, stored) }, time.Second)
+	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 3600})
+	if res := completed[workflows.BatchResult](t, env); res.ResultsOmitted != "too large" || res.OutputBlob == nil {
+		t.Errorf("result = %+v", res)
 	}
 }
 
