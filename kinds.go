@@ -110,7 +110,7 @@ var Kinds = []Kind{
 		Object: ObjectAgentEnvironment, Family: FamilyAgentEnvironment, WorkflowType: "AgentEnvironmentEvent", IDField: "id", IDPrefix: "env_",
 		EventTypes: []string{"agent.environment.ready", "agent.environment.failed", "agent.environment.suspended", "agent.environment.expired"},
 		Retrieve:   "RetrieveAgentEnvironment",
-		Terminal:   []string{"ready", "failed", "suspended", "expired"},
+		Terminal:   []string{"failed", "expired"},
 		Does:       "retrieves the environment (`Beta.Agents.Environments.Get`)",
 		Result:     "`status`",
 	},
