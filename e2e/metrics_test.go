@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -51,16 +52,25 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 
 func scrape(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
+	metrics, err := fetchMetrics(url)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return metrics
+}
+
+// fetchMetrics GETs a /metrics page, for goroutines that cannot fail the test.
+func fetchMetrics(url string) (string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "", err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+		return "", fmt.Errorf("GET %s: %d %v", url, resp.StatusCode, err)
 	}
-	return string(b)
+	return string(b), nil
 }
 
 // sum adds up the series of a metric whose labels include all of labels,
