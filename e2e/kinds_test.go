@@ -8,6 +8,7 @@ import (
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
+	"github.com/hookbridge/hookbridge/internal/openaispec"
 	"github.com/hookbridge/hookbridge/workflows"
 )
 
@@ -21,25 +22,27 @@ const (
 // callModels are the models of the configured answers, by kind of call.
 var callModels = map[hookbridge.ObjectKind]string{hookbridge.ObjectRealtimeCall: "gpt-realtime", hookbridge.ObjectLiveSession: "gpt-live"}
 
-// Every event type of hookbridge.Kinds, emitted by the simulator as OpenAI
-// sends it, through the receiver and the worker: each object retrieved with
-// openai-go from the simulator, each call answered with the configured
-// decision before it expired.
+// Every event type OpenAI sends (internal/openaispec), emitted by the
+// simulator as OpenAI sends it, through the receiver and the worker: each
+// object retrieved with openai-go from the simulator and of OpenAI's kind,
+// each call answered with the configured decision before it expired.
 func TestEveryEventTypeEndToEnd(t *testing.T) {
+	spec := openaispec.MustLoad(t)
 	s := newStack(t, stackOptions{env: []string{"HOOKBRIDGE_CALL_ANSWER=" + callAnswer, "HOOKBRIDGE_LIVE_CALL_ANSWER=" + liveCallAnswer}})
 	deliveries := map[string]openaisim.Delivery{}
-	for _, eventType := range hookbridge.EventTypes() {
-		d, err := s.sim.Emit(eventType, "")
+	for _, ev := range spec.Events {
+		d, err := s.sim.Emit(ev.Type, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		deliveries[eventType] = d
+		deliveries[ev.Type] = d
 	}
 	for eventType, d := range deliveries {
 		k, _ := hookbridge.KindOf(eventType)
+		o, _ := spec.ObjectOf(eventType)
 		res := s.result(t, d.WebhookID)
-		if res.Type != k.Object || res.ID != d.ObjectID {
-			t.Errorf("%s: object %s %s, want %s %s", eventType, res.Type, res.ID, k.Object, d.ObjectID)
+		if res.Type != k.Object || (o.Kind != "" && string(res.Type) != o.Kind) || res.ID != d.ObjectID {
+			t.Errorf("%s: object %s %s, want a %s (OpenAI's kind %q) %s", eventType, res.Type, res.ID, k.Object, o.Kind, d.ObjectID)
 		}
 		switch {
 		case k.Family == hookbridge.FamilyCall:
