@@ -28,6 +28,7 @@ type module struct {
 	files map[string][]byte // by path relative to dir
 
 	endpoints func() (map[string]Endpoint, error) // readEndpoints, once
+	consts    map[string][]string                 // stringConsts, by package and type
 }
 
 // openModule finds the module with the go command, as the build does, so
@@ -51,7 +52,7 @@ func findModule() (*module, error) {
 	if m.Dir == "" {
 		return nil, fmt.Errorf("go list -m %s: the module is not in the module cache (go mod download)", modulePath)
 	}
-	mod := &module{dir: m.Dir, version: m.Version, files: map[string][]byte{}}
+	mod := &module{dir: m.Dir, version: m.Version, files: map[string][]byte{}, consts: map[string][]string{}}
 	mod.endpoints = sync.OnceValues(mod.readEndpoints)
 	return mod, nil
 }
@@ -132,8 +133,27 @@ func (m *module) readEndpoints() (map[string]Endpoint, error) {
 
 // stringConsts returns the values of the constants of a string type
 // declared in a package of the module (pkg relative to the module, "" for
-// its root), in their order. Only the file declaring the type is parsed.
+// its root), in their order, parsed once.
 func (m *module) stringConsts(pkg, typeName string) ([]string, error) {
+	key := pkg + "." + typeName
+	m.mu.Lock()
+	values, ok := m.consts[key]
+	m.mu.Unlock()
+	if ok {
+		return values, nil
+	}
+	values, err := m.parseConsts(pkg, typeName)
+	if err == nil {
+		m.mu.Lock()
+		m.consts[key] = values
+		m.mu.Unlock()
+	}
+	return values, err
+}
+
+// parseConsts parses the file of a package that declares a string type
+// for its constants.
+func (m *module) parseConsts(pkg, typeName string) ([]string, error) {
 	dir := filepath.Join(m.dir, pkg)
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
