@@ -23,8 +23,8 @@ import (
 
 // Spec is what the openai-go module in go.mod says about webhooks.
 type Spec struct {
-	// Module is openai-go's module path and Version its version, e.g. v3.98.0.
-	Module, Version string
+	// Version is the version of openai-go read, e.g. v3.98.0.
+	Version string
 	// Events holds every event type OpenAI sends, grouped by object in the
 	// order of Objects.
 	Events []Event
@@ -49,8 +49,9 @@ type Event struct {
 	// its own (webhooks.UnwrapWebhookEventUnion); the others it only lists
 	// among the types an endpoint can subscribe to.
 	InUnion bool
-	// Payload is a delivery of the event about Object.ExampleID, as
-	// openai-go's type of the event marshals it.
+	// Payload is a delivery body of the event about Object.ExampleID:
+	// openai-go's type of the event, marshalled; for a type it has none
+	// for, the envelope with the id in IDField.
 	Payload []byte
 }
 
@@ -119,12 +120,17 @@ func (e Endpoint) PathWith(ids ...string) string {
 // ObjectOf returns the object an event type is about; ok is false for a
 // type OpenAI does not send.
 func (s Spec) ObjectOf(eventType string) (o *Object, ok bool) {
-	for _, e := range s.Events {
-		if e.Type == eventType {
-			return e.Object, true
-		}
+	e, ok := s.event(eventType)
+	return e.Object, ok
+}
+
+// event returns the entry of an event type.
+func (s Spec) event(eventType string) (Event, bool) {
+	i := slices.IndexFunc(s.Events, func(e Event) bool { return e.Type == eventType })
+	if i < 0 {
+		return Event{}, false
 	}
-	return nil, false
+	return s.Events[i], true
 }
 
 var (
@@ -171,7 +177,7 @@ func load() (Spec, error) {
 	if err := m.shows(exampleEvent); err != nil {
 		return Spec{}, err
 	}
-	spec := Spec{Module: modulePath, Version: m.version}
+	spec := Spec{Version: m.version}
 	seen := map[string]bool{}
 	for _, f := range facts {
 		o, err := m.object(f, endpoints)
@@ -225,11 +231,11 @@ func (s Spec) Decode(body []byte) (Delivery, error) {
 	if err := u.UnmarshalJSON(body); err != nil {
 		return Delivery{}, fmt.Errorf("openai-go cannot decode %s: %w", body, err)
 	}
-	i := slices.IndexFunc(s.Events, func(e Event) bool { return e.Type == u.Type })
-	if i < 0 {
+	ev, ok := s.event(u.Type)
+	if !ok {
 		return Delivery{}, fmt.Errorf("OpenAI sends no event of type %q", u.Type)
 	}
-	d := Delivery{Event: s.Events[i]}
+	d := Delivery{Event: ev}
 	var data map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(u.JSON.Data.Raw()), &data); err != nil {
 		return Delivery{}, fmt.Errorf("%s: data is not an object: %s", u.Type, u.JSON.Data.Raw())
