@@ -426,8 +426,18 @@ func (s *stack) resetByUpgrade(t *testing.T, ex *workflowpb.WorkflowExecutionInf
 	return false
 }
 
+// notOfCode are the workflow task failures the server records that say
+// nothing of the workflow's code: a reset records the task it replaces as
+// failed, and the server refuses a completion when an event came in
+// meanwhile (a routed child that finished at once), which the SDK then
+// retries with that event.
+var notOfCode = map[enumspb.WorkflowTaskFailedCause]bool{
+	enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW:    true,
+	enumspb.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND: true,
+}
+
 // workflowTaskFailure returns the first workflow task failure of a run's
-// history, or "".
+// history that is one of its code, or "".
 func workflowTaskFailure(t *testing.T, s *stack, workflowID, runID string) string {
 	t.Helper()
 	it := s.client.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -436,9 +446,7 @@ func workflowTaskFailure(t *testing.T, s *stack, workflowID, runID string) strin
 		if err != nil {
 			t.Fatal(err)
 		}
-		// A reset records the task it replaces as failed: not a failure of code.
-		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED &&
-			e.GetWorkflowTaskFailedEventAttributes().GetCause() != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW {
+		if e.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED && !notOfCode[e.GetWorkflowTaskFailedEventAttributes().GetCause()] {
 			return describeTaskFailure(e)
 		}
 	}
