@@ -233,13 +233,16 @@ func TestForgedDeliveryFailsOnlyItsSignature(t *testing.T) {
 	}
 }
 
-func TestParseVmHWM(t *testing.T) {
+func TestParseStatusKB(t *testing.T) {
 	status := "Name:\treceiver\nVmPeak:\t  812345 kB\nVmHWM:\t   43210 kB\nVmRSS:\t   40000 kB\n"
-	if got, err := parseVmHWM(strings.NewReader(status)); err != nil || got != 43210 {
-		t.Errorf("parseVmHWM = %d, %v; want 43210", got, err)
+	if got, err := parseStatusKB(strings.NewReader(status), "VmHWM:"); err != nil || got != 43210 {
+		t.Errorf("parseStatusKB(VmHWM) = %d, %v; want 43210", got, err)
 	}
-	if _, err := parseVmHWM(strings.NewReader("Name:\tx\n")); err == nil {
-		t.Error("parseVmHWM without a VmHWM line: no error")
+	if got, err := parseStatusKB(strings.NewReader(status), "VmRSS:"); err != nil || got != 40000 {
+		t.Errorf("parseStatusKB(VmRSS) = %d, %v; want 40000", got, err)
+	}
+	if _, err := parseStatusKB(strings.NewReader("Name:\tx\n"), "VmHWM:"); err == nil {
+		t.Error("parseStatusKB without a VmHWM line: no error")
 	}
 }
 

@@ -22,6 +22,7 @@
 //	go run ./internal/bench -quick -run cluster   # the cluster alone
 //	go run ./internal/bench -run calls   # incoming calls under load, on a dev server
 //	go run ./internal/bench -quick -run ingest   # ingest, and its tracing overhead
+//	go run ./internal/bench -run hostile   # forgeries at worst and sockets that send nothing
 //
 // Progress goes to stderr (-v adds the output of the dev servers, receivers
 // and workers); the report goes to stdout and to -out.
@@ -68,6 +69,20 @@ type params struct {
 	RejectDuration    time.Duration
 	RejectRounds      int
 
+	// HostileGenuine is the number of 1 MiB genuine deliveries of section
+	// 2a, and the most forged requests of each kind; HostileForgedFor
+	// bounds the forged runs' time (a forgery may cost seconds).
+	HostileGenuine   int
+	HostileForgedFor time.Duration
+	// HostileConcurrency is the closed loop of section 2b.
+	HostileConcurrency int
+	// HostileSockets announce a body and send nothing in section 2c, while
+	// genuine deliveries arrive at HostileRate for HostileFor: all within
+	// the receiver's 10 s read timeout.
+	HostileSockets int
+	HostileRate    float64
+	HostileFor     time.Duration
+
 	// AckLoads are the open-loop rates of scenario 3, as fractions of the
 	// receiver's closed-loop rate at concurrency 64.
 	AckLoads    []float64
@@ -97,6 +112,12 @@ var fullParams = params{
 	RejectConcurrency:    64,
 	RejectDuration:       5 * time.Second,
 	RejectRounds:         2,
+	HostileGenuine:       40,
+	HostileForgedFor:     20 * time.Second,
+	HostileConcurrency:   4,
+	HostileSockets:       2000,
+	HostileRate:          20,
+	HostileFor:           4 * time.Second,
 	AckLoads:             []float64{0.25, 0.50, 0.90},
 	AckDuration:          10 * time.Second,
 	DrainBacklog:         2000,
@@ -108,20 +129,26 @@ var fullParams = params{
 
 // quickParams make a smoke run of about two minutes; its figures are rough.
 var quickParams = params{
-	IngestConcurrency: []int{1, 16, 64},
-	IngestDuration:    1500 * time.Millisecond,
-	IngestWarmup:      300 * time.Millisecond,
-	IngestRounds:      1,
-	RejectConcurrency: 64,
-	RejectDuration:    1500 * time.Millisecond,
-	RejectRounds:      1,
-	AckLoads:          []float64{0.25, 0.50, 0.90},
-	AckDuration:       2 * time.Second,
-	DrainBacklog:      300,
-	DrainTimeout:      2 * time.Minute,
-	E2ERate:           20,
-	E2EDuration:       4 * time.Second,
-	CallsDuration:     3 * time.Second,
+	IngestConcurrency:  []int{1, 16, 64},
+	IngestDuration:     1500 * time.Millisecond,
+	IngestWarmup:       300 * time.Millisecond,
+	IngestRounds:       1,
+	RejectConcurrency:  64,
+	RejectDuration:     1500 * time.Millisecond,
+	RejectRounds:       1,
+	HostileGenuine:     10,
+	HostileForgedFor:   5 * time.Second,
+	HostileConcurrency: 4,
+	HostileSockets:     2000,
+	HostileRate:        20,
+	HostileFor:         3 * time.Second,
+	AckLoads:           []float64{0.25, 0.50, 0.90},
+	AckDuration:        2 * time.Second,
+	DrainBacklog:       300,
+	DrainTimeout:       2 * time.Minute,
+	E2ERate:            20,
+	E2EDuration:        4 * time.Second,
+	CallsDuration:      3 * time.Second,
 }
 
 // bench holds what the scenarios share.
@@ -158,7 +185,7 @@ func main() {
 	quick := flag.Bool("quick", false, "smaller counts and shorter runs: a smoke run of about two minutes")
 	verbose := flag.Bool("v", false, "pass the output of the dev server, receiver and worker to stderr")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of an extra in-process reject-path run of the receiver handler to this file")
-	only := flag.String("run", "", "run only these scenarios, comma-separated: ingest, reject, ack (needs ingest), drain, e2e, calls, cluster")
+	only := flag.String("run", "", "run only these scenarios, comma-separated: ingest, reject, hostile, ack (needs ingest), drain, e2e, calls, cluster")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{ReplaceAttr: shortTime}))
@@ -226,6 +253,7 @@ func (b *bench) run(ctx context.Context) ([]byte, error) {
 	}{
 		{"ingest", b.ingest},
 		{"reject", b.reject},
+		{"hostile", b.hostile},
 		{"ack", b.ackLatency},
 		{"drain", b.drain},
 		{"e2e", b.endToEnd},

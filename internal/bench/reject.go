@@ -32,40 +32,12 @@ const forgedSecret = "whsec_Zm9yZ2VkLXNlY3JldC1ub3QtdGhlLXJlY2VpdmVycyEh"
 // must be none.
 func (b *bench) reject(ctx context.Context) ([]section, error) {
 	p := b.p
-	var starts atomic.Int64
-	tc := &mocks.Client{}
-	tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
-		Run(func(mock.Arguments) { starts.Add(1) }).
-		Return(nil, errors.New("bench: the reject path must not start a workflow"))
-
-	// The receiver binary logs each rejection at warn as a JSON line on
-	// stderr; /dev/null keeps the formatting and the write(2) of that line.
-	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	target, err := newRejectTarget([]string{secret})
 	if err != nil {
 		return nil, err
 	}
-	defer devNull.Close()
-	verifier := receiver.NewVerifier([]string{secret}, 5*time.Minute, nil)
-	handler, err := receiver.New(tc, receiver.Options{
-		Projects: map[string]*receiver.Verifier{"": verifier},
-		Logger:   slog.New(slog.NewJSONHandler(devNull, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Metrics:  receiver.NewMetrics(prometheus.NewRegistry()),
-	})
-	if err != nil {
-		return nil, err
-	}
-	bare := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadRequest) })
-
-	recvURL, stopRecv, err := serveLoopback(handler)
-	if err != nil {
-		return nil, err
-	}
-	defer stopRecv()
-	bareURL, stopBare, err := serveLoopback(bare)
-	if err != nil {
-		return nil, err
-	}
-	defer stopBare()
+	defer target.Close()
+	recvURL, bareURL, verifier := target.receiverURL, target.bareURL, target.verifier
 
 	body := forgedBody(time.Now().Unix())
 	headers, err := signing.Headers(forgedSecret, "wh_685c059ae39c8190af8c71ed1022a24d", time.Now(), body)
@@ -84,20 +56,8 @@ func (b *bench) reject(ctx context.Context) ([]section, error) {
 			return post(ctx, hc, url, headers, body, http.StatusBadRequest)
 		}
 	}
-	warm := closedLoad{Workers: p.RejectConcurrency, Duration: time.Second}
-	closedLoop(ctx, warm, send(bareURL))
-	closedLoop(ctx, warm, send(recvURL))
 	load := closedLoad{Workers: p.RejectConcurrency, Duration: p.RejectDuration}
-	var bares, recvs []loadResult
-	unexpected := 0
-	for range p.RejectRounds {
-		res := closedLoop(ctx, load, send(bareURL))
-		b.logRun(fmt.Sprintf("reject C=%d bare", p.RejectConcurrency), "400s", res)
-		bares, unexpected = append(bares, res), unexpected+res.Failed
-		res = closedLoop(ctx, load, send(recvURL))
-		b.logRun(fmt.Sprintf("reject C=%d receiver", p.RejectConcurrency), "400s", res)
-		recvs, unexpected = append(recvs, res), unexpected+res.Failed
-	}
+	bareBest, recvBest, unexpected := b.bareAgainstReceiver(ctx, fmt.Sprintf("reject C=%d", p.RejectConcurrency), load, p.RejectRounds, send(bareURL), send(recvURL))
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -111,9 +71,8 @@ func (b *bench) reject(ctx context.Context) ([]section, error) {
 		b.log.Info("CPU profile written", "file", b.cpuProfile)
 	}
 
-	bareBest, recvBest := pick(bares), pick(recvs)
 	attempted := "none ✓"
-	if n := starts.Load(); n > 0 {
+	if n := target.starts.Load(); n > 0 {
 		attempted = fmt.Sprintf("**%d ✗**", n)
 	}
 	s := section{
@@ -133,6 +92,90 @@ func (b *bench) reject(ctx context.Context) ([]section, error) {
 		},
 	}
 	return []section{s}, nil
+}
+
+// bareAgainstReceiver runs rounds interleaved closed loops of load (bare,
+// receiver, bare, ...) after a one-second warm-up of each, and returns each
+// path's pick of its rounds and the failures summed over the rounds. what starts
+// the progress lines.
+func (b *bench) bareAgainstReceiver(ctx context.Context, what string, load closedLoad, rounds int, bare, recv func(context.Context, int) error) (bareBest, recvBest loadResult, failed int) {
+	warm := closedLoad{Workers: load.Workers, Duration: time.Second}
+	closedLoop(ctx, warm, bare)
+	closedLoop(ctx, warm, recv)
+	var bares, recvs []loadResult
+	for range rounds {
+		res := closedLoop(ctx, load, bare)
+		b.logRun(what+" bare", "400s", res)
+		bares, failed = append(bares, res), failed+res.Failed
+		res = closedLoop(ctx, load, recv)
+		b.logRun(what+" receiver", "400s", res)
+		recvs, failed = append(recvs, res), failed+res.Failed
+	}
+	return pick(bares), pick(recvs), failed
+}
+
+// rejectTarget is the receiver's handler and a bare 400 handler, each
+// served in-process on loopback behind the http.Server cmd/receiver uses,
+// for the reject path's scenarios.
+type rejectTarget struct {
+	receiverURL, bareURL string
+	verifier             *receiver.Verifier
+	// starts counts the workflow starts the handler attempted: the reject
+	// path must make none.
+	starts  atomic.Int64
+	closers []func()
+}
+
+// newRejectTarget serves the receiver's handler with a real Verifier of
+// secrets, logging at warn to /dev/null (the binary logs each rejection at
+// warn as a JSON line on stderr; /dev/null keeps the formatting and the
+// write(2) of that line) and counting in Prometheus metrics as the binary
+// does. Its Temporal client is a mock that counts starts.
+func newRejectTarget(secrets []string) (_ *rejectTarget, err error) {
+	t := &rejectTarget{}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	tc := &mocks.Client{}
+	tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
+		Run(func(mock.Arguments) { t.starts.Add(1) }).
+		Return(nil, errors.New("bench: the reject path must not start a workflow"))
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	t.closers = append(t.closers, func() { devNull.Close() })
+	t.verifier = receiver.NewVerifier(secrets, 5*time.Minute, nil)
+	handler, err := receiver.New(tc, receiver.Options{
+		Projects: map[string]*receiver.Verifier{"": t.verifier},
+		Logger:   slog.New(slog.NewJSONHandler(devNull, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Metrics:  receiver.NewMetrics(prometheus.NewRegistry()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	bare := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadRequest) })
+	for _, s := range []struct {
+		h   http.Handler
+		url *string
+	}{{handler, &t.receiverURL}, {bare, &t.bareURL}} {
+		url, stop, err := serveLoopback(s.h)
+		if err != nil {
+			return nil, err
+		}
+		*s.url = url
+		t.closers = append(t.closers, stop)
+	}
+	return t, nil
+}
+
+// Close stops both servers.
+func (t *rejectTarget) Close() {
+	for i := len(t.closers) - 1; i >= 0; i-- {
+		t.closers[i]()
+	}
 }
 
 // forgedBody returns a realistic event body of about 300 bytes.

@@ -181,18 +181,31 @@ func (s *system) startReceiver(ctx context.Context) error {
 // and the process once /readyz answers 200; stopProcess(tracedReceiver)
 // stops it, which flushes its last spans.
 func (s *system) startTracedReceiver(ctx context.Context, endpoint string) (string, *proc.Process, error) {
+	r, err := s.startReceiverWith(ctx, tracedReceiver, "OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint)
+	return r.url, r.p, err
+}
+
+// extraReceiver is a receiver process beside the system's own.
+type extraReceiver struct {
+	url        string // the webhook URL
+	metricsURL string // its Prometheus /metrics
+	p          *proc.Process
+}
+
+// startReceiverWith starts a second receiver binary, the process called
+// name, beside the system's own: the same configuration but its addresses
+// and the variables of env, and returns it once /readyz answers 200.
+func (s *system) startReceiverWith(ctx context.Context, name string, env ...string) (extraReceiver, error) {
 	ports, err := freeport.Ports("127.0.0.1", 2)
 	if err != nil {
-		return "", nil, err
+		return extraReceiver{}, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
-	env := append(slices.Clip(s.env),
-		"RECEIVER_ADDR="+addr,
-		"RECEIVER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(ports[1]),
-		"OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint,
-	)
-	p, err := s.launchReceiver(ctx, tracedReceiver, addr, env)
-	return "http://" + addr + "/webhook", p, err
+	metricsAddr := "127.0.0.1:" + strconv.Itoa(ports[1])
+	// The last value of a variable wins.
+	env = append(append(slices.Clip(s.env), "RECEIVER_ADDR="+addr, "RECEIVER_METRICS_ADDR="+metricsAddr), env...)
+	p, err := s.launchReceiver(ctx, name, addr, env)
+	return extraReceiver{url: "http://" + addr + "/webhook", metricsURL: "http://" + metricsAddr + "/metrics", p: p}, err
 }
 
 // launchReceiver starts the receiver binary as the process called name,
@@ -377,33 +390,38 @@ func (s *system) stop(np namedProc) {
 }
 
 // peakRSS returns the VmHWM (peak resident set size) of a process, in kB.
-func peakRSS(pid int) (int64, error) {
+func peakRSS(pid int) (int64, error) { return procStatusKB(pid, "VmHWM:") }
+
+// procStatusKB returns the field (such as "VmRSS:") of a process's
+// /proc/<pid>/status, in kB.
+func procStatusKB(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	return parseVmHWM(f)
+	return parseStatusKB(f, field)
 }
 
-// parseVmHWM reads the VmHWM line of a /proc/<pid>/status file.
-func parseVmHWM(r io.Reader) (int64, error) {
+// parseStatusKB reads the line of field, a size in kB, of a
+// /proc/<pid>/status file.
+func parseStatusKB(r io.Reader, field string) (int64, error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
+		rest, ok := strings.CutPrefix(sc.Text(), field)
 		if !ok {
 			continue
 		}
 		fields := strings.Fields(rest)
 		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, fmt.Errorf("unexpected VmHWM line %q", sc.Text())
+			return 0, fmt.Errorf("unexpected %s line %q", field, sc.Text())
 		}
 		return strconv.ParseInt(fields[0], 10, 64)
 	}
 	if err := sc.Err(); err != nil {
 		return 0, err
 	}
-	return 0, errors.New("no VmHWM line")
+	return 0, fmt.Errorf("no %s line", field)
 }
 
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/<pid>/stat; it
