@@ -26,10 +26,14 @@ func (r Route) Matches(eventType string) bool {
 	return ok && strings.HasSuffix(prefix, ".") && strings.HasPrefix(eventType, prefix)
 }
 
-// ChildWorkflowID is the ID of the routed workflow for one delivery:
-// derived from the webhook-id, so a redelivery cannot start it twice.
-func (r Route) ChildWorkflowID(webhookID string) string {
-	return webhookID + "/" + r.WorkflowType
+// ChildWorkflowID is the ID of the routed workflow started by the event
+// workflow whose ID is parentID (see WorkflowID): parentID + "/" +
+// WorkflowType, so a redelivery cannot start it twice. An ID longer than
+// Temporal allows is shortened as WorkflowID shortens. Under the limit it
+// is what it always was for the default project, whose event workflows had
+// the webhook-id as ID: running workflows replay.
+func (r Route) ChildWorkflowID(parentID string) string {
+	return shortenID(parentID + "/" + r.WorkflowType)
 }
 
 // ParseRoutes reads routes written as comma-separated

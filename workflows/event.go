@@ -306,7 +306,7 @@ func signalWaiter(ctx workflow.Context, obj hookbridge.Object) (signalled, signa
 }
 
 // route starts the routed user workflows of the event as abandoned
-// children, with IDs derived from the webhook-id so that they start once.
+// children, with IDs derived from the workflow's so that they start once.
 func (w *EventWorkflows) route(ctx workflow.Context, res EventResult) ([]string, error) {
 	var routes []hookbridge.Route
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
@@ -323,7 +323,11 @@ func (w *EventWorkflows) route(ctx workflow.Context, res EventResult) ([]string,
 	}
 	var ids []string
 	for _, r := range routes {
-		id := r.ChildWorkflowID(res.WebhookID)
+		// From the workflow's own ID, which holds the project: the same
+		// ID as from the webhook-id for every event started before IDs held
+		// projects, and under Temporal's limit whatever the webhook-id, so
+		// running workflows replay without a GetVersion.
+		id := r.ChildWorkflowID(workflow.GetInfo(ctx).WorkflowExecution.ID)
 		child := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID:            id,
 			TaskQueue:             r.TaskQueue,

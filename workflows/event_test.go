@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -325,6 +326,8 @@ func TestRoutesStartUserWorkflowsAsChildren(t *testing.T) {
 		return nil
 	}, workflow.RegisterOptions{Name: "HandleResponse"})
 	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil)
+	// Child IDs derive from the event workflow's own ID.
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "wh_1"})
 	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 	res := result(t, env)
 	if len(res.RoutedTo) != 1 || res.RoutedTo[0] != "wh_1/HandleResponse" {
