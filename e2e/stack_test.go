@@ -29,6 +29,7 @@ import (
 	"github.com/hookbridge/hookbridge/internal/devserver"
 	"github.com/hookbridge/hookbridge/internal/freeport"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
+	"github.com/hookbridge/hookbridge/internal/payload"
 	"github.com/hookbridge/hookbridge/internal/proc"
 	"github.com/hookbridge/hookbridge/internal/signing"
 	"github.com/hookbridge/hookbridge/receiver"
@@ -100,7 +101,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	})
 
 	address := s.startTemporal(ctx, opts)
-	c, err := client.Dial(client.Options{HostPort: address})
+	// The processes' data converter: the test starts hookbridge workflows too.
+	c, err := client.Dial(client.Options{HostPort: address, DataConverter: payload.Converter()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/hookbridge/hookbridge/internal/devserver"
 	"github.com/hookbridge/hookbridge/internal/freeport"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
+	"github.com/hookbridge/hookbridge/internal/payload"
 	"github.com/hookbridge/hookbridge/internal/proc"
 )
 
@@ -131,7 +132,8 @@ func (b *bench) newSystem(ctx context.Context, name string, cl *cluster.Cluster)
 		s.address = s.devServer.Address()
 		b.log.Info("dev server ready", "scenario", name, "address", s.address, "took", time.Since(began).Round(time.Millisecond))
 	}
-	s.client, err = client.Dial(client.Options{HostPort: s.address, Logger: sdkLogger()})
+	// The receiver's data converter: raw starts send the same bytes.
+	s.client, err = client.Dial(client.Options{HostPort: s.address, Logger: sdkLogger(), DataConverter: payload.Converter()})
 	if err != nil {
 		return nil, fmt.Errorf("dial Temporal: %w", err)
 	}

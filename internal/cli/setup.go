@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/namespace"
+	"github.com/hookbridge/hookbridge/internal/payload"
 )
 
 func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -60,6 +61,8 @@ func (t temporalConn) dial(ctx context.Context) (client.Client, config.Temporal,
 		return nil, cfg, err
 	}
 	opts.Logger = sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
+	// As the processes' clients: `submit` starts hookbridge's workflows.
+	opts.DataConverter = payload.Converter()
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	c, err := client.DialContext(dialCtx, opts)

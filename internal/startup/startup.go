@@ -18,6 +18,7 @@ import (
 
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/namespace"
+	"github.com/hookbridge/hookbridge/internal/payload"
 	"github.com/hookbridge/hookbridge/internal/secrets"
 	"github.com/hookbridge/hookbridge/internal/tracing"
 )
@@ -59,6 +60,9 @@ func Client(ctx context.Context, cfg config.Temporal, logger *slog.Logger, metri
 		reloader = r
 	}
 	opts.Logger = sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk"))
+	// Events full of '<', '>' or '&' must not grow past Temporal's payload
+	// limit by HTML escaping (see internal/payload).
+	opts.DataConverter = payload.Converter()
 	opts.MetricsHandler = metricsHandler
 	if tr != nil {
 		i, err := tr.TemporalInterceptor()
