@@ -128,7 +128,6 @@ func projectVerifiers(ctx context.Context, cfg config.Receiver, logger *slog.Log
 		if err != nil {
 			return nil, nil, err
 		}
-		v.SetSecrets(current())
 		verifiers[p.Name] = v
 		if r != nil {
 			reloaders = append(reloaders, r)

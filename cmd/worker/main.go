@@ -128,11 +128,10 @@ func projectClients(ctx context.Context, projects []config.Project, httpClient *
 			}
 			return secrets.Single(b)
 		}
-		current, r, err := startup.Secret(ctx, p.APIKey, parse, build, logger.With("project", p.Name), m)
+		_, r, err := startup.Secret(ctx, p.APIKey, parse, build, logger.With("project", p.Name), m)
 		if err != nil {
 			return nil, nil, err
 		}
-		build(current())
 		if r != nil {
 			reloaders = append(reloaders, r)
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
@@ -52,7 +53,7 @@ func Client(ctx context.Context, cfg config.Temporal, logger *slog.Logger, metri
 	}
 	var reloader secrets.Reloader
 	if cfg.APIKeyFile != "" {
-		key, r, err := Secret(ctx, config.Secret{Variable: "TEMPORAL_API_KEY", File: cfg.APIKeyFile}, secrets.Single, nil, logger, m)
+		key, r, err := Secret(ctx, config.Secret{Variable: "TEMPORAL_API_KEY", File: cfg.APIKeyFile}, secrets.Single, func(string) {}, logger, m)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -105,21 +106,37 @@ func PrepareNamespace(ctx context.Context, c client.Client, cfg config.Temporal,
 }
 
 // Secret returns the current value of a secret given as a variable or as a
-// file: a file is watched, and a changed one is parsed and, when valid,
-// replaces the value (onChange, when not nil, then gets it) while the
-// process runs. The Reloader re-reads the file on demand (SIGHUP); it is nil
-// for a variable, which cannot change.
-func Secret[T any](ctx context.Context, s config.Secret, parse func([]byte) (T, error), onChange func(T), logger *slog.Logger, m *secrets.Metrics) (current func() T, r secrets.Reloader, err error) {
+// file, and hands every value to apply: the first before Secret returns,
+// then, for a file, each valid change while the process runs. A file is
+// watched; the Reloader re-reads it on demand (SIGHUP); it is nil for a
+// variable, which cannot change. Calls of apply are serialised and the
+// newest value is always the last applied, even when the file changes
+// while the first value is being applied.
+func Secret[T any](ctx context.Context, s config.Secret, parse func([]byte) (T, error), apply func(T), logger *slog.Logger, m *secrets.Metrics) (current func() T, r secrets.Reloader, err error) {
 	if s.File == "" {
 		v, err := parse([]byte(s.Value))
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", s.Variable, err)
 		}
+		apply(v)
 		return func() T { return v }, nil, nil
 	}
-	w, err := secrets.Watch(ctx, secrets.Options[T]{Path: s.File, Parse: parse, Logger: logger, Metrics: m, OnChange: onChange})
+	// The watcher stores each new value before it calls OnChange. Applying
+	// the first value under the same lock, read after the watcher started,
+	// means a change that lands meanwhile is either read here or applied
+	// by OnChange afterwards: an older value never overwrites a newer one.
+	var mu sync.Mutex
+	serialised := func(v T) {
+		mu.Lock()
+		defer mu.Unlock()
+		apply(v)
+	}
+	w, err := secrets.Watch(ctx, secrets.Options[T]{Path: s.File, Parse: parse, Logger: logger, Metrics: m, OnChange: serialised})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s_FILE: %w", s.Variable, err)
 	}
+	mu.Lock()
+	apply(w.Get())
+	mu.Unlock()
 	return w.Get, w, nil
 }
