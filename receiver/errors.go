@@ -14,10 +14,13 @@ var (
 	ErrInvalidTimestamp    = errors.New("webhook-timestamp is not a Unix time")
 	ErrTimestampOutOfRange = errors.New("webhook-timestamp is outside the tolerance")
 	ErrNoV1Signature       = errors.New("webhook-signature has no v1 signature")
+	ErrMalformedSignature  = errors.New("webhook-signature has no well-formed v1 signature")
+	ErrTooManySignatures   = errors.New("webhook-signature has more signatures than a sender makes")
 	ErrSignatureMismatch   = errors.New("webhook-signature matches no secret")
 	ErrInvalidEvent        = errors.New("body is not an OpenAI event envelope")
 	ErrBodyTooLarge        = errors.New("body is over the limit")
 	ErrUnavailable         = errors.New("temporal did not accept the event in time")
+	ErrOverloaded          = errors.New("too many bodies are being read at once")
 	ErrUnknownProject      = errors.New("no such project")
 )
 
@@ -35,11 +38,14 @@ var refusals = []struct {
 	{ErrInvalidTimestamp, http.StatusBadRequest, "invalid_timestamp"},
 	{ErrTimestampOutOfRange, http.StatusBadRequest, "timestamp_out_of_range"},
 	{ErrNoV1Signature, http.StatusBadRequest, "no_v1_signature"},
+	{ErrMalformedSignature, http.StatusBadRequest, "malformed_signature"},
+	{ErrTooManySignatures, http.StatusBadRequest, "too_many_signatures"},
 	{ErrSignatureMismatch, http.StatusBadRequest, "signature_mismatch"},
 	{ErrInvalidEvent, http.StatusBadRequest, "invalid_event"},
 	{ErrBodyTooLarge, http.StatusRequestEntityTooLarge, "body_too_large"},
 	{ErrUnknownProject, http.StatusNotFound, "unknown_project"},
 	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+	{ErrOverloaded, http.StatusServiceUnavailable, "overloaded"},
 }
 
 // classify returns the status and metrics label of a refusal. Anything not

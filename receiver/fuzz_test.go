@@ -27,6 +27,7 @@ import (
 var verifyErrors = []error{
 	receiver.ErrMissingHeader, receiver.ErrInvalidWebhookID, receiver.ErrInvalidTimestamp,
 	receiver.ErrTimestampOutOfRange, receiver.ErrNoV1Signature, receiver.ErrSignatureMismatch,
+	receiver.ErrMalformedSignature, receiver.ErrTooManySignatures,
 }
 
 func isOneOf(err error, sentinels ...error) bool {
@@ -97,6 +98,53 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
+// FuzzVerifySignaturesAndSecrets: any number of signatures, forged or
+// genuine, in any order, against two secrets: at most one MAC per secret,
+// none past the signature cap, and a delivery accepted exactly when it
+// carries a genuine signature within the cap.
+func FuzzVerifySignaturesAndSecrets(f *testing.F) {
+	f.Add([]byte(vectorBody), uint16(1), uint16(0), true)
+	f.Add([]byte(vectorBody), uint16(8), uint16(7), true)
+	f.Add([]byte(vectorBody), uint16(9), uint16(3), true)
+	f.Add([]byte("x"), uint16(1000), uint16(999), false)
+	f.Add([]byte{}, uint16(0), uint16(0), false)
+	f.Fuzz(func(t *testing.T, body []byte, n, genuineAt uint16, bySecond bool) {
+		n %= 1400 // as many as the header limit holds
+		v := receiver.NewVerifier([]string{vectorSecret, otherSecret}, 5*time.Minute, clockAt(vectorTimestamp))
+		var macs atomic.Int64
+		v.CountMACs(&macs)
+		sigs := forgedSignatures(int(n))
+		signer := vectorSecret
+		if bySecond {
+			signer = otherSecret
+		}
+		genuine := n > 0 && genuineAt < n
+		if genuine {
+			sigs[genuineAt], _ = signing.Sign(signer, vectorID, time.Unix(vectorTimestamp, 0), body)
+		}
+		h := headers(vectorID, vectorTimestamp)
+		if n > 0 {
+			h.Set("webhook-signature", strings.Join(sigs, " "))
+		}
+		err := v.Verify(body, h)
+		switch {
+		case n == 0:
+			if !errors.Is(err, receiver.ErrMissingHeader) {
+				t.Fatalf("no signature: %v", err)
+			}
+		case int(n) > receiver.MaxSignatures:
+			if !errors.Is(err, receiver.ErrTooManySignatures) || macs.Load() != 0 {
+				t.Fatalf("%d signatures: %v after %d MACs, want ErrTooManySignatures before any", n, err, macs.Load())
+			}
+		case genuine && err != nil, !genuine && !errors.Is(err, receiver.ErrSignatureMismatch):
+			t.Fatalf("%d signatures, genuine %v: %v", n, genuine, err)
+		}
+		if macs.Load() > 2 {
+			t.Fatalf("%d MACs for %d signatures and 2 secrets", macs.Load(), n)
+		}
+	})
+}
+
 // fakeTemporal counts starts and, like Temporal, refuses a workflow ID it
 // has seen; the handler must start a workflow only for a verified delivery.
 type fakeTemporal struct {
@@ -158,6 +206,7 @@ func FuzzHandler(f *testing.F) {
 		case w.Code == http.StatusMovedPermanently && pathpkg.Clean(path) != path:
 			// The router redirects unclean paths such as "/a/../webhook".
 		default:
+
 			t.Fatalf("status %d for %s %s", w.Code, method, path)
 		}
 		verified := verifier.Verify(body, r.Header) == nil

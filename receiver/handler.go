@@ -4,12 +4,10 @@
 package receiver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -41,6 +39,12 @@ type Options struct {
 	// MaxBodyBytes is the largest accepted body; larger ones get 413.
 	// Default 1 MiB.
 	MaxBodyBytes int64
+	// MaxBodyMemory bounds the bytes of the bodies being read, verified
+	// or started at once, as held in memory (buffers grow as bytes arrive,
+	// by steps of 8, never from the announced length). A delivery whose
+	// next buffer does not fit gets 503. At least MaxBodyBytes. Default
+	// 64 MiB.
+	MaxBodyMemory int64
 	// StartTimeout bounds waiting for a start slot plus the Temporal start
 	// call; past it the answer is 503. Default 2s.
 	StartTimeout time.Duration
@@ -48,7 +52,7 @@ type Options struct {
 	// refused quickly instead of queued past the sender's ack window.
 	// Default 128.
 	MaxInFlight int
-	// RetryAfter is the Retry-After of a 503. Default 5s.
+	// RetryAfter is the Retry-After of a 503. Default DefaultRetryAfter.
 	RetryAfter time.Duration
 	// Logger gets one line per delivery. Default slog.Default().
 	Logger *slog.Logger
@@ -73,6 +77,9 @@ func (o Options) withDefaults() Options {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
+	if o.MaxBodyMemory <= 0 {
+		o.MaxBodyMemory = 64 << 20
+	}
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 2 * time.Second
 	}
@@ -80,7 +87,7 @@ func (o Options) withDefaults() Options {
 		o.MaxInFlight = 128
 	}
 	if o.RetryAfter <= 0 {
-		o.RetryAfter = 5 * time.Second
+		o.RetryAfter = DefaultRetryAfter
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -103,6 +110,9 @@ func NewServer(h http.Handler, startTimeout time.Duration, logger *slog.Logger) 
 	}
 }
 
+// DefaultRetryAfter is the Retry-After of the receiver's 503 answers.
+const DefaultRetryAfter = 5 * time.Second
+
 // MaxHeaderBytes bounds a request's headers; larger ones get 431.
 const MaxHeaderBytes = 64 << 10
 
@@ -122,6 +132,7 @@ type handler struct {
 	retryAfter string
 	rejectLog  *rate.Sometimes
 	tracer     trace.Tracer // nil: no tracing
+	bodies     *bodyReader
 }
 
 // project is one OpenAI project served: its secrets and its counters.
@@ -139,6 +150,9 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 		return nil, errors.New("receiver: Options.Projects is required")
 	}
 	opts = opts.withDefaults()
+	if opts.MaxBodyMemory < opts.MaxBodyBytes {
+		return nil, fmt.Errorf("receiver: Options.MaxBodyMemory %d is less than MaxBodyBytes %d: a body at the limit would never fit", opts.MaxBodyMemory, opts.MaxBodyBytes)
+	}
 	h := &handler{
 		opts:       opts,
 		temporal:   c,
@@ -147,6 +161,7 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 		slots:      make(chan struct{}, opts.MaxInFlight),
 		retryAfter: strconv.Itoa(max(1, int(opts.RetryAfter.Seconds()))),
 		rejectLog:  &rate.Sometimes{Interval: time.Second},
+		bodies:     newBodyReader(opts.MaxBodyBytes, opts.MaxBodyMemory),
 	}
 	if opts.TracerProvider != nil {
 		h.tracer = opts.TracerProvider.Tracer("github.com/hookbridge/hookbridge/receiver")
@@ -200,6 +215,7 @@ func (h *handler) webhookOf(name string) http.HandlerFunc {
 	p, ok := h.projects[name]
 	if !ok {
 		return h.traced(route, h.unknown, func(w http.ResponseWriter, r *http.Request) {
+			abandonBody(w, r)
 			h.refuse(w, r, h.unknown, fmt.Errorf("%w %q", ErrUnknownProject, name))
 		})
 	}
@@ -208,11 +224,14 @@ func (h *handler) webhookOf(name string) http.HandlerFunc {
 
 func (h *handler) webhook(w http.ResponseWriter, r *http.Request, p *project) {
 	received := time.Now()
-	ev, err := h.verified(w, r, p)
+	ev, body, err := h.verified(w, r, p)
 	if err != nil {
 		h.refuse(w, r, p, err)
 		return
 	}
+	// The event's payload is the body's buffer: it goes back to the pool
+	// once Temporal has the event (the start encodes a copy) or refused it.
+	defer body.release()
 	ev.ReceivedAt = received
 	ctx := r.Context()
 	h.traceEvent(ctx, ev)
@@ -233,45 +252,52 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request, p *project) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// verified reads the body within the limit, checks its signature against
-// the project's secrets alone and parses the envelope.
-func (h *handler) verified(w http.ResponseWriter, r *http.Request, p *project) (hookbridge.Event, error) {
-	body, err := readBody(w, r, h.opts.MaxBodyBytes)
+// verified checks everything that needs no body first (the announced
+// length, the signature headers), then reads the body within the limit,
+// checks its signature against the project's secrets alone and parses the
+// envelope. The caller releases the body.
+func (h *handler) verified(w http.ResponseWriter, r *http.Request, p *project) (hookbridge.Event, *body, error) {
+	if r.ContentLength > h.opts.MaxBodyBytes {
+		abandonBody(w, r)
+		return hookbridge.Event{}, nil, fmt.Errorf("%w: Content-Length %d", ErrBodyTooLarge, r.ContentLength)
+	}
+	signed, err := p.verifier.CheckHeaders(r.Header)
 	if err != nil {
-		return hookbridge.Event{}, err
+		abandonBody(w, r)
+		return hookbridge.Event{}, nil, err
 	}
-	if err := p.verifier.Verify(body, r.Header); err != nil {
-		return hookbridge.Event{}, err
+	body, err := h.bodies.read(r.Body)
+	if err != nil {
+		abandonBody(w, r)
+		return hookbridge.Event{}, nil, err
 	}
-	ev, err := ParseEvent(r.Header.Get(headerID), body)
+	if err := p.verifier.VerifyBody(signed, body.Bytes()); err != nil {
+		body.release()
+		return hookbridge.Event{}, nil, err
+	}
+	ev, err := ParseEvent(signed.WebhookID(), body.Bytes())
+	if err != nil {
+		body.release()
+		return hookbridge.Event{}, nil, err
+	}
 	if p.name != hookbridge.DefaultProject {
 		ev.Project = p.name
 	}
-	return ev, err
+	return ev, body, nil
 }
 
-// readBody reads the whole body, refusing one over limit. A body of known
-// length (OpenAI's always are) is read in one allocation.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, ErrBodyTooLarge
+// abandonBody makes the connection close after the answer to a request
+// whose body is not read to its end, at once. Otherwise net/http would
+// read up to 256 KiB of it, before the answer (to reuse the connection)
+// and after it (closing the body), and a body that never comes would hold
+// the connection until the read timeout.
+func abandonBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
 	}
-	if r.ContentLength >= 0 {
-		body := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, fmt.Errorf("%w: reading body: %v", ErrInvalidEvent, err)
-		}
-		return body, nil
-	}
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, ErrBodyTooLarge
-		}
-		return nil, fmt.Errorf("%w: reading body: %v", ErrInvalidEvent, err)
-	}
-	return buf.Bytes(), nil
+	w.Header().Set("Connection", "close")
+	// No more reads: the server's own drain fails at once.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // start asks Temporal to start the event's workflow and waits at most
@@ -325,14 +351,19 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, p *project, err
 	outcome := outcomeRejected
 	if status == http.StatusServiceUnavailable {
 		outcome = outcomeUnavailable
-		h.opts.Logger.ErrorContext(ctx, "delivery not accepted, sender will retry", "webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err)
 		w.Header().Set("Retry-After", h.retryAfter)
-	} else if h.opts.Logger.Enabled(ctx, slog.LevelDebug) {
-		h.opts.Logger.DebugContext(ctx, "delivery rejected", "webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err, "remote", r.RemoteAddr)
-	} else {
+	}
+	attrs := []any{"webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err}
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		h.opts.Logger.ErrorContext(ctx, "delivery not accepted, sender will retry", attrs...)
+	case h.opts.Logger.Enabled(ctx, slog.LevelDebug):
+		h.opts.Logger.DebugContext(ctx, "delivery refused", append(attrs, "remote", r.RemoteAddr)...)
+	default:
+		// Forged floods and overload: the metrics count them all.
 		h.rejectLog.Do(func() {
-			h.opts.Logger.WarnContext(ctx, "delivery rejected (logged at most once a second; hookbridge_receiver_deliveries_total counts them all)",
-				"webhook_id", r.Header.Get(headerID), "project", p.name, "reason", reason, "error", err, "remote", r.RemoteAddr)
+			h.opts.Logger.WarnContext(ctx, "delivery refused (logged at most once a second; hookbridge_receiver_deliveries_total counts them all)",
+				append(attrs, "remote", r.RemoteAddr)...)
 		})
 	}
 	p.counters.delivery(outcome, reason)
@@ -363,7 +394,8 @@ func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	abandonBody(w, r)
 	w.Header().Set("Allow", http.MethodPost)
 	writeRefusal(w, http.StatusMethodNotAllowed)
 }

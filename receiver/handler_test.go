@@ -454,3 +454,42 @@ func TestVerifierSecretsSwapLive(t *testing.T) {
 		t.Error("after the rotation, want the new secret alone accepted")
 	}
 }
+
+// Bodies beyond the memory budget get a prompt 503, and the budget comes
+// back when they are done.
+func TestBodiesPastTheMemoryBudgetGet503(t *testing.T) {
+	fake := &fakeTemporal{}
+	h, err := receiver.New(fake, receiver.Options{
+		Projects:      map[string]*receiver.Verifier{"": receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow })},
+		MaxBodyBytes:  64 << 10,
+		MaxBodyMemory: 64 << 10,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := `{"id":"evt_1","object":"event","type":"response.completed","data":{"id":"resp_1"},"pad":"` + strings.Repeat("a", 40<<10) + `"}`
+	// A request whose body is still arriving holds its buffer.
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() })
+	slow := signedRequest(t, "wh_slow", big)
+	slow.Body, slow.ContentLength = pr, int64(len(big))
+	done := make(chan int)
+	go func() { done <- serve(h, slow).Code }()
+	if _, err := pw.Write([]byte(big[:40<<10])); err != nil {
+		t.Fatal(err)
+	}
+	w := serve(h, signedRequest(t, "wh_2", big))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Errorf("a body past the budget: status %d, Retry-After %q; want 503 with", w.Code, w.Header().Get("Retry-After"))
+	}
+	if _, err := pw.Write([]byte(big[40<<10:])); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if code := <-done; code != http.StatusOK {
+		t.Errorf("the slow body: status %d, want 200", code)
+	}
+	if w := serve(h, signedRequest(t, "wh_3", big)); w.Code != http.StatusOK {
+		t.Errorf("once the budget is free again: status %d, want 200", w.Code)
+	}
+}

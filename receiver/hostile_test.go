@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,9 +24,17 @@ import (
 // server settings, a fake Temporal and a clock fixed at testNow.
 func hostileServer(t *testing.T, tweak func(*http.Server)) (string, *fakeTemporal) {
 	t.Helper()
+	return hostileServerOn(t, nil, tweak)
+}
+
+// hostileServerOn is hostileServer with its listener wrapped by wrap,
+// when not nil.
+func hostileServerOn(t *testing.T, wrap func(net.Listener) net.Listener, tweak func(*http.Server)) (string, *fakeTemporal) {
+	t.Helper()
 	fake := &fakeTemporal{}
+	verifier := receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow })
 	h, err := receiver.New(fake, receiver.Options{
-		Projects: map[string]*receiver.Verifier{"": receiver.NewVerifier([]string{testSecret}, 5*time.Minute, func() time.Time { return testNow })},
+		Projects: map[string]*receiver.Verifier{"": verifier, "staging": verifier},
 		Logger:   slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -38,6 +47,9 @@ func hostileServer(t *testing.T, tweak func(*http.Server)) (string, *fakeTempora
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
@@ -234,4 +246,182 @@ func settled() (int, uint64) {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return n, m.HeapAlloc
+}
+
+// rawRequest writes the request line and headers of a POST announcing a
+// body of length bytes to a new connection, and none of the body.
+func rawRequest(t *testing.T, url, path string, h http.Header, length int) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	var req bytes.Buffer
+	fmt.Fprintf(&req, "POST %s HTTP/1.1\r\nHost: receiver\r\nContent-Length: %d\r\n", path, length)
+	h.Write(&req)
+	req.WriteString("\r\n")
+	if _, err := conn.Write(req.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// answer reads the response on conn, failing after timeout.
+func answer(t *testing.T, conn net.Conn, timeout time.Duration) *http.Response {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(timeout))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer within %v: %v", timeout, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("after the answer the connection is still open (%v): the server would wait for the body", err)
+	}
+	return resp
+}
+
+// Every fault that needs no body is refused before the body is read: a
+// request whose body never comes is answered at once, and its connection
+// closed, instead of waiting for the read timeout.
+func TestHeaderFaultsAreRefusedBeforeTheBody(t *testing.T) {
+	url, fake := hostileServer(t, func(s *http.Server) { s.ReadTimeout = time.Minute })
+	body := []byte(eventBody("response.completed", "resp_1"))
+	good := func() http.Header { return signed(t, "wh_1", testNow, body) }
+	with := func(name, value string) http.Header {
+		h := good()
+		h.Set(name, value)
+		return h
+	}
+	without := func(name string) http.Header {
+		h := good()
+		h.Del(name)
+		return h
+	}
+	tests := []struct {
+		name   string
+		path   string
+		h      http.Header
+		length int
+		want   int
+	}{
+		{"no signature", "/webhook", without("webhook-signature"), 1000, http.StatusBadRequest},
+		{"no webhook-id", "/webhook", without("webhook-id"), 1000, http.StatusBadRequest},
+		{"timestamp not a number", "/webhook", with("webhook-timestamp", "soon"), 1000, http.StatusBadRequest},
+		{"timestamp outside the tolerance", "/webhook", signed(t, "wh_1", testNow.Add(-time.Hour), body), 1000, http.StatusBadRequest},
+		{"webhook-id too long", "/webhook", with("webhook-id", strings.Repeat("w", 1001)), 1000, http.StatusBadRequest},
+		{"1,000 signatures", "/webhook", with("webhook-signature", strings.Join(forgedSignatures(1000), " ")), 1000, http.StatusBadRequest},
+		{"v1a only", "/webhook", with("webhook-signature", "v1a,"+strings.Repeat("A", 86)+"=="), 1000, http.StatusBadRequest},
+		{"v1 signature not a MAC", "/webhook", with("webhook-signature", "v1,Zm9yZ2Vk"), 1000, http.StatusBadRequest},
+		{"announced body over the limit", "/webhook", good(), 2 << 20, http.StatusRequestEntityTooLarge},
+		{"a project not served", "/webhook/nope", good(), 1000, http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := answer(t, rawRequest(t, url, tt.path, tt.h, tt.length), 5*time.Second)
+			if resp.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+		})
+	}
+	if n := fake.starts.Load(); n != 0 {
+		t.Errorf("%d starts, want none", n)
+	}
+}
+
+// heapBytes returns the bytes of live heap objects after a collection.
+func heapBytes() uint64 {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// Sockets that announce the largest body and send none of it hold memory
+// for what arrived, not for what they announced; genuine deliveries are
+// answered meanwhile.
+func TestSocketsThatSendNoBodyHoldLittleMemory(t *testing.T) {
+	url, fake := hostileServer(t, func(s *http.Server) { s.ReadTimeout = time.Minute })
+	const sockets = 200
+	h := signed(t, "wh_idle", testNow, []byte("{}"))
+	h.Set("webhook-signature", forgedSignatures(1)[0])
+	goroutines, before := runtime.NumGoroutine(), heapBytes()
+	for range sockets {
+		rawRequest(t, url, "/webhook", h, 1<<20)
+	}
+	// Each socket's request is in the handler once its goroutine runs.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() < goroutines+sockets {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines, want %d: the server did not take the sockets", runtime.NumGoroutine(), goroutines+sockets)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	growth := int64(heapBytes()) - int64(before)
+	// net/http's own buffers and the request come to about 10 KiB a socket.
+	if most := int64(sockets * 32 << 10); growth > most {
+		t.Errorf("heap grew by %d KiB for %d sockets announcing 1 MiB each, want at most %d KiB", growth>>10, sockets, most>>10)
+	}
+	body := []byte(eventBody("response.completed", "resp_1"))
+	if got := post(t, url, signed(t, "wh_genuine", testNow, body), body); got != http.StatusOK || fake.starts.Load() != 1 {
+		t.Errorf("a genuine delivery meanwhile: status %d, %d starts; want 200 and 1", got, fake.starts.Load())
+	}
+}
+
+// Past the connection cap, a new connection gets a minimal 503 with
+// Retry-After at once, without its request being read, and is closed;
+// once a connection closes, requests are served again.
+func TestConnectionsPastTheCapGet503(t *testing.T) {
+	const maxConns = 3
+	url, _ := hostileServerOn(t, func(ln net.Listener) net.Listener {
+		return receiver.LimitConnections(ln, maxConns, 7*time.Second, slog.New(slog.DiscardHandler))
+	}, nil)
+	var held []net.Conn
+	for range maxConns {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		held = append(held, conn)
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	// The server counts a connection once it accepts it: until then a
+	// request may still get through, so wait for the first 503.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := client.Get(url + "/healthz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				if ra := resp.Header.Get("Retry-After"); ra != "7" {
+					t.Errorf("Retry-After = %q, want 7", ra)
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no 503 with %d connections open (last: %v)", maxConns, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	held[0].Close()
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		resp, err := client.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("requests still refused after a connection closed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -133,7 +133,7 @@ func TestRefusalSpans(t *testing.T) {
 	}{
 		{"forged", func(t *testing.T) *http.Request {
 			r := signedRequest(t, "wh_forged", eventBody("response.completed", "resp_1"))
-			r.Header.Set("Webhook-Signature", "v1,Zm9yZ2Vk")
+			r.Header.Set("Webhook-Signature", "v1,Zm9yZ2VkIHNpZ25hdHVyZSBvZiAzMiBieXRlcyEhISE=")
 			return r
 		}, map[attribute.Key]string{
 			"hookbridge.outcome": "rejected", "hookbridge.reason": "signature_mismatch", "http.response.status_code": "400",

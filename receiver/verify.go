@@ -1,6 +1,10 @@
 package receiver
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,13 +30,26 @@ const (
 // webhook-id becomes the workflow ID unchanged.
 const maxWebhookIDLength = 1000
 
-// Verifier checks Standard Webhooks signatures against one or more secrets.
-// The header checks are done here so that each failure has its own error.
-// Every accepted delivery is verified by openai-go; a signature that matches
-// none of the keys is refused before that, with the keys decoded once, so
-// that forged requests cost little. SetSecrets swaps the secrets while
-// deliveries are being verified: each delivery is checked against one set,
-// the old or the new.
+// Caps on the signatures of one delivery, checked before its body is
+// read. A sender signs with one secret, or with two while it rotates one:
+// every signature past the cap could only be a forger's.
+const (
+	// MaxSignatures is the most signatures, of any version, a delivery may
+	// carry in its webhook-signature header lines.
+	MaxSignatures = 8
+	// MaxSignatureLines is the most webhook-signature header lines a
+	// delivery may carry (OpenAI sends one).
+	MaxSignatureLines = 4
+)
+
+// Verifier checks Standard Webhooks signatures against one or more secrets,
+// in two steps: CheckHeaders needs no body and refuses what can be refused
+// without it; VerifyBody computes one MAC per secret, whatever the number
+// of signatures, and compares it with each. A match is confirmed by
+// openai-go, so every accepted delivery is verified by the SDK. Each
+// failure has its own error. SetSecrets swaps the secrets while deliveries
+// are being verified: each body is checked against one set, the old or the
+// new.
 type Verifier struct {
 	secrets   atomic.Pointer[[]secret]
 	tolerance time.Duration
@@ -40,7 +57,9 @@ type Verifier struct {
 }
 
 type secret struct {
-	key     signing.Key
+	// mac is the key's MAC (signing.Key.MAC); a field so that tests can
+	// count the MACs computed.
+	mac     func(webhookID, timestamp string, body []byte) [sha256.Size]byte
 	service webhooks.WebhookService
 }
 
@@ -56,92 +75,138 @@ func NewVerifier(secrets []string, tolerance time.Duration, now func() time.Time
 }
 
 // SetSecrets replaces the secrets, e.g. after a rotation: deliveries signed
-// with any of the new ones are accepted from now on.
+// with any of the new ones are accepted from now on. A secret that does not
+// decode (see signing.DecodeSecret) matches nothing, as in openai-go.
 func (v *Verifier) SetSecrets(secrets []string) {
 	keys := make([]secret, 0, len(secrets))
 	for _, s := range secrets {
-		// A malformed secret gets no key; openai-go then refuses it alone.
-		key, _ := signing.NewKey(s)
-		keys = append(keys, secret{key: key, service: webhooks.NewWebhookService(option.WithWebhookSecret(s))})
+		key, err := signing.NewKey(s)
+		if err != nil {
+			continue
+		}
+		keys = append(keys, secret{mac: key.MAC, service: webhooks.NewWebhookService(option.WithWebhookSecret(s))})
 	}
 	v.secrets.Store(&keys)
 }
 
-// Verify returns nil when body and headers carry a valid signature, else an
-// error wrapping one of ErrMissingHeader, ErrInvalidWebhookID,
-// ErrInvalidTimestamp, ErrTimestampOutOfRange, ErrNoV1Signature or
-// ErrSignatureMismatch.
-func (v *Verifier) Verify(body []byte, h http.Header) error {
-	id, ts := h.Get(headerID), h.Get(headerTimestamp)
+// SignedHeaders are the headers of a delivery that passed CheckHeaders:
+// what VerifyBody needs besides the body.
+type SignedHeaders struct {
+	id, timestamp string
+	now           time.Time // of the header check, so both steps see one time
+	signatures    [MaxSignatures]signature
+	n             int // of signatures
+}
+
+// signature is one well-formed v1 signature.
+type signature struct {
+	mac     [sha256.Size]byte
+	encoded string // the base64 after "v1,", as sent
+}
+
+// WebhookID returns the delivery's webhook-id.
+func (s *SignedHeaders) WebhookID() string { return s.id }
+
+// CheckHeaders checks everything about a delivery's signature that needs
+// no body: the three headers are there, the webhook-id is one Temporal
+// takes, the timestamp is a Unix time within the tolerance, and the
+// signatures are within MaxSignatures and MaxSignatureLines with at least
+// one well-formed v1 signature. Its errors wrap ErrMissingHeader,
+// ErrInvalidWebhookID, ErrInvalidTimestamp, ErrTimestampOutOfRange,
+// ErrTooManySignatures, ErrNoV1Signature or ErrMalformedSignature.
+func (v *Verifier) CheckHeaders(h http.Header) (*SignedHeaders, error) {
+	id, ts, lines := h.Get(headerID), h.Get(headerTimestamp), h.Values(headerSignature)
 	switch {
 	case id == "":
-		return missing("webhook-id")
+		return nil, missing("webhook-id")
 	case ts == "":
-		return missing("webhook-timestamp")
-	case len(h.Values(headerSignature)) == 0:
-		return missing("webhook-signature")
+		return nil, missing("webhook-timestamp")
+	case len(lines) == 0:
+		return nil, missing("webhook-signature")
+	case len(lines) > MaxSignatureLines:
+		return nil, fmt.Errorf("%w: %d header lines, at most %d", ErrTooManySignatures, len(lines), MaxSignatureLines)
 	}
 	if err := checkWebhookID(id); err != nil {
-		return err
+		return nil, err
 	}
 	sent, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return ErrInvalidTimestamp
+		return nil, ErrInvalidTimestamp
 	}
-	now := v.now()
-	if age := now.Unix() - sent; age > int64(v.tolerance/time.Second) || -age > int64(v.tolerance/time.Second) {
-		return ErrTimestampOutOfRange
+	s := &SignedHeaders{id: id, timestamp: ts, now: v.now()}
+	if age := s.now.Unix() - sent; age > int64(v.tolerance/time.Second) || -age > int64(v.tolerance/time.Second) {
+		return nil, ErrTimestampOutOfRange
 	}
-	// A v1 signature that matches none of the keys is refused here, without
-	// allocating; one that matches is confirmed by openai-go, which reads
-	// one header line and takes unversioned values as signatures: it gets
-	// every v1 value from every line, and nothing else.
-	sawV1 := false
-	secrets := *v.secrets.Load()
-	for i := range secrets {
-		if secrets[i].signed(id, ts, body, h.Values(headerSignature), &sawV1) &&
-			secrets[i].service.VerifySignatureWithToleranceAndTime(body, canonical(id, ts, h), v.tolerance, now) == nil {
-			return nil
+	// openai-go reads one header line and takes unversioned values as
+	// signatures; here every v1 value of every line counts, and nothing
+	// else, so that the header line handed to openai-go holds the match.
+	count, sawV1 := 0, false
+	for _, line := range lines {
+		for sig := range strings.FieldsSeq(line) {
+			if count++; count > MaxSignatures {
+				return nil, fmt.Errorf("%w: more than %d", ErrTooManySignatures, MaxSignatures)
+			}
+			encoded, ok := strings.CutPrefix(sig, "v1,")
+			if !ok {
+				continue
+			}
+			sawV1 = true
+			if mac, ok := decodeMAC(encoded); ok {
+				s.signatures[s.n] = signature{mac: mac, encoded: encoded}
+				s.n++
+			}
 		}
 	}
-	if !sawV1 {
-		return ErrNoV1Signature
+	switch {
+	case !sawV1:
+		return nil, ErrNoV1Signature
+	case s.n == 0:
+		return nil, ErrMalformedSignature
+	}
+	return s, nil
+}
+
+// decodeMAC decodes the base64 of a v1 signature, which must be canonical
+// and of a SHA-256 MAC.
+func decodeMAC(encoded string) (mac [sha256.Size]byte, ok bool) {
+	var buf [sha256.Size + 1]byte // a longer value decodes past the MAC and is refused
+	if len(encoded) != base64.StdEncoding.EncodedLen(sha256.Size) {
+		return mac, false
+	}
+	n, err := base64.StdEncoding.Decode(buf[:], []byte(encoded))
+	if err != nil || n != sha256.Size {
+		return mac, false
+	}
+	return [sha256.Size]byte(buf[:n]), true
+}
+
+// VerifyBody returns nil when body is the one the headers' signatures
+// sign, with one of the secrets, else an error wrapping
+// ErrSignatureMismatch. It computes one MAC per secret.
+func (v *Verifier) VerifyBody(s *SignedHeaders, body []byte) error {
+	secrets := *v.secrets.Load()
+	for i := range secrets {
+		mac := secrets[i].mac(s.id, s.timestamp, body)
+		for _, sig := range s.signatures[:s.n] {
+			if !hmac.Equal(mac[:], sig.mac[:]) {
+				continue
+			}
+			confirm := http.Header{headerID: {s.id}, headerTimestamp: {s.timestamp}, headerSignature: {"v1," + sig.encoded}}
+			if secrets[i].service.VerifySignatureWithToleranceAndTime(body, confirm, v.tolerance, s.now) == nil {
+				return nil
+			}
+		}
 	}
 	return ErrSignatureMismatch
 }
 
-// signed reports whether one of the v1 signatures in the header lines is
-// the secret's, and notes whether there was any v1 signature at all.
-func (s secret) signed(id, ts string, body []byte, lines []string, sawV1 *bool) bool {
-	for _, line := range lines {
-		for sig := range strings.FieldsSeq(line) {
-			if b64, ok := strings.CutPrefix(sig, "v1,"); ok {
-				*sawV1 = true
-				if s.key.Matches(id, ts, body, b64) {
-					return true
-				}
-			}
-		}
+// Verify checks the headers, then the body: CheckHeaders then VerifyBody.
+func (v *Verifier) Verify(body []byte, h http.Header) error {
+	s, err := v.CheckHeaders(h)
+	if err != nil {
+		return err
 	}
-	return false
-}
-
-// canonical returns the headers openai-go verifies: one signature line
-// holding every v1 signature.
-func canonical(id, ts string, h http.Header) http.Header {
-	var v1 []string
-	for _, line := range h.Values(headerSignature) {
-		for sig := range strings.FieldsSeq(line) {
-			if strings.HasPrefix(sig, "v1,") {
-				v1 = append(v1, sig)
-			}
-		}
-	}
-	return http.Header{
-		headerID:        {id},
-		headerTimestamp: {ts},
-		headerSignature: {strings.Join(v1, " ")},
-	}
+	return v.VerifyBody(s, body)
 }
 
 // checkWebhookID refuses ids Temporal would refuse as workflow IDs, and ids

@@ -79,6 +79,7 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 		TaskQueue:      cfg.TaskQueue,
 		CallTaskQueue:  cfg.CallTaskQueue,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
+		MaxBodyMemory:  cfg.MaxBodyMemory,
 		StartTimeout:   cfg.StartTimeout,
 		MaxInFlight:    cfg.MaxInFlight,
 		Logger:         logger,
@@ -93,6 +94,7 @@ func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	ln = receiver.LimitConnections(ln, cfg.MaxConnections, receiver.DefaultRetryAfter, logger)
 	srv := receiver.NewServer(handler, cfg.StartTimeout, logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

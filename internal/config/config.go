@@ -116,7 +116,13 @@ type Receiver struct {
 	StartTimeout time.Duration `env:"RECEIVER_START_TIMEOUT" envDefault:"2s"`
 	// MaxInFlight bounds concurrent Temporal starts: past it, deliveries
 	// wait for a slot until StartTimeout, then get 503.
-	MaxInFlight     int           `env:"RECEIVER_MAX_IN_FLIGHT" envDefault:"128"`
+	MaxInFlight int `env:"RECEIVER_MAX_IN_FLIGHT" envDefault:"128"`
+	// MaxBodyMemory bounds the bytes of the bodies held at once; past it,
+	// deliveries get 503.
+	MaxBodyMemory int64 `env:"RECEIVER_MAX_BODY_MEMORY" envDefault:"67108864"`
+	// MaxConnections bounds the open connections; past it, a connection
+	// gets 503 and is closed.
+	MaxConnections  int           `env:"RECEIVER_MAX_CONNECTIONS" envDefault:"4096"`
 	ShutdownTimeout time.Duration `env:"RECEIVER_SHUTDOWN_TIMEOUT" envDefault:"10s"`
 }
 
@@ -303,6 +309,12 @@ func (c Receiver) validate() error {
 	}
 	if c.MaxInFlight <= 0 {
 		errs = append(errs, errors.New("RECEIVER_MAX_IN_FLIGHT must be positive"))
+	}
+	if c.MaxBodyMemory < c.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("RECEIVER_MAX_BODY_MEMORY (%d) must be at least RECEIVER_MAX_BODY_BYTES (%d), or a body at the limit never fits", c.MaxBodyMemory, c.MaxBodyBytes))
+	}
+	if c.MaxConnections <= 0 {
+		errs = append(errs, errors.New("RECEIVER_MAX_CONNECTIONS must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -22,7 +22,8 @@ func TestReceiverDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Addr != ":8000" || cfg.Path != "/webhook" || cfg.Tolerance != 5*time.Minute || cfg.MaxBodyBytes != 1<<20 ||
-		cfg.StartTimeout > 3*time.Second || cfg.Address != "localhost:7233" || cfg.Namespace != "default" || cfg.TaskQueue != "openai-webhooks" {
+		cfg.StartTimeout > 3*time.Second || cfg.Address != "localhost:7233" || cfg.Namespace != "default" || cfg.TaskQueue != "openai-webhooks" ||
+		cfg.MaxConnections != 4096 || cfg.MaxBodyMemory != 64<<20 {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }
@@ -52,6 +53,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"second secret malformed", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret + ",whsec_x"}, "OPENAI_WEBHOOK_SECRET: secret 2"},
 		{"tolerance not a duration", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_TOLERANCE": "five"}, "RECEIVER_TOLERANCE"},
 		{"path without slash", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_PATH": "hook"}, "RECEIVER_PATH"},
+		{"no connections", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_MAX_CONNECTIONS": "0"}, "RECEIVER_MAX_CONNECTIONS"},
+		{"connections not a number", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_MAX_CONNECTIONS": "many"}, "RECEIVER_MAX_CONNECTIONS"},
+		{"body memory under the body limit", receiver, map[string]string{"OPENAI_WEBHOOK_SECRET": secret, "RECEIVER_MAX_BODY_MEMORY": "1000"}, "RECEIVER_MAX_BODY_MEMORY"},
 		{"worker without API key", worker, map[string]string{}, "OPENAI_API_KEY"},
 		{"malformed route", worker, map[string]string{"OPENAI_API_KEY": "sk", "HOOKBRIDGE_ROUTES": "response.completed"}, "HOOKBRIDGE_ROUTES"},
 		{"worker with relative base URL", worker, map[string]string{"OPENAI_API_KEY": "sk", "OPENAI_BASE_URL": "localhost/v1"}, "OPENAI_BASE_URL"},

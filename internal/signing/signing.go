@@ -1,6 +1,7 @@
 // Package signing signs webhook deliveries the way OpenAI does (Standard
-// Webhooks, v1 = HMAC-SHA256). The receiver verifies with the openai-go SDK;
-// this package is for the senders: the simulator, `hookbridge send` and tests.
+// Webhooks, v1 = HMAC-SHA256), for the senders (the simulator, `hookbridge
+// send`, tests), and computes the MAC the receiver compares each signature
+// with before openai-go confirms a match.
 package signing
 
 import (
@@ -59,12 +60,13 @@ func Sign(secret, webhookID string, timestamp time.Time, body []byte) (string, e
 
 // Key is a decoded secret, for signing or checking many deliveries. It
 // keeps keyed HMACs for reuse (keying one costs two SHA-256 blocks) and
-// checks without allocating, so that refusing forged requests is cheap.
+// computes a MAC without allocating, so that refusing forged requests is
+// cheap.
 type Key struct{ macs *sync.Pool }
 
 type keyedMAC struct {
 	mac     hash.Hash
-	scratch []byte
+	scratch []byte // the signed prefix, then the sum: kept, so MAC never allocates
 }
 
 // NewKey decodes a secret once (see DecodeSecret).
@@ -73,39 +75,25 @@ func NewKey(secret string) (Key, error) {
 	return Key{macs: &sync.Pool{New: func() any { return &keyedMAC{mac: hmac.New(sha256.New, key)} }}}, err
 }
 
-// sum writes the HMAC-SHA256 of webhookID.timestamp.body into out.
-func (k Key) sum(webhookID, timestamp string, body []byte, out *[sha256.Size]byte) {
+// MAC returns the HMAC-SHA256 of webhookID.timestamp.body: a v1 signature
+// decoded from base64. A verifier computes it once per delivery and
+// compares it with every signature the delivery carries (hmac.Equal).
+func (k Key) MAC(webhookID, timestamp string, body []byte) [sha256.Size]byte {
 	m := k.macs.Get().(*keyedMAC)
 	defer k.macs.Put(m)
 	m.mac.Reset()
 	m.scratch = append(append(append(append(m.scratch[:0], webhookID...), '.'), timestamp...), '.')
 	m.mac.Write(m.scratch)
 	m.mac.Write(body)
-	m.mac.Sum(out[:0])
+	m.scratch = m.mac.Sum(m.scratch[:0])
+	return [sha256.Size]byte(m.scratch)
 }
 
 // Signature returns the base64 HMAC-SHA256 of webhookID.timestamp.body, the
 // part of a v1 signature after "v1,".
 func (k Key) Signature(webhookID, timestamp string, body []byte) string {
-	var sum [sha256.Size]byte
-	k.sum(webhookID, timestamp, body, &sum)
+	sum := k.MAC(webhookID, timestamp, body)
 	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
-// Matches reports, in constant time, whether signature (the base64 after
-// "v1,") is the delivery's.
-func (k Key) Matches(webhookID, timestamp string, body []byte, signature string) bool {
-	var got [sha256.Size + 1]byte
-	if base64.StdEncoding.EncodedLen(sha256.Size) != len(signature) {
-		return false
-	}
-	n, err := base64.StdEncoding.Decode(got[:], []byte(signature))
-	if err != nil || n != sha256.Size {
-		return false
-	}
-	var want [sha256.Size]byte
-	k.sum(webhookID, timestamp, body, &want)
-	return hmac.Equal(want[:], got[:n])
 }
 
 // Headers returns the three Standard Webhooks headers of a signed delivery.
