@@ -133,6 +133,7 @@ type handler struct {
 	rejectLog  *rate.Sometimes
 	tracer     trace.Tracer // nil: no tracing
 	bodies     *bodyReader
+	ready      *readiness
 }
 
 // project is one OpenAI project served: its secrets and its counters.
@@ -162,6 +163,7 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 		retryAfter: strconv.Itoa(max(1, int(opts.RetryAfter.Seconds()))),
 		rejectLog:  &rate.Sometimes{Interval: time.Second},
 		bodies:     newBodyReader(opts.MaxBodyBytes, opts.MaxBodyMemory),
+		ready:      newReadiness(c, opts.StartTimeout, opts.Logger),
 	}
 	if opts.TracerProvider != nil {
 		h.tracer = opts.TracerProvider.Tracer("github.com/hookbridge/hookbridge/receiver")
@@ -172,11 +174,16 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 		}
 		h.projects[name] = &project{name: hookbridge.Event{Project: name}.ProjectName(), verifier: v, counters: opts.Metrics.project(name)}
 	}
-	r := mux.NewRouter()
+	// SkipClean: an unclean path ("/webhook//x", "/webhook/x/..") is no
+	// project's and gets 404; gorilla/mux would redirect it, and OpenAI
+	// counts a 3xx as a failed delivery.
+	r := mux.NewRouter().SkipClean(true)
+	r.NotFoundHandler = http.HandlerFunc(notFound)
 	// webhookFirst serves the default project's POSTs; the route stays so
 	// that other methods on the path get 405, not 404.
 	r.HandleFunc(opts.Path, h.webhookOf("")).Methods(http.MethodPost)
-	r.HandleFunc(opts.Path+"/{project}", func(w http.ResponseWriter, r *http.Request) {
+	// No project's name starts with a dot: dot segments are no project's.
+	r.HandleFunc(opts.Path+"/{project:[^/.][^/]*}", func(w http.ResponseWriter, r *http.Request) {
 		h.webhookOf(mux.Vars(r)["project"])(w, r)
 	}).Methods(http.MethodPost)
 	r.HandleFunc("/healthz", healthz).Methods(http.MethodGet, http.MethodHead)
@@ -384,14 +391,16 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), h.opts.StartTimeout)
-	defer cancel()
-	if _, err := h.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		h.opts.Logger.Warn("not ready: Temporal does not answer", "error", err)
+	if err := h.ready.check(r.Context()); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "temporal unavailable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	abandonBody(w, r)
+	writeRefusal(w, http.StatusNotFound)
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {

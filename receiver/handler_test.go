@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -453,6 +455,94 @@ func TestVerifierSecretsSwapLive(t *testing.T) {
 	if check(newSecret) != nil || !errors.Is(check(testSecret), receiver.ErrSignatureMismatch) {
 		t.Error("after the rotation, want the new secret alone accepted")
 	}
+}
+
+// A webhook path serves or answers 404: gorilla/mux would redirect unclean
+// paths, and OpenAI counts a 3xx as a failed delivery.
+func TestOddPathsAreNotFoundNeverRedirected(t *testing.T) {
+	verifier := receiver.NewVerifier([]string{stagingSecret}, 5*time.Minute, func() time.Time { return testNow })
+	h, err := receiver.New(&fakeTemporal{}, receiver.Options{Projects: map[string]*receiver.Verifier{"": verifier, "staging": verifier}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := eventBody("response.completed", "resp_1")
+	for _, path := range []string{"/webhook//staging", "/webhook/staging/..", "/webhook/./x", "/webhook/", "/webhook/staging/", "/x/../webhook", "//webhook", "/webhook/..", "/webhook/."} {
+		for _, method := range []string{http.MethodPost, http.MethodGet} {
+			r := signedFor(t, "/webhook", stagingSecret, "wh_1", body)
+			r.Method, r.URL.Path, r.RequestURI = method, path, path
+			if w := serve(h, r); w.Code != http.StatusNotFound {
+				t.Errorf("%s %s = %d (Location %q), want 404", method, path, w.Code, w.Header().Get("Location"))
+			}
+		}
+	}
+	if w := serve(h, signedFor(t, "/webhook/staging", stagingSecret, "wh_1", body)); w.Code != http.StatusOK {
+		t.Errorf("POST /webhook/staging = %d, want 200", w.Code)
+	}
+}
+
+// countingHealth answers CheckHealth after release is closed (at once when
+// nil), and counts the calls.
+type countingHealth struct {
+	client.Client
+	calls   atomic.Int32
+	release chan struct{}
+	err     error
+}
+
+func (c *countingHealth) CheckHealth(ctx context.Context, _ *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {
+	c.calls.Add(1)
+	if c.release != nil {
+		<-c.release
+	}
+	return &client.CheckHealthResponse{}, c.err
+}
+
+// /readyz answers from a cached health result: at most one Temporal call a
+// second, and one at a time, however many requests.
+func TestReadinessIsCached(t *testing.T) {
+	for _, down := range []bool{false, true} {
+		t.Run(fmt.Sprintf("Temporal down %v", down), func(t *testing.T) {
+			c := &countingHealth{}
+			want := http.StatusOK
+			if down {
+				c.err, want = errors.New("connection refused"), http.StatusServiceUnavailable
+			}
+			h := newHandler(t, c)
+			began := time.Now()
+			for range 200 {
+				if w := serve(h, httptest.NewRequest(http.MethodGet, "/readyz", nil)); w.Code != want {
+					t.Fatalf("GET /readyz = %d, want %d", w.Code, want)
+				}
+			}
+			if most := 1 + int32(time.Since(began)/time.Second); c.calls.Load() > most {
+				t.Errorf("%d CheckHealth calls for 200 requests in %v, want at most %d", c.calls.Load(), time.Since(began), most)
+			}
+		})
+	}
+	t.Run("concurrent requests share one call", func(t *testing.T) {
+		c := &countingHealth{release: make(chan struct{})}
+		h := newHandler(t, c)
+		var wg sync.WaitGroup
+		codes := make(chan int, 50)
+		for range 50 {
+			wg.Go(func() { codes <- serve(h, httptest.NewRequest(http.MethodGet, "/readyz", nil)).Code })
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for c.calls.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		close(c.release)
+		wg.Wait()
+		close(codes)
+		for code := range codes {
+			if code != http.StatusOK {
+				t.Errorf("GET /readyz = %d, want 200", code)
+			}
+		}
+		if n := c.calls.Load(); n != 1 {
+			t.Errorf("%d CheckHealth calls for 50 concurrent requests, want 1", n)
+		}
+	})
 }
 
 // Bodies beyond the memory budget get a prompt 503, and the budget comes

@@ -318,6 +318,7 @@ func TestHeaderFaultsAreRefusedBeforeTheBody(t *testing.T) {
 		{"v1 signature not a MAC", "/webhook", with("webhook-signature", "v1,Zm9yZ2Vk"), 1000, http.StatusBadRequest},
 		{"announced body over the limit", "/webhook", good(), 2 << 20, http.StatusRequestEntityTooLarge},
 		{"a project not served", "/webhook/nope", good(), 1000, http.StatusNotFound},
+		{"an unclean path", "/webhook//staging", good(), 1000, http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
