@@ -39,7 +39,8 @@ const (
 // Event is a verified webhook delivery: the Standard Webhooks id plus the
 // OpenAI event envelope. It is the input of every event workflow.
 type Event struct {
-	// WebhookID is the webhook-id header; it is also the workflow ID.
+	// WebhookID is the webhook-id header, as it came; the workflow ID is
+	// WorkflowID(Project, WebhookID).
 	WebhookID string `json:"webhook_id"`
 	// Project is the OpenAI project whose endpoint received the event, ""
 	// for the default project; its objects are read with its API key.

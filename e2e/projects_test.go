@@ -94,7 +94,8 @@ func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := s.result(t, d.WebhookID)
+		// A named project's workflow IDs are its own: staging/<webhook-id>.
+		res := s.result(t, hookbridge.WorkflowID("staging", d.WebhookID))
 		if res.Outcome != workflows.OutcomeRetrieved || res.Project != "staging" {
 			t.Errorf("%s: staging's event ended %s (project %q), want retrieved with staging's key", what, res.Outcome, res.Project)
 		}

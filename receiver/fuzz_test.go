@@ -157,12 +157,15 @@ func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, opts client.StartWorkf
 	if _, dup := f.seen.LoadOrStore(opts.ID, true); dup {
 		return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", "run")
 	}
-	return fakeRun{}, nil
+	return fakeRun{id: opts.ID}, nil
 }
 
-type fakeRun struct{ client.WorkflowRun }
+type fakeRun struct {
+	client.WorkflowRun
+	id string
+}
 
-func (fakeRun) GetID() string    { return "wh" }
+func (r fakeRun) GetID() string  { return r.id }
 func (fakeRun) GetRunID() string { return "run" }
 
 // FuzzHandler drives the whole HTTP handler with arbitrary methods, paths,

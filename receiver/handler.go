@@ -1,6 +1,7 @@
 // Package receiver is the HTTP side of hookbridge: it verifies OpenAI
-// webhook deliveries and starts one Temporal workflow per delivery, with the
-// webhook-id as workflow ID, answering 2xx only once Temporal holds it.
+// webhook deliveries and starts one Temporal workflow per delivery, with
+// hookbridge.WorkflowID of its project and webhook-id as workflow ID,
+// answering 2xx only once Temporal holds it.
 package receiver
 
 import (
@@ -118,9 +119,16 @@ const MaxHeaderBytes = 64 << 10
 
 // StartResult is the body of a 200 answer.
 type StartResult struct {
+	// WorkflowID is the event workflow's ID, hookbridge.WorkflowID of the
+	// delivery's project and webhook-id: the bare webhook-id for the
+	// default project (when it holds no "/"), "<project>/<webhook-id>"
+	// for the others.
 	WorkflowID string `json:"workflow_id"`
-	RunID      string `json:"run_id"`
-	Duplicate  bool   `json:"duplicate"`
+	// RunID is the run that holds the event: the one just started, or for
+	// a duplicate the one that holds it already.
+	RunID string `json:"run_id"`
+	// Duplicate reports a webhook-id the project has already delivered.
+	Duplicate bool `json:"duplicate"`
 }
 
 type handler struct {
@@ -250,9 +258,9 @@ func (h *handler) webhook(w http.ResponseWriter, r *http.Request, p *project) {
 	outcome := outcomeAccepted
 	if res.Duplicate {
 		outcome = outcomeDuplicate
-		h.opts.Logger.InfoContext(ctx, "duplicate delivery", "webhook_id", ev.WebhookID, "project", ev.ProjectName(), "event_type", ev.Type, "run_id", res.RunID)
+		h.opts.Logger.InfoContext(ctx, "duplicate delivery", "webhook_id", ev.WebhookID, "project", ev.ProjectName(), "event_type", ev.Type, "workflow_id", res.WorkflowID, "run_id", res.RunID)
 	} else {
-		h.opts.Logger.InfoContext(ctx, "event accepted", "webhook_id", ev.WebhookID, "project", ev.ProjectName(), "event_type", ev.Type, "event_id", ev.ID, "object_id", ev.ObjectID, "run_id", res.RunID)
+		h.opts.Logger.InfoContext(ctx, "event accepted", "webhook_id", ev.WebhookID, "project", ev.ProjectName(), "event_type", ev.Type, "event_id", ev.ID, "object_id", ev.ObjectID, "workflow_id", res.WorkflowID, "run_id", res.RunID)
 	}
 	p.counters.delivery(outcome, "")
 	h.traceOutcome(r, http.StatusOK, outcome, "")
@@ -323,10 +331,11 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 	if hookbridge.FamilyOf(ev.Type) == hookbridge.FamilyCall {
 		queue = h.opts.CallTaskQueue
 	}
+	id := hookbridge.WorkflowID(ev.Project, ev.WebhookID)
 	h.opts.Metrics.startBegins()
 	began := time.Now()
 	run, err := h.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       ev.WebhookID,
+		ID:                                       id,
 		TaskQueue:                                queue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
@@ -342,8 +351,8 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 	case err == nil:
 		return StartResult{WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
 	case errors.As(err, &started):
-		h.linkFirstRun(ctx, ev.WebhookID, started.RunId)
-		return StartResult{WorkflowID: ev.WebhookID, RunID: started.RunId, Duplicate: true}, nil
+		h.linkFirstRun(ctx, id, started.RunId)
+		return StartResult{WorkflowID: id, RunID: started.RunId, Duplicate: true}, nil
 	default:
 		return StartResult{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}

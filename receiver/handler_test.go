@@ -480,6 +480,43 @@ func TestOddPathsAreNotFoundNeverRedirected(t *testing.T) {
 	}
 }
 
+// Each project has its own workflow IDs: a delivery of one project cannot
+// claim a webhook-id of another's, which would then be a duplicate.
+func TestProjectsHaveTheirOwnWorkflowIDs(t *testing.T) {
+	fake := &fakeTemporal{}
+	verifier := func(secret string) *receiver.Verifier {
+		return receiver.NewVerifier([]string{secret}, 5*time.Minute, func() time.Time { return testNow })
+	}
+	h, err := receiver.New(fake, receiver.Options{Projects: map[string]*receiver.Verifier{"": verifier(testSecret), "staging": verifier(stagingSecret)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := eventBody("response.completed", "resp_1")
+	for _, tt := range []struct {
+		path, secret, webhookID, wantID string
+	}{
+		{"/webhook/staging", stagingSecret, "wh_1", "staging/wh_1"},
+		{"/webhook", testSecret, "wh_1", "wh_1"},
+		{"/webhook", testSecret, "staging/wh_1", "default/staging/wh_1"},
+		{"/webhook/staging", stagingSecret, "staging/wh_1", "staging/staging/wh_1"},
+	} {
+		w := serve(h, signedFor(t, tt.path, tt.secret, tt.webhookID, body))
+		var got receiver.StartResult
+		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || w.Code != http.StatusOK {
+			t.Fatalf("%s %s: status %d, %v", tt.path, tt.webhookID, w.Code, err)
+		}
+		if got.Duplicate || got.WorkflowID != tt.wantID {
+			t.Errorf("%s %s: answer %+v, want workflow %s, not a duplicate", tt.path, tt.webhookID, got, tt.wantID)
+		}
+	}
+	// A redelivery within the project is still a duplicate.
+	w := serve(h, signedFor(t, "/webhook/staging", stagingSecret, "wh_1", body))
+	var got receiver.StartResult
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || !got.Duplicate || got.WorkflowID != "staging/wh_1" {
+		t.Errorf("redelivery to staging: %+v, %v; want a duplicate of staging/wh_1", got, err)
+	}
+}
+
 // countingHealth answers CheckHealth after release is closed (at once when
 // nil), and counts the calls.
 type countingHealth struct {

@@ -105,7 +105,16 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("the receiver answered %s", resp.Status)
 	}
-	fmt.Fprintf(stdout, "workflow %s: %s\n", *webhookID, workflowURL(*ui, *ns, *webhookID))
+	// The receiver names the workflow: a named project's IDs are its own
+	// (hookbridge.WorkflowID).
+	workflowID := *webhookID
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+	}
+	if json.Unmarshal(answer, &started) == nil && started.WorkflowID != "" {
+		workflowID = started.WorkflowID
+	}
+	fmt.Fprintf(stdout, "workflow %s: %s\n", workflowID, workflowURL(*ui, *ns, workflowID))
 	return nil
 }
 
