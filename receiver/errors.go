@@ -21,6 +21,7 @@ var (
 	ErrBodyTooLarge        = errors.New("body is over the limit")
 	ErrUnavailable         = errors.New("temporal did not accept the event in time")
 	ErrOverloaded          = errors.New("too many bodies are being read at once")
+	ErrEventTooLarge       = errors.New("temporal refused the event as too large")
 	ErrUnknownProject      = errors.New("no such project")
 )
 
@@ -46,6 +47,7 @@ var refusals = []struct {
 	{ErrUnknownProject, http.StatusNotFound, "unknown_project"},
 	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 	{ErrOverloaded, http.StatusServiceUnavailable, "overloaded"},
+	{ErrEventTooLarge, http.StatusRequestEntityTooLarge, "event_too_large"},
 }
 
 // classify returns the status and metrics label of a refusal. Anything not

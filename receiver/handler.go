@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -37,8 +38,9 @@ type Options struct {
 	// CallTaskQueue of the IncomingCall workflows, a queue of their own so
 	// that no backlog delays a call. Default hookbridge.DefaultCallTaskQueue.
 	CallTaskQueue string
-	// MaxBodyBytes is the largest accepted body; larger ones get 413.
-	// Default 1 MiB.
+	// MaxBodyBytes is the largest accepted body; larger ones get 413. It
+	// must leave the event within Temporal's payload limit (see
+	// CheckBodyLimit). Default 1 MiB.
 	MaxBodyBytes int64
 	// MaxBodyMemory bounds the bytes of the bodies being read, verified
 	// or started at once, as held in memory (buffers grow as bytes arrive,
@@ -159,6 +161,9 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 		return nil, errors.New("receiver: Options.Projects is required")
 	}
 	opts = opts.withDefaults()
+	if err := CheckBodyLimit(opts.MaxBodyBytes); err != nil {
+		return nil, fmt.Errorf("receiver: Options.MaxBodyBytes: %w", err)
+	}
 	if opts.MaxBodyMemory < opts.MaxBodyBytes {
 		return nil, fmt.Errorf("receiver: Options.MaxBodyMemory %d is less than MaxBodyBytes %d: a body at the limit would never fit", opts.MaxBodyMemory, opts.MaxBodyBytes)
 	}
@@ -353,9 +358,21 @@ func (h *handler) start(ctx context.Context, ev hookbridge.Event) (StartResult, 
 	case errors.As(err, &started):
 		h.linkFirstRun(ctx, id, started.RunId)
 		return StartResult{WorkflowID: id, RunID: started.RunId, Duplicate: true}, nil
+	case tooLarge(err):
+		return StartResult{}, fmt.Errorf("%w: %v", ErrEventTooLarge, err)
 	default:
 		return StartResult{}, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+}
+
+// tooLarge reports Temporal's refusal of a start whose input or memo is
+// over its size limit: InvalidArgument, told apart from the others (such
+// as an unregistered search attribute, which registering fixes) only by
+// its message ("Blob data size exceeds limit.", common/util.go in the
+// server). Retrying cannot change it.
+func tooLarge(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	return errors.As(err, &invalid) && strings.Contains(invalid.Message, "size exceeds limit")
 }
 
 // refuse answers a delivery that was not accepted. Refusals are counted in
@@ -373,6 +390,10 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, p *project, err
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		h.opts.Logger.ErrorContext(ctx, "delivery not accepted, sender will retry", attrs...)
+	case errors.Is(err, ErrEventTooLarge):
+		// A verified event lost: the body limit promised Temporal would
+		// take it (see CheckBodyLimit).
+		h.opts.Logger.ErrorContext(ctx, "verified delivery refused: Temporal refused its event as too large", attrs...)
 	case h.opts.Logger.Enabled(ctx, slog.LevelDebug):
 		h.opts.Logger.DebugContext(ctx, "delivery refused", append(attrs, "remote", r.RemoteAddr)...)
 	default:

@@ -582,6 +582,18 @@ func TestReadinessIsCached(t *testing.T) {
 	})
 }
 
+// Temporal refusing an event as too large is permanent: 413, never a 503
+// that OpenAI would retry for days.
+func TestEventTemporalRefusesAsTooLargeIs413(t *testing.T) {
+	c := &mocks.Client{}
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
+		Return(nil, serviceerror.NewInvalidArgument("Blob data size exceeds limit."))
+	w := serve(newHandler(t, c), signedRequest(t, "wh_1", eventBody("response.completed", "resp_1")))
+	if w.Code != http.StatusRequestEntityTooLarge || w.Header().Get("Retry-After") != "" {
+		t.Errorf("status %d, Retry-After %q; want 413 without", w.Code, w.Header().Get("Retry-After"))
+	}
+}
+
 // Bodies beyond the memory budget get a prompt 503, and the budget comes
 // back when they are done.
 func TestBodiesPastTheMemoryBudgetGet503(t *testing.T) {

@@ -45,6 +45,11 @@ func main() {
 }
 
 func run(ctx context.Context, cfg config.Receiver, logger *slog.Logger) error {
+	// The one check that needs the receiver: the largest event must fit
+	// Temporal's payload limit, or a verified delivery could be lost.
+	if err := receiver.CheckBodyLimit(cfg.MaxBodyBytes); err != nil {
+		return fmt.Errorf("RECEIVER_MAX_BODY_BYTES: %w", err)
+	}
 	reg := metrics.NewRegistry()
 	sdkMetrics, err := metrics.TemporalHandler(reg, logger)
 	if err != nil {
