@@ -130,15 +130,16 @@ func (b *bench) forgedCPU(ctx context.Context, rcv extraReceiver) (section, erro
 	runs := []struct {
 		what string
 		op   func(context.Context, int) error
+		want int
 		load closedLoad
 	}{
-		{"genuine, signed with the first secret", genuine("hostile"), closedLoad{Workers: 1, Count: p.HostileGenuine}},
-		{fmt.Sprintf("forged, %d signatures", manySignatures), forged(manySignatures), closedLoad{Workers: 1, Count: p.HostileGenuine, Duration: p.HostileForgedFor}},
-		{fmt.Sprintf("forged, %d signatures", cappedSignatures), forged(cappedSignatures), closedLoad{Workers: 1, Count: p.HostileGenuine, Duration: p.HostileForgedFor}},
+		{"genuine, signed with the first secret", genuine("hostile"), http.StatusOK, closedLoad{Workers: 1, Count: p.HostileGenuine}},
+		{fmt.Sprintf("forged, %d signatures", manySignatures), forged(manySignatures), http.StatusBadRequest, closedLoad{Workers: 1, Count: p.HostileGenuine, Duration: p.HostileForgedFor}},
+		{fmt.Sprintf("forged, %d signatures", cappedSignatures), forged(cappedSignatures), http.StatusBadRequest, closedLoad{Workers: 1, Count: p.HostileGenuine, Duration: p.HostileForgedFor}},
 	}
 	var results []cpuRun
 	for _, r := range runs {
-		res, err := b.measureCPU(ctx, rcv, r.what, r.load, r.op)
+		res, err := b.measureCPU(ctx, rcv, r.what, r.want, r.load, r.op)
 		if err != nil {
 			return section{}, err
 		}
@@ -168,14 +169,14 @@ func (b *bench) forgedCPU(ctx context.Context, rcv extraReceiver) (section, erro
 	return s, nil
 }
 
-// measureCPU runs op under load against rcv and returns the receiver
-// process's CPU time per request.
-func (b *bench) measureCPU(ctx context.Context, rcv extraReceiver, what string, load closedLoad, op func(context.Context, int) error) (cpuRun, error) {
+// measureCPU runs op, whose expected answer is want, under load against
+// rcv and returns the receiver process's CPU time per request.
+func (b *bench) measureCPU(ctx context.Context, rcv extraReceiver, what string, want int, load closedLoad, op func(context.Context, int) error) (cpuRun, error) {
 	run := cpuRun{what: what, answers: map[int]int{}}
 	var mu sync.Mutex
 	counted := func(ctx context.Context, seq int) error {
 		err := op(ctx, seq)
-		status := http.StatusOK
+		status := want
 		var se *statusError
 		switch {
 		case errors.As(err, &se):
