@@ -15,7 +15,7 @@ export TEMPORAL_CLI := $(TEMPORAL)
 # report a spurious "context deadline exceeded" failure when a -fuzztime
 # duration expires mid-run (golang/go#75804, fixed in Go 1.27); a count has no
 # deadline to race.
-FUZZ_TARGETS := FuzzVerify FuzzParseEvent FuzzHandler
+FUZZ_TARGETS := FuzzVerify FuzzVerifySignaturesAndSecrets FuzzParseEvent FuzzHandler
 FUZZTIME ?= 500000x
 
 # apt-get needs root; use sudo when not root.
