@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,26 +171,30 @@ func TestOpenAIErrorsAreClassified(t *testing.T) {
 	tests := []struct {
 		name          string
 		status        int
+		code          string
 		retryAfter    time.Duration
 		wantType      string
 		wantRetryable bool
 	}{
-		{"404 is not found", 404, 0, activities.ErrTypeNotFound, false},
-		{"400 is rejected", 400, 0, activities.ErrTypeRejected, false},
-		{"401 is retried until the key is fixed", 401, 0, activities.ErrTypeAccessDenied, true},
-		{"403 is retried until the key is fixed", 403, 0, activities.ErrTypeAccessDenied, true},
-		{"422 is rejected", 422, 0, activities.ErrTypeRejected, false},
-		{"408 is retried", 408, 0, activities.ErrTypeUnavailable, true},
-		{"409 is retried", 409, 0, activities.ErrTypeUnavailable, true},
-		{"429 is retried after Retry-After", 429, 7 * time.Second, activities.ErrTypeUnavailable, true},
-		{"500 is retried", 500, 0, activities.ErrTypeUnavailable, true},
-		{"503 is retried", 503, 0, activities.ErrTypeUnavailable, true},
+		{"404 is not found", 404, "", 0, activities.ErrTypeNotFound, false},
+		{"400 is rejected", 400, "", 0, activities.ErrTypeRejected, false},
+		{"401 is retried until the key is fixed", 401, "", 0, activities.ErrTypeAccessDenied, true},
+		{"403 is retried until the key is fixed", 403, "", 0, activities.ErrTypeAccessDenied, true},
+		{"401 ip_not_authorized is retried until the IP is allowlisted", 401, openaisim.CodeIPNotAuthorized, 0, activities.ErrTypeIPNotAuthorized, true},
+		{"403 ip_not_authorized is the allowlist too", 403, openaisim.CodeIPNotAuthorized, 0, activities.ErrTypeIPNotAuthorized, true},
+		{"422 is rejected", 422, "", 0, activities.ErrTypeRejected, false},
+		{"408 is retried", 408, "", 0, activities.ErrTypeUnavailable, true},
+		{"409 is retried", 409, "", 0, activities.ErrTypeUnavailable, true},
+		{"429 is retried after Retry-After", 429, "", 7 * time.Second, activities.ErrTypeUnavailable, true},
+		{"429 insufficient_quota is retried", 429, "insufficient_quota", 0, activities.ErrTypeUnavailable, true},
+		{"500 is retried", 500, "", 0, activities.ErrTypeUnavailable, true},
+		{"503 is retried", 503, "", 0, activities.ErrTypeUnavailable, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			acts, sim, _ := newActivities(t)
 			seed(t, sim, "response.completed", "resp_1")
-			sim.FailNext("resp_1", 1, tt.status, tt.retryAfter)
+			sim.Fail(openaisim.Fault{ObjectID: "resp_1", N: 1, Status: tt.status, Code: tt.code, RetryAfter: tt.retryAfter})
 			_, err := run[hookbridge.Object](t, acts, "RetrieveResponse", activities.ObjectRef{ID: "resp_1"})
 			var appErr *temporal.ApplicationError
 			if !errors.As(err, &appErr) {
@@ -202,8 +207,12 @@ func TestOpenAIErrorsAreClassified(t *testing.T) {
 				t.Errorf("next retry delay = %v, want %v", appErr.NextRetryDelay(), tt.retryAfter)
 			}
 			var details activities.APIErrorDetails
-			if err := appErr.Details(&details); err != nil || details.StatusCode != tt.status {
+			if err := appErr.Details(&details); err != nil || details.StatusCode != tt.status || (tt.code != "" && details.Code != tt.code) {
 				t.Errorf("details = %+v, %v", details, err)
+			}
+			// The operator reading the failure in the UI learns what to fix.
+			if tt.wantType == activities.ErrTypeIPNotAuthorized && !strings.Contains(appErr.Error(), "IP allowlist") {
+				t.Errorf("message %q does not say to allowlist the worker's IP address", appErr.Error())
 			}
 		})
 	}

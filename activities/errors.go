@@ -26,6 +26,11 @@ const (
 	// API key. Retried with capped backoff, so that fixing the key resumes
 	// the waiting events by themselves.
 	ErrTypeAccessDenied = "OpenAIAccessDenied"
+	// ErrTypeIPNotAuthorized: 401 ip_not_authorized, the worker's egress IP
+	// address is not on the OpenAI project's or organization's IP
+	// allowlist; the key itself is fine. Retried like ErrTypeAccessDenied,
+	// so that allowlisting the address resumes the waiting events.
+	ErrTypeIPNotAuthorized = "OpenAIIPNotAuthorized"
 	// ErrTypeUnavailable: 408, 409, 429 (rate limits and exhausted quota)
 	// or 5xx. Retried, after Retry-After when OpenAI gives one.
 	ErrTypeUnavailable = "OpenAIUnavailable"
@@ -70,6 +75,11 @@ func classify(ctx context.Context, op string, err error) error {
 		return temporal.NewNonRetryableApplicationError(msg, ErrTypeRejected, nil, details)
 	case "access_denied":
 		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeAccessDenied, temporal.ApplicationErrorOptions{Details: []any{details}})
+	case "ip_not_authorized":
+		// The SDK logs no failure of a local activity, and an operator who
+		// reads "401" checks the key first: say what to fix.
+		activity.GetLogger(ctx).Error(ipNotAuthorizedHint, "operation", op, "status", apiErr.StatusCode, "code", apiErr.Code)
+		return temporal.NewApplicationErrorWithOptions(msg+" ("+ipNotAuthorizedHint+")", ErrTypeIPNotAuthorized, temporal.ApplicationErrorOptions{Details: []any{details}})
 	default:
 		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeUnavailable, temporal.ApplicationErrorOptions{
 			NextRetryDelay: retryAfter(apiErr.Response),
@@ -78,12 +88,21 @@ func classify(ctx context.Context, op string, err error) error {
 	}
 }
 
+// codeIPNotAuthorized is OpenAI's error code when the caller's address is
+// not on the IP allowlist.
+const codeIPNotAuthorized = "ip_not_authorized"
+
+// ipNotAuthorizedHint tells the operator what ip_not_authorized asks for.
+const ipNotAuthorizedHint = "OpenAI refuses this worker's IP address (ip_not_authorized): add the worker's egress IP address to the IP allowlist of the OpenAI project or organization (Settings, Security, IP allowlist); the API key is not the problem. Events retry until then"
+
 // failureReason says what an OpenAI error means for retrying; it is also the
 // reason label of openAIErrorsMetric.
 func failureReason(apiErr *openai.Error) string {
 	switch code := apiErr.StatusCode; {
 	case code == http.StatusNotFound:
 		return "not_found"
+	case (code == http.StatusUnauthorized || code == http.StatusForbidden) && apiErr.Code == codeIPNotAuthorized:
+		return "ip_not_authorized"
 	case code == http.StatusUnauthorized, code == http.StatusForbidden:
 		return "access_denied"
 	case code == http.StatusTooManyRequests && apiErr.Code == "insufficient_quota":

@@ -17,8 +17,8 @@ import (
 //	POST /_sim/seed          {"type","object_id","project"}      -> the object (SeedIn)
 //	POST /_sim/emit          {"type","object_id","project"}      -> Delivery (EmitIn)
 //	POST /_sim/outcome       {"selector","status"}               -> 204
-//	POST /_sim/fail_next     {"object_id","n","status","retry_after"} -> 204
-//	                         {"object_id","for","status"}         -> 204 (FailFor)
+//	POST /_sim/fail_next     {"object_id","n","status","code","retry_after"} -> 204
+//	                         {"object_id","for","status","code"}         -> 204 (FailFor)
 //	POST /_sim/latency       {"latency"}                         -> 204
 //	POST /_sim/stall         {"n","duration"}                    -> 204
 //	POST /_sim/clear_faults                                      -> 204
@@ -82,9 +82,11 @@ type (
 	// FailNextRequest is the body of /_sim/fail_next: FailNext, or FailFor
 	// when For is set.
 	FailNextRequest struct {
-		ObjectID   string   `json:"object_id,omitempty"`
-		N          int      `json:"n"`
-		Status     int      `json:"status"`
+		ObjectID string `json:"object_id,omitempty"`
+		N        int    `json:"n"`
+		Status   int    `json:"status"`
+		// Code is OpenAI's error code in the answers (see Fault.Code).
+		Code       string   `json:"code,omitempty"`
 		RetryAfter Duration `json:"retry_after,omitempty"`
 		For        Duration `json:"for,omitempty"`
 	}
@@ -152,10 +154,10 @@ func (s *Server) controlRoutes() *http.ServeMux {
 			writeError(w, badRequest("status must be an HTTP error status (400-599)", "status", "invalid_value"))
 			return
 		}
-		if req.For > 0 {
-			s.FailFor(req.ObjectID, time.Duration(req.For), req.Status)
+		if req.For > 0 || req.N > 0 {
+			s.Fail(Fault{ObjectID: req.ObjectID, N: req.N, For: time.Duration(req.For), Status: req.Status, Code: req.Code, RetryAfter: time.Duration(req.RetryAfter)})
 		} else {
-			s.FailNext(req.ObjectID, req.N, req.Status, time.Duration(req.RetryAfter))
+			s.FailNext(req.ObjectID, 0, 0, 0)
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -72,6 +72,15 @@ func TestControlAPI(t *testing.T) {
 		t.Errorf("retry-after-ms = %q", e.Response.Header.Get("retry-after-ms"))
 	}
 
+	// OpenAI's IP allowlist refusal: a 401 told apart by its code.
+	if status, _ := post(t, ctl+"fail_next", openaisim.FailNextRequest{ObjectID: "batch_ctl", N: 1, Status: 401, Code: openaisim.CodeIPNotAuthorized}); status != http.StatusNoContent {
+		t.Fatalf("fail_next with a code: %d", status)
+	}
+	_, err = client.Batches.Get(ctx, "batch_ctl")
+	if e := apiError(t, err, http.StatusUnauthorized); e.Code != openaisim.CodeIPNotAuthorized {
+		t.Errorf("code = %q, want %s", e.Code, openaisim.CodeIPNotAuthorized)
+	}
+
 	if status, _ := post(t, ctl+"outcome", openaisim.OutcomeRequest{Selector: "", Status: "failed"}); status != http.StatusNoContent {
 		t.Fatalf("outcome: %d", status)
 	}
@@ -103,8 +112,8 @@ func TestControlAPI(t *testing.T) {
 
 	var calls struct{ Count int }
 	get(t, ctl+"calls?method=GET&path=/v1/batches/batch_ctl", &calls)
-	if calls.Count != 2 {
-		t.Errorf("calls = %d, want 2", calls.Count)
+	if calls.Count != 3 {
+		t.Errorf("calls = %d, want 3", calls.Count)
 	}
 
 	status, body = post(t, ctl+"emit", openaisim.EventRequest{Type: "batch.completed", ObjectID: "batch_ctl"})

@@ -1,6 +1,7 @@
 package openaisim
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strings"
@@ -28,44 +29,71 @@ type holdRule struct {
 }
 
 type failRule struct {
-	objectID   string
-	remaining  int
-	until      time.Time // when set, the rule holds until then instead of for remaining calls
-	status     int
-	retryAfter time.Duration
+	Fault
+	remaining int
+	until     time.Time // when set, the rule holds until then instead of for remaining calls
 }
 
-// FailNext makes the next n REST calls touching objectID (its id is a
-// segment of the path, e.g. GET /v1/batches/{id} or /v1/files/{id}/content)
-// answer status in OpenAI's error shape instead of doing anything. objectID
-// "" matches every call. With retryAfter > 0 the answers carry Retry-After
-// (seconds, rounded up) and retry-after-ms. Rules stack and are consumed in
-// the order they were added; n <= 0 removes the rules for objectID.
+// Fault is an error answer to inject with Fail.
+type Fault struct {
+	// ObjectID limits the fault to calls touching the object (its id is a
+	// segment of the path, e.g. GET /v1/batches/{id} or
+	// /v1/files/{id}/content); "" matches every call.
+	ObjectID string
+	// N is how many calls get the fault; For, when set instead, is for how
+	// long of real time every call does.
+	N   int
+	For time.Duration
+	// Status is the HTTP error status of the answer.
+	Status int
+	// Code is OpenAI's error code in the answer, such as
+	// CodeIPNotAuthorized; "" is the status's usual one.
+	Code string
+	// RetryAfter, when > 0, is sent as Retry-After (seconds, rounded up)
+	// and retry-after-ms.
+	RetryAfter time.Duration
+}
+
+// CodeIPNotAuthorized is the code of OpenAI's 401 when the caller's address
+// is not on the project's or organization's IP allowlist.
+const CodeIPNotAuthorized = "ip_not_authorized"
+
+// FailNext makes the next n REST calls touching objectID (as in
+// Fault.ObjectID) answer status in OpenAI's error shape instead of doing
+// anything. With retryAfter > 0 the answers carry Retry-After and
+// retry-after-ms. Rules stack and are consumed in the order they were
+// added; n <= 0 removes the rules for objectID.
 func (s *Server) FailNext(objectID string, n int, status int, retryAfter time.Duration) {
-	f := &s.faults
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if n <= 0 {
-		rules := f.rules[:0]
-		for _, r := range f.rules {
-			if r.objectID != objectID {
-				rules = append(rules, r)
-			}
-		}
-		f.rules = rules
+		f := &s.faults
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.rules = slices.DeleteFunc(f.rules, func(r failRule) bool { return r.ObjectID == objectID })
 		return
 	}
-	f.rules = append(f.rules, failRule{objectID: objectID, remaining: n, status: status, retryAfter: retryAfter})
+	s.Fail(Fault{ObjectID: objectID, N: n, Status: status, RetryAfter: retryAfter})
 }
 
 // FailFor makes every REST call touching objectID (as in FailNext) answer
 // status for the next d of real time: an OpenAI incident, or a revoked key
 // (401) until someone fixes it. Rules stack with FailNext's.
 func (s *Server) FailFor(objectID string, d time.Duration, status int) {
-	f := &s.faults
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.rules = append(f.rules, failRule{objectID: objectID, until: time.Now().Add(d), status: status})
+	s.Fail(Fault{ObjectID: objectID, For: d, Status: status})
+}
+
+// Fail injects f: FailNext or FailFor with every detail of the answer, such
+// as OpenAI's error code. A fault with neither N nor For does nothing.
+func (s *Server) Fail(f Fault) {
+	rule := failRule{Fault: f, remaining: f.N}
+	switch {
+	case f.For > 0:
+		rule.until = time.Now().Add(f.For)
+	case f.N <= 0:
+		return
+	}
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.rules = append(s.faults.rules, rule)
 }
 
 // SetLatency makes every REST answer wait d first; a request cancelled
@@ -171,7 +199,7 @@ func (f *faults) take(path string) (failRule, bool) {
 	f.rules = slices.DeleteFunc(f.rules, func(r failRule) bool { return !r.until.IsZero() && now.After(r.until) })
 	for i := range f.rules {
 		r := &f.rules[i]
-		if r.objectID != "" && !hasSegment(path, r.objectID) {
+		if r.ObjectID != "" && !hasSegment(path, r.ObjectID) {
 			continue
 		}
 		if !r.until.IsZero() {
@@ -196,14 +224,19 @@ func hasSegment(path, segment string) bool {
 	return false
 }
 
-// faultError is the answer OpenAI gives with status.
-func faultError(status int) *apiError {
-	e := &apiError{Status: status, Type: "invalid_request_error"}
+// faultError is the answer OpenAI gives with status and code.
+func faultError(status int, code string) *apiError {
+	e := &apiError{Status: status, Type: "invalid_request_error", Code: code}
 	switch {
+	case code == CodeIPNotAuthorized:
+		e.Message = "Your request's IP address is not on the IP allowlist of this project or organization (simulated)."
+	case status == http.StatusTooManyRequests && code == "insufficient_quota":
+		e.Message, e.Type = "You exceeded your current quota, please check your plan and billing details (simulated).", "insufficient_quota"
 	case status == http.StatusTooManyRequests:
-		e.Message, e.Type, e.Code = "Rate limit reached for requests (simulated). Please try again later.", "requests", "rate_limit_exceeded"
+		e.Message, e.Type = "Rate limit reached for requests (simulated). Please try again later.", "requests"
+		e.Code = cmp.Or(code, "rate_limit_exceeded")
 	case status == http.StatusUnauthorized:
-		e.Message, e.Code = "Incorrect API key provided (simulated).", "invalid_api_key"
+		e.Message, e.Code = "Incorrect API key provided (simulated).", cmp.Or(code, "invalid_api_key")
 	case status == http.StatusNotFound:
 		e.Message = "Not found (simulated)."
 	case status == http.StatusServiceUnavailable:

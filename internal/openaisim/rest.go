@@ -132,12 +132,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f, ok := s.faults.take(r.URL.Path); ok {
-		if f.retryAfter > 0 {
-			secs := int64((f.retryAfter + time.Second - 1) / time.Second)
+		if f.RetryAfter > 0 {
+			secs := int64((f.RetryAfter + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-			w.Header().Set("retry-after-ms", strconv.FormatInt(f.retryAfter.Milliseconds(), 10))
+			w.Header().Set("retry-after-ms", strconv.FormatInt(f.RetryAfter.Milliseconds(), 10))
 		}
-		writeError(w, faultError(f.status))
+		writeError(w, faultError(f.Status, f.Code))
 		return
 	}
 	if _, pattern := s.api.Handler(r); pattern == "" {
