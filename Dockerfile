@@ -28,7 +28,8 @@ COPY --from=build /out/receiver /out/worker /out/hookbridge /usr/local/bin/
 COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532
 
-# 8000: the receiver's webhook endpoint; 9090: Prometheus metrics.
-EXPOSE 8000 9090
+# 8000: the receiver's webhook endpoint; 9090: its Prometheus metrics;
+# 9091: the worker's metrics, /healthz and /readyz.
+EXPOSE 8000 9090 9091
 
 ENTRYPOINT ["/usr/local/bin/hookbridge"]

@@ -15,6 +15,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/hookbridge/hookbridge/internal/cli"
 	"github.com/hookbridge/hookbridge/internal/cluster"
 )
 
@@ -343,5 +344,42 @@ func TestComposeTracingProfile(t *testing.T) {
 	}
 	if !slices.ContainsFunc(jaeger.Ports, func(pc types.ServicePortConfig) bool { return pc.Published == "16686" && pc.Target == 16686 }) {
 		t.Errorf("jaeger ports = %+v, want the UI on 16686", jaeger.Ports)
+	}
+}
+
+// The receiver and the worker have health checks that probe their own
+// /readyz, with the hookbridge CLI (the image has no shell or curl), on the
+// port each listens on.
+func TestComposeHealthChecks(t *testing.T) {
+	p, err := loadCompose(t, composeEnv())
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	for _, tt := range []struct{ service, addrVariable string }{
+		{"worker", "WORKER_METRICS_ADDR"},
+		{"receiver", "RECEIVER_ADDR"},
+	} {
+		s := p.Services[tt.service]
+		if s.HealthCheck == nil || s.HealthCheck.Disable {
+			t.Errorf("%s: no health check", tt.service)
+			continue
+		}
+		addr := s.Environment[tt.addrVariable]
+		if addr == nil || !strings.HasPrefix(*addr, ":") {
+			t.Errorf("%s: %s = %v, want a :port", tt.service, tt.addrVariable, addr)
+			continue
+		}
+		want := []string{"CMD", "/usr/local/bin/hookbridge", "probe", "http://127.0.0.1" + *addr + "/readyz"}
+		if got := []string(s.HealthCheck.Test); !slices.Equal(got, want) {
+			t.Errorf("%s health check = %q, want %q", tt.service, got, want)
+		}
+		if s.HealthCheck.Timeout == nil || s.HealthCheck.Interval == nil || *s.HealthCheck.Timeout >= *s.HealthCheck.Interval {
+			t.Errorf("%s health check timeout %v, interval %v: want a timeout shorter than the interval", tt.service, s.HealthCheck.Timeout, s.HealthCheck.Interval)
+		}
+	}
+	// The command the checks run exists.
+	var stdout, stderr strings.Builder
+	if code := cli.Run(context.Background(), []string{"probe", "-h"}, &stdout, &stderr); code != 0 {
+		t.Errorf("hookbridge probe -h: exit %d: %s", code, stderr.String())
 	}
 }

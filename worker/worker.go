@@ -3,11 +3,17 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -30,8 +36,57 @@ type Options struct {
 	// Calls says how incoming calls are answered. Default: rejected.
 	Calls workflows.CallPolicy
 	// Worker passes through to the SDK workers (concurrency, pollers,
-	// WorkerStopTimeout for graceful stops).
+	// WorkerStopTimeout for graceful stops, OnFatalError, which Run calls
+	// before it stops).
 	Worker worker.Options
+	// Namespace is the client's namespace, which Run watches: once it has
+	// been missing on two checks in a row (deleted under the running
+	// worker), Run stops with ErrFatal. The SDK alone gives up polling a
+	// deleted namespace only after two minutes. Default "": not watched.
+	Namespace string
+	// NamespaceCheckInterval is how often Run asks Temporal whether
+	// Namespace exists. Default DefaultNamespaceCheckInterval.
+	NamespaceCheckInterval time.Duration
+	// Status, when not nil, is kept by Run: running while the SDK workers
+	// poll. Default nil.
+	Status *Status
+}
+
+// DefaultNamespaceCheckInterval is how often Run checks its namespace
+// unless told otherwise: one DescribeNamespace call per interval, and a
+// deleted namespace ends the worker within two.
+const DefaultNamespaceCheckInterval = 10 * time.Second
+
+// ErrFatal is the error Run stops with when it cannot go on: an SDK worker
+// stopped on a fatal error (OnFatalError), or the namespace is gone. A
+// process should exit non-zero, so that its orchestrator restarts it.
+var ErrFatal = errors.New("fatal worker error")
+
+// ErrNotRunning is Status.Check's answer while the SDK workers do not run.
+var ErrNotRunning = errors.New("the worker's SDK workers are not running")
+
+// Status says whether Run's SDK workers run, for readiness probes and
+// metrics. The zero value says not running. Safe for concurrent use; a nil
+// *Status says not running and records nothing.
+type Status struct {
+	running atomic.Bool
+}
+
+// Running reports whether the SDK workers run.
+func (s *Status) Running() bool { return s != nil && s.running.Load() }
+
+// Check returns ErrNotRunning unless the SDK workers run: a readiness check.
+func (s *Status) Check(context.Context) error {
+	if !s.Running() {
+		return ErrNotRunning
+	}
+	return nil
+}
+
+func (s *Status) set(running bool) {
+	if s != nil {
+		s.running.Store(running)
+	}
 }
 
 // DefaultWorkflowTaskPollers is how many workflow tasks a worker polls for at
@@ -44,6 +99,12 @@ const DefaultWorkflowTaskPollers = 8
 // each with every hookbridge workflow and activity registered under the
 // names the receiver and the workflows use.
 func New(c client.Client, acts *activities.Activities, opts Options) []worker.Worker {
+	return newWorkers(c, acts, opts, nil)
+}
+
+// newWorkers is New; onFatal, when not nil, also gets each worker's fatal
+// error with its task queue.
+func newWorkers(c client.Client, acts *activities.Activities, opts Options, onFatal func(queue string, err error)) []worker.Worker {
 	if opts.TaskQueue == "" {
 		opts.TaskQueue = hookbridge.DefaultTaskQueue
 	}
@@ -56,7 +117,17 @@ func New(c client.Client, acts *activities.Activities, opts Options) []worker.Wo
 	events := &workflows.EventWorkflows{Routes: opts.Routes, Calls: opts.Calls}
 	var ws []worker.Worker
 	for _, queue := range slices.Compact([]string{opts.TaskQueue, opts.CallTaskQueue}) {
-		w := worker.New(c, queue, opts.Worker)
+		wo := opts.Worker
+		if onFatal != nil {
+			theirs := wo.OnFatalError
+			wo.OnFatalError = func(err error) {
+				if theirs != nil {
+					theirs(err)
+				}
+				onFatal(queue, err)
+			}
+		}
+		w := worker.New(c, queue, wo)
 		RegisterWorkflows(w, events)
 		activities.Register(w, acts)
 		ws = append(ws, w)
@@ -93,22 +164,91 @@ func RegisterWorkflows(r WorkflowRegistry, events *workflows.EventWorkflows) {
 
 // Run runs the workers until ctx is done, then stops them: polling ends at
 // once and running activities get Options.Worker.WorkerStopTimeout to finish.
+// It stops the same way, returning an error wrapping ErrFatal, when a worker
+// stops on a fatal error (the SDK's OnFatalError: an invalid argument, the
+// namespace not found) or Options.Namespace is gone, so that the process
+// can exit and be restarted instead of staying up without polling.
 func Run(ctx context.Context, c client.Client, acts *activities.Activities, opts Options) error {
-	ws := New(c, acts, opts)
+	fatal := make(chan error, 1)
+	report := func(err error) {
+		select {
+		case fatal <- err:
+		default: // the first fatal error is the one that stops Run
+		}
+	}
+	ws := newWorkers(c, acts, opts, func(queue string, err error) {
+		report(fmt.Errorf("%w: the worker of task queue %q stopped: %w", ErrFatal, queue, err))
+	})
 	var errs []error
 	for _, w := range ws {
 		if err := w.Start(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := errors.Join(errs...); err == nil {
-		<-ctx.Done()
+	var err error
+	if err = errors.Join(errs...); err != nil {
+		err = fmt.Errorf("start worker: %w", err)
+	} else {
+		opts.Status.set(true)
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		if opts.Namespace != "" {
+			go watchNamespace(watchCtx, c, opts.Namespace, cmp.Or(opts.NamespaceCheckInterval, DefaultNamespaceCheckInterval), report)
+		}
+		select {
+		case <-ctx.Done():
+		case err = <-fatal:
+		}
+		opts.Status.set(false)
 	}
 	for _, w := range ws {
 		w.Stop()
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("start worker: %w", err)
+	return err
+}
+
+// watchNamespace reports a fatal error once the namespace has been missing
+// (not found, or being deleted) on two checks in a row, one interval apart:
+// a single answer may come from a proxy in a bad moment. A Temporal that
+// does not answer says nothing about the namespace and resets nothing.
+func watchNamespace(ctx context.Context, c client.Client, namespace string, interval time.Duration, report func(error)) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	missing := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		gone, err := namespaceGone(ctx, c, namespace, interval)
+		switch {
+		case gone:
+			missing++
+		case err == nil:
+			missing = 0
+		}
+		if missing >= 2 {
+			report(fmt.Errorf("%w: namespace %q no longer exists (deleted while the worker ran?): %w", ErrFatal, namespace, err))
+			return
+		}
 	}
-	return nil
+}
+
+// namespaceGone reports whether Temporal says that the namespace does not
+// exist or is being deleted, with Temporal's answer as err.
+func namespaceGone(ctx context.Context, c client.Client, namespace string, timeout time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
+	if notFound := new(serviceerror.NamespaceNotFound); errors.As(err, &notFound) {
+		return true, err
+	}
+	if err != nil {
+		return false, err
+	}
+	if state := resp.GetNamespaceInfo().GetState(); state == enumspb.NAMESPACE_STATE_DELETED {
+		return true, fmt.Errorf("namespace state %s", state)
+	}
+	return false, nil
 }

@@ -12,9 +12,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob"
@@ -24,6 +26,7 @@ import (
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/activities"
 	"github.com/hookbridge/hookbridge/internal/config"
+	"github.com/hookbridge/hookbridge/internal/health"
 	"github.com/hookbridge/hookbridge/internal/metrics"
 	"github.com/hookbridge/hookbridge/internal/release"
 	"github.com/hookbridge/hookbridge/internal/secrets"
@@ -58,20 +61,24 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	if err := metrics.Serve(ctx, cfg.MetricsAddr, reg, logger); err != nil {
-		return fmt.Errorf("WORKER_METRICS_ADDR: %w", err)
-	}
 	secretMetrics := secrets.NewMetrics(reg)
 	tr, err := tracing.FromEnv(ctx, "hookbridge-worker", logger)
 	if err != nil {
 		return err
 	}
 	defer tr.Shutdown(logger)
+	// The client connects on first use: the probes answer (not ready)
+	// while Temporal is still coming up.
 	c, temporalKey, err := startup.Client(ctx, cfg.Temporal, logger, sdkMetrics, secretMetrics, tr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	status := &worker.Status{}
+	metrics.WorkerRunning(reg, status.Running)
+	if err := metrics.Serve(ctx, cfg.MetricsAddr, reg, logger, healthRoutes(c, status, logger)...); err != nil {
+		return fmt.Errorf("WORKER_METRICS_ADDR: %w", err)
+	}
 	bucket, err := blob.OpenBucket(ctx, cfg.BlobURL)
 	if err != nil {
 		return fmt.Errorf("BLOB_URL: %w", err)
@@ -108,9 +115,31 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		Routes:        cfg.Routes,
 		Calls:         calls,
 		Worker:        sdkworker.Options{WorkerStopTimeout: cfg.ShutdownTimeout},
+		Namespace:     cfg.Namespace,
+		Status:        status,
 	})
+	if err != nil {
+		return err
+	}
 	logger.Info("worker stopped")
-	return err
+	return nil
+}
+
+// healthRoutes are the worker's probes on its metrics address: /healthz
+// while the process runs, /readyz while its SDK workers poll and Temporal
+// answers (asked at most once a second, however often probed).
+func healthRoutes(c client.Client, status *worker.Status, logger *slog.Logger) []metrics.Route {
+	temporal := health.Cached(health.Temporal(c), time.Second, 5*time.Second, func(err error) {
+		if err != nil {
+			logger.Warn("not ready: Temporal does not answer", "error", err)
+			return
+		}
+		logger.Info("ready: Temporal answers again")
+	})
+	return []metrics.Route{
+		{Pattern: "GET /healthz", Handler: health.Live()},
+		{Pattern: "GET /readyz", Handler: health.Ready(health.All(status.Check, temporal))},
+	}
 }
 
 // projectClients returns the OpenAI client of each project, built once

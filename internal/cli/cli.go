@@ -25,6 +25,7 @@ func commands() []command {
 		{"setup", "", "register hookbridge's search attributes and set the namespace retention (idempotent)", runSetup},
 		{"upgrade", "", "after new workers run: carry over what earlier releases left in flight that the workers cannot continue alone (idempotent)", runUpgrade},
 		{"submit", "KIND", "start a ready-made workflow (response, batch, fine-tune) and print its result when done", runSubmit},
+		{"probe", "URL", "GET a health endpoint such as the worker's /readyz; exit 0 on a 2xx answer (a container health check without curl)", runProbe},
 		{"simulate", "", "run the OpenAI simulator alone: the API subset the worker uses, and signed webhooks with OpenAI's retries", runSimulate},
 		{"demo", "", "a guided tour on the local stack: a background response in the simulator, its webhook, the completed workflow", runDemo},
 	}

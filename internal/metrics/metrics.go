@@ -53,9 +53,33 @@ func TemporalHandler(reg prometheus.Registerer, logger *slog.Logger) (client.Met
 	}), nil
 }
 
-// Serve serves GET /metrics on addr until ctx is done. It listens before
-// returning, so a taken port fails at once; an empty addr serves nothing.
-func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) error {
+// WorkerRunning registers hookbridge_worker_running on reg: 1 while
+// running reports that the worker's SDK workers poll their task queues,
+// else 0. An alert on it (or on its absence) sees a deployment where no
+// worker polls.
+func WorkerRunning(reg prometheus.Registerer, running func() bool) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hookbridge_worker_running",
+		Help: "1 while the worker's SDK workers poll their task queues, else 0.",
+	}, func() float64 {
+		if running() {
+			return 1
+		}
+		return 0
+	}))
+}
+
+// Route is a further handler of the metrics server, such as a health
+// probe: Pattern as in http.ServeMux ("GET /readyz").
+type Route struct {
+	Pattern string
+	Handler http.Handler
+}
+
+// Serve serves GET /metrics and routes on addr until ctx is done. It listens
+// before returning, so a taken port fails at once; an empty addr serves
+// nothing.
+func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger, routes ...Route) error {
 	if addr == "" {
 		return nil
 	}
@@ -65,6 +89,9 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *s
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	for _, r := range routes {
+		mux.Handle(r.Pattern, r.Handler)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
