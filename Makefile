@@ -7,7 +7,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL  ?= $(or $(shell command -v temporal 2>/dev/null),$(BIN)/temporal)
 export TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: all build run test vet bench demo clean temporal-cli chromium fuzz temporal-server postgresql test-unit test-e2e test-cluster
+.PHONY: all build run test vet bench demo clean temporal-cli chromium fuzz temporal-server postgresql promtool test-unit test-e2e test-cluster test-deploy
 
 # Fuzz targets of the receiver: signature verification, envelope parsing and
 # the whole handler. `make test` runs each briefly; `make fuzz` longer.
@@ -91,28 +91,46 @@ postgresql:
 		$(SUDO) apt-get install -y -qq postgresql >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }; }
 
+# Debian's prometheus package has promtool, which runs the alert rules' unit
+# tests; installed when missing (without its recommended node exporter).
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+		echo "installing Debian's prometheus for promtool..."; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }; }
+
 # Every check and test, in stages that each print their time: vet while the
-# Temporal binaries build, the Debian packages, then the three suites side by
-# side (the cluster suite mostly waits out its three-minute OpenAI outage),
-# then the fuzz targets.
+# Temporal binaries build, the Debian packages, then the suites side by side
+# (the cluster suite mostly waits out its three-minute OpenAI outage), then
+# the fuzz targets.
 test:
 	@$(MAKE) --no-print-directory -j3 -O vet temporal-cli temporal-server
-	@$(MAKE) --no-print-directory chromium postgresql
-	@$(MAKE) --no-print-directory -j3 -O test-unit test-e2e test-cluster
+	@$(MAKE) --no-print-directory chromium postgresql promtool
+	@$(MAKE) --no-print-directory -j3 -O test-unit test-e2e test-cluster test-deploy
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
 # The production-shaped suite on a stock Temporal server (internal/cluster).
 CLUSTER_TESTS := TestProductionTemporal
 
-# Every package but the end-to-end suites, under the race detector.
+# Every package but the end-to-end suites and the deployment checks, under
+# the race detector.
 test-unit:
-	@$(call stage,unit tests (race detector),$(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v '/e2e$$'))
+	@$(call stage,unit tests (race detector),$(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v -e '/e2e$$' -e '/deploy$$'))
 
 test-e2e:
 	@$(call stage,end-to-end tests on the dev server,$(GO) test -count=1 -timeout 14m -skip '$(CLUSTER_TESTS)' ./e2e)
 
 test-cluster:
 	@$(call stage,end-to-end tests on a stock Temporal server,$(GO) test -count=1 -timeout 14m -run '$(CLUSTER_TESTS)' -v ./e2e)
+
+# What deploy/ ships: the Helm chart rendered for several value sets, each
+# object decoded strictly into its Kubernetes type, and linted; the alert
+# rules' promtool unit tests; the dashboard's and rules' PromQL. No race
+# detector: the checks are sequential, and Helm's packages are big to build
+# twice. (That the metrics they name exist is e2e's
+# TestDashboardAndAlertsWatchExportedMetrics.)
+test-deploy: promtool
+	@$(call stage,deployment checks (Helm chart, dashboard, alert rules),$(GO) test -count=1 -timeout 10m ./deploy)
 
 fuzz:
 	@$(call stage,fuzzing $(FUZZ_TARGETS) for $(FUZZTIME) each,for target in $(FUZZ_TARGETS); do \
