@@ -309,49 +309,41 @@ func render(t *testing.T, doc string) rendered {
 		if err := sigsyaml.Unmarshal([]byte(doc), &meta); err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
-		decode := func(obj any) {
-			if err := sigsyaml.UnmarshalStrict([]byte(doc), obj); err != nil {
-				t.Fatalf("%s %s does not decode strictly: %v\n%s", meta.APIVersion, meta.Kind, err, doc)
-			}
-		}
 		switch gvk := meta.APIVersion + " " + meta.Kind; gvk {
 		case "apps/v1 Deployment":
-			d := &appsv1.Deployment{}
-			decode(d)
+			d := decodeStrict[appsv1.Deployment](t, doc)
 			r.deployments[d.Labels["app.kubernetes.io/component"]] = d
 		case "v1 Service":
-			s := &corev1.Service{}
-			decode(s)
+			s := decodeStrict[corev1.Service](t, doc)
 			r.services[s.Labels["app.kubernetes.io/component"]] = s
 		case "autoscaling/v2 HorizontalPodAutoscaler":
-			h := &autoscalingv2.HorizontalPodAutoscaler{}
-			decode(h)
-			r.hpas = append(r.hpas, h)
+			r.hpas = append(r.hpas, decodeStrict[autoscalingv2.HorizontalPodAutoscaler](t, doc))
 		case "policy/v1 PodDisruptionBudget":
-			p := &policyv1.PodDisruptionBudget{}
-			decode(p)
-			r.pdbs = append(r.pdbs, p)
+			r.pdbs = append(r.pdbs, decodeStrict[policyv1.PodDisruptionBudget](t, doc))
 		case "v1 ServiceAccount":
-			s := &corev1.ServiceAccount{}
-			decode(s)
-			r.serviceAccounts = append(r.serviceAccounts, s)
+			r.serviceAccounts = append(r.serviceAccounts, decodeStrict[corev1.ServiceAccount](t, doc))
 		case "v1 ConfigMap":
-			c := &corev1.ConfigMap{}
-			decode(c)
-			r.configMaps = append(r.configMaps, c)
+			r.configMaps = append(r.configMaps, decodeStrict[corev1.ConfigMap](t, doc))
 		case "monitoring.coreos.com/v1 ServiceMonitor":
-			s := &monitoringv1.ServiceMonitor{}
-			decode(s)
-			r.serviceMonitors = append(r.serviceMonitors, s)
+			r.serviceMonitors = append(r.serviceMonitors, decodeStrict[monitoringv1.ServiceMonitor](t, doc))
 		case "monitoring.coreos.com/v1 PrometheusRule":
-			p := &monitoringv1.PrometheusRule{}
-			decode(p)
-			r.prometheusRules = append(r.prometheusRules, p)
+			r.prometheusRules = append(r.prometheusRules, decodeStrict[monitoringv1.PrometheusRule](t, doc))
 		default:
 			t.Fatalf("%s: an object this test does not know: %s", key, gvk)
 		}
 	}
 	return r
+}
+
+// decodeStrict decodes a rendered object into its API type T; a field T
+// does not have fails, as a duplicate one does.
+func decodeStrict[T any](t *testing.T, doc string) *T {
+	t.Helper()
+	obj := new(T)
+	if err := sigsyaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+		t.Fatalf("%T does not decode strictly: %v\n%s", obj, err, doc)
+	}
+	return obj
 }
 
 // Non-root, read-only root file system, no capabilities, no privilege

@@ -26,7 +26,7 @@ const (
 )
 
 // The alert rules pass promtool's checks and their unit tests, in which each
-// alert is fired and resolved by a series. (That every metric they name is
+// alert is fired and resolved by a series; the README lists them all. (That every metric they name is
 // exported is e2e's TestDashboardAndAlertsWatchExportedMetrics.)
 func TestAlertRules(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
@@ -39,19 +39,26 @@ func TestAlertRules(t *testing.T) {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
-	// Every alert has a unit test that fires it.
-	b, err := os.ReadFile(rulesTestFile)
+	// Every alert has a unit test that fires it, and a row in the
+	// README's alert table.
+	tests, err := os.ReadFile(rulesTestFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	queries, err := promcheck.RuleQueries(rulesFile)
+	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range queries {
-		alert := q.Source[strings.LastIndex(q.Source, " ")+1:]
-		if !bytes.Contains(b, []byte("alertname: "+alert+"\n        exp_alerts:\n          - exp_labels")) {
-			t.Errorf("alert %s: no unit test expects it to fire", alert)
+	alerts, err := promcheck.RuleQueries(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alerts {
+		if !bytes.Contains(tests, []byte("alertname: "+a.Name+"\n        exp_alerts:\n          - exp_labels")) {
+			t.Errorf("alert %s: no unit test expects it to fire", a.Name)
+		}
+		if !bytes.Contains(readme, []byte("| `"+a.Name+"` |")) {
+			t.Errorf("README.md's alert table lacks %s", a.Name)
 		}
 	}
 }

@@ -24,7 +24,9 @@ import (
 
 // Query is one PromQL expression and where it comes from.
 type Query struct {
-	// Source names the panel or rule, for messages.
+	// Name is the panel's title, or the rule's alert or record name.
+	Name string
+	// Source says where the query is, for messages.
 	Source string
 	Expr   string
 }
@@ -63,7 +65,7 @@ func DashboardQueries(path string) ([]Query, error) {
 					errs = append(errs, fmt.Errorf("%s: %s: a Grafana variable other than the intervals in %q", path, source, t.Expr))
 					continue
 				}
-				queries = append(queries, Query{Source: source, Expr: expr})
+				queries = append(queries, Query{Name: p.Title, Source: source, Expr: expr})
 			}
 		}
 	}
@@ -103,7 +105,8 @@ func RuleQueries(path string) ([]Query, error) {
 	var queries []Query
 	for _, g := range file.Groups {
 		for _, r := range g.Rules {
-			queries = append(queries, Query{Source: fmt.Sprintf("group %s rule %s%s", g.Name, r.Alert, r.Record), Expr: r.Expr})
+			name := r.Alert + r.Record
+			queries = append(queries, Query{Name: name, Source: fmt.Sprintf("group %s rule %s", g.Name, name), Expr: r.Expr})
 		}
 	}
 	return queries, nil

@@ -112,7 +112,7 @@ func TestRuleQueries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(queries) != 2 || queries[0].Expr != "up == 0" || queries[1].Source != "group g rule job:up:sum" {
+	if len(queries) != 2 || queries[0].Expr != "up == 0" || queries[0].Name != "A" || queries[1].Source != "group g rule job:up:sum" {
 		t.Errorf("queries = %+v", queries)
 	}
 }
