@@ -23,6 +23,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/health"
 )
 
 // Options configure the handler. The zero value of each field is its default.
@@ -143,7 +144,7 @@ type handler struct {
 	rejectLog  *rate.Sometimes
 	tracer     trace.Tracer // nil: no tracing
 	bodies     *bodyReader
-	ready      *readiness
+	ready      health.Check // Temporal answers, cached for a second
 }
 
 // project is one OpenAI project served: its secrets and its counters.
@@ -176,7 +177,7 @@ func New(c client.Client, opts Options) (http.Handler, error) {
 		retryAfter: strconv.Itoa(max(1, int(opts.RetryAfter.Seconds()))),
 		rejectLog:  &rate.Sometimes{Interval: time.Second},
 		bodies:     newBodyReader(opts.MaxBodyBytes, opts.MaxBodyMemory),
-		ready:      newReadiness(c, opts.StartTimeout, opts.Logger),
+		ready:      health.Cached(health.Temporal(c), time.Second, opts.StartTimeout, readinessLogger(opts.Logger)),
 	}
 	if opts.TracerProvider != nil {
 		h.tracer = opts.TracerProvider.Tracer("github.com/hookbridge/hookbridge/receiver")
@@ -420,12 +421,26 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyz answers from a Temporal health check cached for a second: an
+// unauthenticated endpoint must not turn each request into a Temporal call.
+// Unlike the worker's, its answer names no cause: the receiver is public.
 func (h *handler) readyz(w http.ResponseWriter, r *http.Request) {
-	if err := h.ready.check(r.Context()); err != nil {
+	if err := h.ready(r.Context()); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "temporal unavailable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// readinessLogger logs the changes of Temporal's health only.
+func readinessLogger(logger *slog.Logger) func(error) {
+	return func(err error) {
+		if err != nil {
+			logger.Warn("not ready: Temporal does not answer", "error", err)
+			return
+		}
+		logger.Info("ready: Temporal answers again")
+	}
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
