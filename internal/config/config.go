@@ -36,7 +36,11 @@ type Temporal struct {
 	APIKeyFile string `env:"TEMPORAL_API_KEY_FILE"`
 	// TLS forces TLS on or off; unset means on when an API key or a client
 	// certificate is given.
-	TLS                        *bool  `env:"TEMPORAL_TLS"`
+	TLS *bool `env:"TEMPORAL_TLS"`
+	// AllowAPIKeyWithoutTLS lets an API key go with TLS forced off, in
+	// plain text, which is refused otherwise: for a connection that
+	// something else protects (a TLS-terminating sidecar on loopback).
+	AllowAPIKeyWithoutTLS      bool   `env:"HOOKBRIDGE_ALLOW_API_KEY_WITHOUT_TLS"`
 	TLSClientCertPath          string `env:"TEMPORAL_TLS_CLIENT_CERT_PATH"`
 	TLSClientCertData          string `env:"TEMPORAL_TLS_CLIENT_CERT_DATA"`
 	TLSClientKeyPath           string `env:"TEMPORAL_TLS_CLIENT_KEY_PATH"`
@@ -283,6 +287,12 @@ func (c Temporal) validate() error {
 	}
 	if c.APIKey != "" && c.APIKeyFile != "" {
 		errs = append(errs, errors.New("TEMPORAL_API_KEY and TEMPORAL_API_KEY_FILE are both set: give one"))
+	}
+	// The SDK and Temporal's envconfig send a key in plain text when TLS is
+	// off; a key read by anyone on the path is a key given away.
+	if (c.APIKey != "" || c.APIKeyFile != "") && c.TLS != nil && !*c.TLS && !c.AllowAPIKeyWithoutTLS {
+		errs = append(errs, errors.New("TEMPORAL_TLS=false with an API key (TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE) would send the key in plain text: "+
+			"turn TLS on, or set HOOKBRIDGE_ALLOW_API_KEY_WITHOUT_TLS=true when something else protects the connection"))
 	}
 	if c.CallTaskQueue == "" {
 		errs = append(errs, errors.New("TEMPORAL_CALL_TASK_QUEUE must not be empty"))

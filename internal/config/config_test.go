@@ -2,8 +2,11 @@ package config_test
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -101,10 +104,45 @@ func TestTemporalCloudSettingsEnableTLS(t *testing.T) {
 	if opts.HostPort != "my-ns.a1b2c.tmprl.cloud:7233" || opts.Namespace != "my-ns.a1b2c" || opts.Credentials == nil || opts.ConnectionOptions.TLS == nil {
 		t.Errorf("client options = %+v", opts)
 	}
-	cfg.TLS = new(bool) // TEMPORAL_TLS=false
-	if opts, err = cfg.ClientOptions(); err != nil || !opts.ConnectionOptions.TLSDisabled {
-		t.Errorf("TEMPORAL_TLS=false: TLSDisabled = %v, %v", opts.ConnectionOptions.TLSDisabled, err)
+}
+
+// An API key never goes in plain text unless that is said explicitly:
+// TEMPORAL_TLS=false with a key stops the process at start, naming both
+// variables and the one that allows it.
+func TestAPIKeyWithoutTLSIsRefused(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "temporal-key")
+	if err := os.WriteFile(keyFile, []byte("key\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
+	for _, key := range []map[string]string{{"TEMPORAL_API_KEY": "key"}, {"TEMPORAL_API_KEY_FILE": keyFile}} {
+		environ := map[string]string{"OPENAI_API_KEY": "sk", "OPENAI_WEBHOOK_SECRET": secret, "TEMPORAL_TLS": "false"}
+		maps.Copy(environ, key)
+		for name, parse := range map[string]func(map[string]string) error{"receiver": receiver, "worker": worker, "setup": temporal} {
+			err := parse(environ)
+			if err == nil || !strings.Contains(err.Error(), "TEMPORAL_TLS=false") || !strings.Contains(err.Error(), "HOOKBRIDGE_ALLOW_API_KEY_WITHOUT_TLS") {
+				t.Errorf("%s with %v and TEMPORAL_TLS=false: error %v, want one naming TEMPORAL_TLS and HOOKBRIDGE_ALLOW_API_KEY_WITHOUT_TLS", name, key, err)
+			}
+		}
+
+		environ["HOOKBRIDGE_ALLOW_API_KEY_WITHOUT_TLS"] = "true"
+		cfg, err := config.ParseWorker(environ)
+		if err != nil {
+			t.Fatalf("with HOOKBRIDGE_ALLOW_API_KEY_WITHOUT_TLS=true: %v", err)
+		}
+		opts, err := cfg.ClientOptions()
+		if err != nil || !opts.ConnectionOptions.TLSDisabled || opts.Credentials == nil {
+			t.Errorf("allowed: TLSDisabled = %v, credentials %v, %v; want the key sent without TLS", opts.ConnectionOptions.TLSDisabled, opts.Credentials, err)
+		}
+	}
+	// Without a key, TLS may be off: nothing secret goes in the clear.
+	if _, err := config.ParseWorker(map[string]string{"OPENAI_API_KEY": "sk", "TEMPORAL_TLS": "false"}); err != nil {
+		t.Errorf("TEMPORAL_TLS=false without an API key: %v", err)
+	}
+}
+
+func temporal(environ map[string]string) error {
+	_, err := config.ParseTemporal(environ)
+	return err
 }
 
 func TestWorkerRoutes(t *testing.T) {
