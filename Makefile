@@ -33,28 +33,34 @@ $(BIN)/temporal:
 	GOBIN=$(BIN) $(GO) install -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=$(TEMPORAL_CLI_VERSION:v%=%)" github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
 
 # Temporal server and its SQL schema tool for internal/cluster's production-shaped
-# cluster. go install names them server and sql, so each is built into a temporary
-# GOBIN and renamed.
-TEMPORAL_SERVER_VERSION := v1.29.1
+# cluster, at every supported release: the releases and the Go toolchain that
+# builds each are named once, in internal/cluster/versions.mk, which
+# internal/cluster embeds too. Each binary is named after its release
+# (bin/temporal-server-v1.32.2), so that releases coexist and stay built.
+include internal/cluster/versions.mk
+TEMPORAL_SERVER_VERSIONS := $(TEMPORAL_SERVER_VERSION) $(TEMPORAL_SERVER_OLDEST_VERSION)
+# $(call server_toolchain,release): the GOTOOLCHAIN that builds the release.
+server_toolchain = $(if $(filter $(1),$(TEMPORAL_SERVER_VERSION)),$(TEMPORAL_SERVER_VERSION_GOTOOLCHAIN),$(TEMPORAL_SERVER_OLDEST_VERSION_GOTOOLCHAIN))
 
 # $(call install_renamed,package,name go install gives it): builds the package
-# at TEMPORAL_SERVER_VERSION into the target's path.
+# at the release $* into the target's path. go install names the binaries
+# server and sql, so each is built into a temporary GOBIN and renamed.
 define install_renamed
 	@mkdir -p $(BIN)
 	@tmp=$$(mktemp -d $(BIN)/.gobin.XXXXXX) && \
-	{ GOBIN=$$tmp $(GO) install $(1)@$(TEMPORAL_SERVER_VERSION) && mv $$tmp/$(2) $@; \
+	{ GOTOOLCHAIN=$(call server_toolchain,$*) GOBIN=$$tmp $(GO) install $(1)@$* && mv $$tmp/$(2) $@; \
 	status=$$?; rm -rf $$tmp; exit $$status; }
 endef
 
-$(BIN)/temporal-server:
-	@echo "building Temporal server $(TEMPORAL_SERVER_VERSION) into ./bin (about 3 minutes the first time)..."
+$(BIN)/temporal-server-%:
+	@echo "building Temporal server $* into ./bin (several minutes the first time)..."
 	$(call install_renamed,go.temporal.io/server/cmd/server,server)
 
-$(BIN)/temporal-sql-tool:
-	@echo "building Temporal SQL tool $(TEMPORAL_SERVER_VERSION) into ./bin..."
+$(BIN)/temporal-sql-tool-%:
+	@echo "building Temporal SQL tool $* into ./bin..."
 	$(call install_renamed,go.temporal.io/server/cmd/tools/sql,sql)
 
-temporal-server: $(BIN)/temporal-server $(BIN)/temporal-sql-tool
+temporal-server: $(foreach v,$(TEMPORAL_SERVER_VERSIONS),$(BIN)/temporal-server-$(v) $(BIN)/temporal-sql-tool-$(v))
 
 # Only build the CLI when none is on PATH.
 temporal-cli: $(if $(filter $(BIN)/temporal,$(TEMPORAL)),$(BIN)/temporal)

@@ -1,22 +1,28 @@
 // Package cluster starts and controls a stock, production-shaped Temporal
-// server on loopback for tests and benchmarks: Temporal server ServerVersion
-// as four processes (history, matching, frontend and worker), PostgreSQL
-// persistence and SQL advanced visibility in a private PostgreSQL instance,
-// and no dynamic config at all, so every limit is the server's default, such
-// as 10 visibility requests per second per namespace
-// (frontend.namespaceRPS.visibility).
+// server on loopback for tests and benchmarks: a Temporal server release
+// (ServerVersion by default, or any of ServerVersions) as four processes
+// (history, matching, frontend and worker), PostgreSQL persistence and SQL
+// advanced visibility in a private PostgreSQL instance, and no dynamic
+// config at all, so every limit is the server's default, such as 10
+// visibility requests per second per namespace
+// (frontend.namespaceRPS.visibility). It can serve TLS, require client
+// certificates and check bearer tokens with the server's JWT authorizer, as
+// production clusters do.
 //
 // It is the twin of internal/devserver, which runs the Temporal CLI's dev
 // server: that one is fast to start and lenient; this one is what production
 // looks like. Its processes can be killed and restarted one at a time, and
 // PostgreSQL restarted, for fault tests.
 //
-// It needs temporal-server and temporal-sql-tool (`make temporal-server`, or
-// Install) and PostgreSQL's initdb and postgres (`make postgresql`).
+// It needs temporal-server-<version> and temporal-sql-tool-<version> (`make
+// temporal-server`) and PostgreSQL's initdb and postgres (`make
+// postgresql`).
 package cluster
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -28,11 +34,14 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/hookbridge/hookbridge/internal/freeport"
 	"github.com/hookbridge/hookbridge/internal/proc"
+	"github.com/hookbridge/hookbridge/internal/testcreds"
 )
 
-// Service is one of the four Temporal services, each run as its own process.
+// Service is one of the Temporal services, each run as its own process.
 type Service string
 
 // The services, in the order Start starts them: services started together
@@ -42,20 +51,19 @@ const (
 	History  Service = "history"
 	Matching Service = "matching"
 	Frontend Service = "frontend"
-	Worker   Service = "worker"
+	// InternalFrontend runs only with Options.Auth: the frontend that the
+	// server's own worker service calls, which checks no token.
+	InternalFrontend Service = "internal-frontend"
+	Worker           Service = "worker"
 )
 
-// Services returns the four services in the order Start starts them.
+// Services returns the four services every cluster runs, in the order
+// Start starts them.
 func Services() []Service { return []Service{History, Matching, Frontend, Worker} }
 
-// valid reports whether s is one of the four services.
-func (s Service) valid() bool {
-	switch s {
-	case History, Matching, Frontend, Worker:
-		return true
-	}
-	return false
-}
+// TLSServerName is a DNS name the services' certificate holds besides the
+// IP address 127.0.0.1, for clients that set a server name to check.
+const TLSServerName = "localhost"
 
 // ErrStopped is returned by Restart and RestartPostgres after Stop.
 var ErrStopped = errors.New("temporal cluster stopped")
@@ -104,14 +112,54 @@ type Options struct {
 	// StartTimeout bounds Start as a whole, and the wait for readiness in
 	// Restart and RestartPostgres. Default: 2 minutes.
 	StartTimeout time.Duration
+	// Version is the Temporal server release to run, such as "v1.32.2",
+	// whose binaries are temporal-server-<Version> and
+	// temporal-sql-tool-<Version>. Default: ServerVersion().
+	Version string
+	// TLS, when set, makes every service serve TLS and call the others over
+	// mutual TLS. Default: plain text.
+	TLS *TLS
+	// Auth, when set, makes the frontend check a bearer token on every
+	// request. Default: no authorization.
+	Auth *Auth
+}
+
+// TLS is the cluster's TLS.
+type TLS struct {
+	// CA issues the one certificate that every service serves, for
+	// 127.0.0.1 and TLSServerName, and the certificate of the cluster's own
+	// client; clients trust it.
+	CA *testcreds.CA
+	// RequireClientCert makes the frontend require a client certificate
+	// that CA issued (mutual TLS).
+	RequireClientCert bool
+}
+
+// Auth is the cluster's token authentication: the server's default JWT
+// authorizer and claim mapper, as Temporal ships them, check the bearer
+// token of every request to the frontend (an SDK's API key) and grant what
+// its "permissions" claim lists, "<namespace>:<role>". The server's own
+// worker service then calls a fifth process, the internal frontend, which
+// checks no token and which Temporal recommends for this setup
+// (common/config/config.go, PublicClient).
+type Auth struct {
+	// JWKSURL serves the JSON Web Key Set whose keys sign valid tokens; the
+	// frontend reads it at start and every minute.
+	JWKSURL string
+	// AdminToken returns a token granting "temporal-system:admin", which
+	// the cluster's own client sends: to register the namespace and its
+	// search attributes, and for the marker requests of FrontendRequests.
+	AdminToken func() (string, error)
 }
 
 // Cluster is a running cluster started by Start. Its methods are safe for
 // concurrent use.
 type Cluster struct {
+	version          string
 	serverBin        string
 	sqlTool          string
-	tmpDir           string // everything on disk: configs, PostgreSQL data
+	tmpDir           string    // everything on disk: configs, PostgreSQL data
+	services         []Service // in the order they start
 	ports            map[Service]servicePorts
 	address          string
 	namespace        string
@@ -120,9 +168,16 @@ type Cluster struct {
 	log              io.Writer
 	logPrefix        string
 	pg               *postgres
+	clientTLS        *tls.Config // nil: plain text
+	auth             *Auth
 
 	// pgMu serializes RestartPostgres calls.
 	pgMu sync.Mutex
+	// markerMu serializes FrontendRequests and FrontendThrottled, so that
+	// each sees its own marker request counted.
+	markerMu sync.Mutex
+	// client is the cluster's own client, from the end of Start to Stop.
+	client client.Client
 
 	mu       sync.Mutex
 	procs    map[Service]*proc.Process // the current run of each service
@@ -131,7 +186,7 @@ type Cluster struct {
 	stopped  bool
 }
 
-// Start starts PostgreSQL and the four services, one after another, and
+// Start starts PostgreSQL and the services, one after another, and
 // waits until the cluster is ready: the frontend is healthy, the namespace
 // is registered with the search attributes and a workflow carrying them can
 // be started (the probe workflow is deleted again). ctx bounds only the
@@ -154,7 +209,16 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 // newCluster resolves the defaults of opts, picks the ports and writes the
 // configs, without starting anything.
 func newCluster(opts Options) (*Cluster, error) {
-	serverBin, sqlTool, err := Find(opts.BinDir)
+	if opts.Version == "" {
+		opts.Version = ServerVersion()
+	}
+	if opts.TLS != nil && opts.TLS.CA == nil {
+		return nil, errors.New("Options.TLS without a CA")
+	}
+	if opts.Auth != nil && (opts.Auth.JWKSURL == "" || opts.Auth.AdminToken == nil) {
+		return nil, errors.New("Options.Auth needs a JWKSURL and an AdminToken")
+	}
+	serverBin, sqlTool, err := Find(opts.BinDir, opts.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -172,8 +236,12 @@ func newCluster(opts Options) (*Cluster, error) {
 		opts.StartTimeout = defaultStartTimeout
 	}
 
-	// Per service gRPC and metrics; the frontend's HTTP API; PostgreSQL.
 	services := Services()
+	if opts.Auth != nil {
+		// Before the worker service, which calls it.
+		services = slices.Insert(services, slices.Index(services, Worker), InternalFrontend)
+	}
+	// Per service gRPC and metrics; the frontend's HTTP API; PostgreSQL.
 	ports, err := freeport.Ports(loopback, 2*len(services)+2)
 	if err != nil {
 		return nil, err
@@ -183,14 +251,17 @@ func newCluster(opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{
+		version:          opts.Version,
 		serverBin:        serverBin,
 		sqlTool:          sqlTool,
+		services:         services,
 		ports:            make(map[Service]servicePorts, len(services)),
 		namespace:        opts.Namespace,
 		searchAttributes: slices.Clone(opts.SearchAttributes),
 		timeout:          opts.StartTimeout,
 		log:              opts.Log,
 		logPrefix:        opts.LogPrefix,
+		auth:             opts.Auth,
 		procs:            make(map[Service]*proc.Process, len(services)),
 		prevTail:         make(map[Service]string, len(services)),
 	}
@@ -220,6 +291,12 @@ func newCluster(opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	var files *tlsFiles
+	if opts.TLS != nil {
+		if files, c.clientTLS, err = writeTLS(filepath.Join(c.tmpDir, "tls"), *opts.TLS); err != nil {
+			return nil, err
+		}
+	}
 	err = writeConfigs(filepath.Join(c.tmpDir, "config"), configData{
 		IP:         loopback,
 		LogLevel:   opts.LogLevel,
@@ -228,6 +305,8 @@ func newCluster(opts Options) (*Cluster, error) {
 		DBPassword: dbPassword,
 		Ports:      c.ports,
 		HTTPPort:   httpPort,
+		TLS:        files,
+		Auth:       opts.Auth,
 	})
 	if err != nil {
 		return nil, err
@@ -236,9 +315,43 @@ func newCluster(opts Options) (*Cluster, error) {
 	return c, nil
 }
 
+// writeTLS writes the CA's certificate and a server certificate for the
+// services into dir, and returns their files and the TLS configuration of
+// the cluster's own client, which presents a certificate of the CA.
+func writeTLS(dir string, t TLS) (*tlsFiles, *tls.Config, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("write TLS files: %w", err)
+	}
+	server, err := t.CA.IssueServer(loopback, TLSServerName)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := &tlsFiles{CAFile: filepath.Join(dir, "ca.pem"), ServerName: TLSServerName, RequireClientCert: t.RequireClientCert}
+	if err := os.WriteFile(files.CAFile, t.CA.CertPEM(), 0o644); err != nil {
+		return nil, nil, fmt.Errorf("write TLS files: %w", err)
+	}
+	if files.CertFile, files.KeyFile, err = server.WriteFiles(dir, "server"); err != nil {
+		return nil, nil, fmt.Errorf("write TLS files: %w", err)
+	}
+	own, err := t.CA.IssueClient("hookbridge-cluster")
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := tls.X509KeyPair(own.CertPEM, own.KeyPEM)
+	if err != nil {
+		return nil, nil, err
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(t.CA.CertPEM())
+	return files, &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cert}}, nil
+}
+
 // Address returns the host:port of the frontend's gRPC API, for
 // client.Options.HostPort.
 func (c *Cluster) Address() string { return c.address }
+
+// Version returns the Temporal server release the cluster runs.
+func (c *Cluster) Version() string { return c.version }
 
 // Namespace returns the namespace registered at start.
 func (c *Cluster) Namespace() string { return c.namespace }
@@ -297,12 +410,19 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := c.createDatabases(ctx); err != nil {
 		return err
 	}
-	for _, svc := range Services() {
+	for _, svc := range c.services {
 		if err := c.startService(ctx, svc); err != nil {
 			return err
 		}
 	}
-	return c.setUpNamespace(ctx)
+	cl, err := c.newClient(ctx, c.namespace)
+	if err != nil {
+		return fmt.Errorf("dial frontend: %w", err)
+	}
+	c.mu.Lock()
+	c.client = cl
+	c.mu.Unlock()
+	return c.setUpNamespace(ctx, cl)
 }
 
 // createDatabases creates the two databases, concurrently.
@@ -364,15 +484,15 @@ func (c *Cluster) startService(ctx context.Context, svc Service) error {
 		c.mu.Unlock()
 		return fmt.Errorf("%s already running", svc)
 	}
+	args := []string{"--root", c.tmpDir, "--config", "config", "--env", string(svc)}
+	if c.auth == nil {
+		// Says that no authorizer is deliberate, which the server
+		// otherwise warns about.
+		args = append(args, "--allow-no-auth")
+	}
 	p, err := proc.Start(proc.Options{
-		Path: c.serverBin,
-		Args: []string{
-			"--root", c.tmpDir,
-			"--config", "config",
-			"--env", string(svc),
-			"--allow-no-auth",
-			"start", "--service", string(svc),
-		},
+		Path:      c.serverBin,
+		Args:      append(args, "start", "--service", string(svc)),
 		Dir:       c.tmpDir,
 		Log:       c.log,
 		Prefix:    c.logPrefix + "[" + string(svc) + "] ",
@@ -411,7 +531,7 @@ func (c *Cluster) waitService(ctx context.Context, svc Service, p *proc.Process)
 		return dial(ctx, c.listenAddress(svc))
 	}
 	if svc == Frontend {
-		h := &healthChecker{address: c.address}
+		h := &healthChecker{cluster: c}
 		defer h.close()
 		check = h.check
 	}
@@ -436,7 +556,7 @@ func dial(ctx context.Context, address string) error {
 // Kill kills service with SIGKILL, as a crash would, and waits for it to
 // exit. The other services keep running; Restart starts it again.
 func (c *Cluster) Kill(service Service) error {
-	if !service.valid() {
+	if !slices.Contains(c.services, service) {
 		return fmt.Errorf("kill: unknown service %q", service)
 	}
 	c.mu.Lock()
@@ -458,7 +578,7 @@ func (c *Cluster) Kill(service Service) error {
 // wait for a few seconds more. On error the new run is killed; Stop still
 // cleans up.
 func (c *Cluster) Restart(ctx context.Context, service Service) error {
-	if !service.valid() {
+	if !slices.Contains(c.services, service) {
 		return fmt.Errorf("restart: unknown service %q", service)
 	}
 	c.mu.Lock()
@@ -524,12 +644,15 @@ func (c *Cluster) Stop() error {
 		return nil
 	}
 	c.stopped = true
+	if c.client != nil {
+		c.client.Close()
+	}
 	// One at a time, in the reverse order of Start: each then stops in
 	// well under a second, while stopped all at once some wait for the
 	// others (the worker service retries its calls to a frontend going
 	// away) until SIGKILL.
 	var errs []error
-	services := Services()
+	services := slices.Clone(c.services)
 	slices.Reverse(services)
 	for _, svc := range services {
 		if p := c.procs[svc]; p != nil {

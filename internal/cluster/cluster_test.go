@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +22,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"go.yaml.in/yaml/v3"
 )
 
 const (
@@ -37,7 +40,7 @@ func echo(_ workflow.Context, s string) (string, error) { return s, nil }
 func TestCluster(t *testing.T) {
 	// The binaries are a prerequisite of `make test`; a missing one is a
 	// failure that says how to build it, never a skip.
-	if _, _, err := Find(""); err != nil {
+	if _, _, err := Find("", ServerVersion()); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -155,44 +158,44 @@ func TestCluster(t *testing.T) {
 		return nil
 	})
 
-	// Our visibility calls show up in VisibilityRequests. The server
-	// publishes its counters every second, so the baseline is taken once
-	// the count stops moving, and the new count is polled for. The delta may
-	// exceed our calls: the count is per namespace, and anything else
-	// calling a visibility API in it meanwhile (the server's system worker
-	// runs per-namespace workers, the SDK worker could) adds to it; it can
-	// never be less.
-	before := settled(t, ctx, func() (float64, error) { return c.VisibilityRequests(ctx) })
+	// Our visibility calls show up in FrontendRequests as soon as they
+	// return: it waits for the server, which publishes its counters every
+	// second, to count them. The delta may exceed our calls: the count is
+	// per namespace, and anything else calling a visibility API in it
+	// meanwhile (the server's system worker runs per-namespace workers, the
+	// SDK worker could) adds to it; it can never be less.
+	visibility := func() float64 {
+		t.Helper()
+		reqs, err := c.FrontendRequests(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return VisibilityRequests(reqs)
+	}
+	before := visibility()
 	const calls = 5 // under the burst of 10, so none is throttled
 	for range calls {
 		if _, err := list(query); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var delta float64
-	waitFor(t, 5*time.Second, 100*time.Millisecond, func() error {
-		n, err := c.VisibilityRequests(ctx)
-		if err != nil {
-			return err
-		}
-		delta = n - before
-		if delta < calls {
-			return fmt.Errorf("visibility requests went up by %v, want >= %d", delta, calls)
-		}
-		return nil
-	})
-	t.Logf("visibility requests went up by %v for %d ListWorkflowExecutions calls", delta, calls)
+	if delta := visibility() - before; delta < calls {
+		t.Errorf("visibility requests went up by %v for %d ListWorkflowExecutions calls, want >= %d", delta, calls, calls)
+	}
 	reqs, err := c.FrontendRequests(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if reqs["StartWorkflowExecution"] < 1 || reqs["ListWorkflowExecutions"] < calls {
-		t.Errorf("FrontendRequests = %v, want StartWorkflowExecution >= 1 and ListWorkflowExecutions >= %d", reqs, calls)
+	if reqs["StartWorkflowExecution"] < 1 || reqs["ListWorkflowExecutions"] < calls || reqs[markerOperation] != 0 {
+		t.Errorf("FrontendRequests = %v, want StartWorkflowExecution >= 1, ListWorkflowExecutions >= %d and not the marker", reqs, calls)
 	}
 
 	// The visibility limit is the stock 10/s with a burst of 10: of 30
 	// calls at once, some are throttled (and retried by the SDK).
-	throttledBefore := settled(t, ctx, func() (float64, error) { return sum(c.FrontendThrottled(ctx)) })
+	throttledBefore, err := sum(c.FrontendThrottled(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	for range 30 {
 		wg.Go(func() {
@@ -202,18 +205,14 @@ func TestCluster(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	var throttled float64
-	waitFor(t, 5*time.Second, 100*time.Millisecond, func() error {
-		n, err := sum(c.FrontendThrottled(ctx))
-		if err != nil {
-			return err
-		}
-		if throttled = n - throttledBefore; throttled == 0 {
-			return errors.New("no request throttled")
-		}
-		return nil
-	})
-	t.Logf("30 visibility requests at once: throttled %v times (the SDK retries them)", throttled)
+	throttledAfter, err := sum(c.FrontendThrottled(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if throttledAfter == throttledBefore {
+		t.Error("30 visibility requests at once: none throttled, want the stock limit of 10/s to throttle some")
+	}
+	t.Logf("30 visibility requests at once: throttled %v times (the SDK retries them)", throttledAfter-throttledBefore)
 
 	// History dies as in a crash and stays down for 8s, as in the fault
 	// tests, while a workflow is started; it comes back, the other
@@ -290,27 +289,6 @@ func killRestart(t *testing.T, ctx context.Context, c *Cluster, service Service,
 	}
 }
 
-// settled returns what count returns once it has not changed for longer
-// than the server's one-second metrics interval.
-func settled(t *testing.T, ctx context.Context, count func() (float64, error)) float64 {
-	t.Helper()
-	last := -1.0
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		n, err := count()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == last {
-			return n
-		}
-		last = n
-		time.Sleep(1200 * time.Millisecond)
-	}
-	t.Fatalf("count still changing after 15s (last %v)", last)
-	return 0
-}
-
 // sum adds up counts.
 func sum(counts map[string]float64, err error) (float64, error) {
 	var n float64
@@ -343,49 +321,161 @@ func alive(pid int) bool {
 	return pid > 0 && syscall.Kill(pid, 0) == nil
 }
 
-// TestConfigs checks the configs are stock: no dynamic config, and the four
-// differ only in the metrics port.
+// TestConfigs checks the configs are stock: no dynamic config, and those of
+// the services differ only in the metrics port; with TLS and Auth, the
+// server's TLS and JWT authorizer settings and the internal frontend.
 func TestConfigs(t *testing.T) {
-	dir := t.TempDir()
 	ports := map[Service]servicePorts{
 		History:  {GRPC: 1001, Membership: 2001, Metrics: 3001},
 		Matching: {GRPC: 1002, Membership: 2002, Metrics: 3002},
 		Frontend: {GRPC: 1003, Membership: 2003, Metrics: 3003},
 		Worker:   {GRPC: 1004, Membership: 2004, Metrics: 3004},
 	}
-	err := writeConfigs(dir, configData{IP: loopback, LogLevel: "warn", DBAddress: "127.0.0.1:5432",
-		DBUser: dbUser, DBPassword: dbPassword, Ports: ports, HTTPPort: 4000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var first string
-	for _, svc := range Services() {
-		b, err := os.ReadFile(filepath.Join(dir, string(svc)+".yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		text := string(b)
-		for _, bad := range []string{"dynamicConfig", "archival:\n  history:\n    state: \"enabled\""} {
-			if strings.Contains(text, bad) {
-				t.Errorf("%s.yaml contains %q", svc, bad)
+	withIFE := maps.Clone(ports)
+	withIFE[InternalFrontend] = servicePorts{GRPC: 1005, Membership: 2005, Metrics: 3005}
+	files := &tlsFiles{CAFile: "/tls/ca.pem", CertFile: "/tls/server.pem", KeyFile: "/tls/server.key", ServerName: TLSServerName, RequireClientCert: true}
+	for _, tt := range []struct {
+		name  string
+		ports map[Service]servicePorts
+		tls   *tlsFiles
+		auth  *Auth
+	}{
+		{"plain", ports, nil, nil},
+		{"mTLS and tokens", withIFE, files, &Auth{JWKSURL: "http://127.0.0.1:9/jwks.json"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			err := writeConfigs(dir, configData{IP: loopback, LogLevel: "warn", DBAddress: "127.0.0.1:5432",
+				DBUser: dbUser, DBPassword: dbPassword, Ports: tt.ports, HTTPPort: 4000, TLS: tt.tls, Auth: tt.auth})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if !strings.Contains(text, fmt.Sprintf("listenAddress: \"127.0.0.1:%d\"", ports[svc].Metrics)) {
-			t.Errorf("%s.yaml lacks its metrics port %d", svc, ports[svc].Metrics)
-		}
-		normalized := strings.Replace(text, fmt.Sprint(ports[svc].Metrics), "METRICS", 1)
-		if first == "" {
-			first = normalized
-		} else if normalized != first {
-			t.Errorf("%s.yaml differs from history.yaml in more than the metrics port", svc)
-		}
+			var first string
+			for svc := range tt.ports {
+				b, err := os.ReadFile(filepath.Join(dir, string(svc)+".yaml"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				text := string(b)
+				for _, bad := range []string{"dynamicConfig", "archival:\n  history:\n    state: \"enabled\""} {
+					if strings.Contains(text, bad) {
+						t.Errorf("%s.yaml contains %q", svc, bad)
+					}
+				}
+				if !strings.Contains(text, fmt.Sprintf("listenAddress: \"127.0.0.1:%d\"", tt.ports[svc].Metrics)) {
+					t.Errorf("%s.yaml lacks its metrics port %d", svc, tt.ports[svc].Metrics)
+				}
+				normalized := strings.Replace(text, fmt.Sprint(tt.ports[svc].Metrics), "METRICS", 1)
+				if first == "" {
+					first = normalized
+				} else if normalized != first {
+					t.Errorf("%s.yaml differs from another service's in more than the metrics port", svc)
+				}
+			}
+
+			var cfg struct {
+				Global struct {
+					TLS *struct {
+						Internode, Frontend struct {
+							Server struct {
+								CertFile          string   `yaml:"certFile"`
+								KeyFile           string   `yaml:"keyFile"`
+								RequireClientAuth bool     `yaml:"requireClientAuth"`
+								ClientCAFiles     []string `yaml:"clientCaFiles"`
+							}
+							Client struct {
+								ServerName  string   `yaml:"serverName"`
+								RootCAFiles []string `yaml:"rootCaFiles"`
+							}
+						}
+					}
+					Authorization *struct {
+						JWTKeyProvider struct {
+							KeySourceURIs []string `yaml:"keySourceURIs"`
+						} `yaml:"jwtKeyProvider"`
+						PermissionsClaimName string `yaml:"permissionsClaimName"`
+						Authorizer           string
+						ClaimMapper          string `yaml:"claimMapper"`
+					}
+				}
+				Services map[string]struct {
+					RPC struct {
+						GRPCPort int `yaml:"grpcPort"`
+					}
+				}
+				PublicClient any `yaml:"publicClient"`
+			}
+			if err := yaml.Unmarshal([]byte(first), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Services) != len(tt.ports) {
+				t.Errorf("services %v, want %d", cfg.Services, len(tt.ports))
+			}
+			for svc, p := range tt.ports {
+				if got := cfg.Services[string(svc)].RPC.GRPCPort; got != p.GRPC {
+					t.Errorf("%s grpcPort %d, want %d", svc, got, p.GRPC)
+				}
+			}
+			if cfg.PublicClient != nil {
+				t.Errorf("publicClient %v: the worker service must find its frontend through membership", cfg.PublicClient)
+			}
+			if tt.tls == nil {
+				if cfg.Global.TLS != nil || cfg.Global.Authorization != nil {
+					t.Errorf("plain config has TLS %+v, authorization %+v", cfg.Global.TLS, cfg.Global.Authorization)
+				}
+				return
+			}
+			g := cfg.Global
+			if g.TLS == nil || !g.TLS.Internode.Server.RequireClientAuth || !g.TLS.Frontend.Server.RequireClientAuth ||
+				g.TLS.Frontend.Server.CertFile != files.CertFile || g.TLS.Internode.Client.ServerName != TLSServerName ||
+				!slices.Equal(g.TLS.Internode.Client.RootCAFiles, []string{files.CAFile}) ||
+				!slices.Equal(g.TLS.Frontend.Server.ClientCAFiles, []string{files.CAFile}) {
+				t.Errorf("global.tls = %+v", g.TLS)
+			}
+			if a := g.Authorization; a == nil || a.Authorizer != "default" || a.ClaimMapper != "default" || a.PermissionsClaimName != "permissions" ||
+				!slices.Equal(a.JWTKeyProvider.KeySourceURIs, []string{tt.auth.JWKSURL}) {
+				t.Errorf("global.authorization = %+v", a)
+			}
+		})
 	}
 }
 
 func TestFindMissing(t *testing.T) {
-	_, _, err := Find(t.TempDir())
+	_, _, err := Find(t.TempDir(), ServerVersion())
 	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "make temporal-server") {
 		t.Errorf("Find(empty dir) = %v, want ErrNotFound naming `make temporal-server`", err)
+	}
+}
+
+// The releases come from versions.mk, which the Makefile includes: the
+// current one newer than the oldest, and each with the toolchain that
+// builds it.
+func TestVersions(t *testing.T) {
+	current, oldest := ServerVersion(), OldestServerVersion()
+	if compareVersions(strings.TrimPrefix(current, "v"), strings.TrimPrefix(oldest, "v")) <= 0 {
+		t.Errorf("current release %s is not newer than the oldest supported %s", current, oldest)
+	}
+	if got := ServerVersions(); len(got) != 2 || got[0] != current || got[1] != oldest {
+		t.Errorf("ServerVersions() = %v", got)
+	}
+	for _, name := range []string{"TEMPORAL_SERVER_VERSION_GOTOOLCHAIN", "TEMPORAL_SERVER_OLDEST_VERSION_GOTOOLCHAIN"} {
+		if versions[name] == "" {
+			t.Errorf("versions.mk sets no %s", name)
+		}
+	}
+	for _, bad := range []string{
+		"TEMPORAL_SERVER_VERSION := v1.32.2\n",
+		"TEMPORAL_SERVER_VERSION := 1.32.2\nTEMPORAL_SERVER_OLDEST_VERSION := v1.29.7\n",
+		"# TEMPORAL_SERVER_VERSION := v1.32.2\nTEMPORAL_SERVER_OLDEST_VERSION := v1.29.7\n",
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("parseVersions(%q) did not panic", bad)
+				}
+			}()
+			parseVersions(bad)
+		}()
 	}
 }
 

@@ -26,6 +26,18 @@ type configData struct {
 	HTTPPort   int // the frontend's HTTP API
 	GRPCPort   int // the frontend's gRPC API
 	Metrics    int // the metrics port of the process reading this config
+	TLS        *tlsFiles
+	Auth       *Auth
+}
+
+// tlsFiles are the files of the cluster's TLS settings.
+type tlsFiles struct {
+	CAFile, CertFile, KeyFile string
+	// ServerName is a name the server certificate holds, which the
+	// services check when they call each other.
+	ServerName string
+	// RequireClientCert makes the frontend require client certificates.
+	RequireClientCert bool
 }
 
 // configTemplate is the server's static config, after the server's
@@ -35,13 +47,21 @@ type configData struct {
 //   - dynamicConfigClient: without it the server uses a no-op dynamic config
 //     client, so every limit has its built-in default (cmd/server/main.go);
 //   - publicClient: the worker service finds the frontend through
-//     membership, as in docker.yaml without an authorizer;
+//     membership, as in docker.yaml: the frontend itself without an
+//     authorizer, else the internal frontend (USE_INTERNAL_FRONTEND in
+//     docker.yaml), which trusts internode TLS instead of tokens;
 //   - archival providers: archival is off (common/config/archival.go wants no
 //     provider and no URI then);
 //   - pprof.port: 0 keeps pprof off.
 //
 // Every service binds 127.0.0.1 with bindOnIP, like bindOnLocalHost but
 // without its $LOCALHOST_IP override.
+//
+// With TLS, global.tls follows docker.yaml's: every service serves the one
+// server certificate, internode traffic is mutual TLS, and the frontend
+// requires client certificates when asked to. With Auth, global.authorization
+// is the server's JWT authorizer and claim mapper reading the key set at
+// JWKSURL, as config/development-jwt.yaml has it.
 const configTemplate = `# Written by hookbridge's internal/cluster for one service process; the
 # configs of the four processes differ only in global.metrics.
 log:
@@ -85,6 +105,36 @@ global:
       framework: "tally"
       timerType: "histogram"
       listenAddress: "{{.IP}}:{{.Metrics}}"
+{{- with .TLS}}
+  tls:
+    internode:
+      server:
+        certFile: "{{.CertFile}}"
+        keyFile: "{{.KeyFile}}"
+        requireClientAuth: true
+        clientCaFiles: ["{{.CAFile}}"]
+      client:
+        serverName: "{{.ServerName}}"
+        rootCaFiles: ["{{.CAFile}}"]
+    frontend:
+      server:
+        certFile: "{{.CertFile}}"
+        keyFile: "{{.KeyFile}}"
+        requireClientAuth: {{.RequireClientCert}}
+        clientCaFiles: ["{{.CAFile}}"]
+      client:
+        serverName: "{{.ServerName}}"
+        rootCaFiles: ["{{.CAFile}}"]
+{{- end}}
+{{- with .Auth}}
+  authorization:
+    jwtKeyProvider:
+      keySourceURIs: ["{{.JWKSURL}}"]
+      refreshInterval: 1m
+    permissionsClaimName: permissions
+    authorizer: default
+    claimMapper: default
+{{- end}}
 
 services:
 {{- range $name, $p := .Ports}}

@@ -7,6 +7,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -40,15 +45,27 @@ func metricLabelValue(s string) string {
 	}, s)
 }
 
+// markerOperation is the request that FrontendRequests and
+// FrontendThrottled send to learn when the frontend has published its
+// counters: one hookbridge never makes, on a task queue of its own. Their
+// counts leave it out.
+const (
+	markerOperation = "ListTaskQueuePartitions"
+	markerTaskQueue = "hookbridge-cluster-metrics-marker"
+)
+
 // FrontendRequests returns the number of requests the frontend has served
 // for the cluster's namespace since it last started, by gRPC operation (such
-// as "StartWorkflowExecution"), scraped from its Prometheus endpoint. Requests
-// rejected by the rate limiters count too. The server publishes its counters
-// every second, so a request shows up to a second late; the counts start from
-// zero when the frontend restarts. Namespaces whose names differ only in
+// as "StartWorkflowExecution"), scraped from its Prometheus endpoint.
+// Requests rejected by the rate limiters count too; requests the authorizer
+// refused do not. The counts hold every request the frontend got before the
+// call: the server publishes its counters once a second, all together, so
+// FrontendRequests sends a marker request of its own and waits, until ctx
+// ends, for the published counters to count it. The counts start from zero
+// when the frontend restarts. Namespaces whose names differ only in
 // characters other than ASCII letters, digits and '_' share their counts.
 func (c *Cluster) FrontendRequests(ctx context.Context) (map[string]float64, error) {
-	counts, err := c.scrapeFrontend(ctx, requestsMetric)
+	counts, err := c.settledCounts(ctx, requestsMetric)
 	if err != nil {
 		return nil, fmt.Errorf("frontend requests: %w", err)
 	}
@@ -59,12 +76,63 @@ func (c *Cluster) FrontendRequests(ctx context.Context) (map[string]float64, err
 // rejected with ResourceExhausted, by gRPC operation: mostly rate limits,
 // such as the visibility limit, but also limits on concurrent polls and
 // busy workflows. The SDK retries such requests, so each retry counts again.
+// Like FrontendRequests, it holds every request before the call.
 func (c *Cluster) FrontendThrottled(ctx context.Context) (map[string]float64, error) {
-	counts, err := c.scrapeFrontend(ctx, throttledMetric)
+	counts, err := c.settledCounts(ctx, throttledMetric)
 	if err != nil {
 		return nil, fmt.Errorf("frontend throttled requests: %w", err)
 	}
 	return counts, nil
+}
+
+// settledCounts sends a marker request and returns metric, without the
+// marker's operation, from the first scrape of the frontend whose request
+// counter counts it.
+func (c *Cluster) settledCounts(ctx context.Context, metric string) (map[string]float64, error) {
+	c.markerMu.Lock()
+	defer c.markerMu.Unlock()
+	c.mu.Lock()
+	cl := c.client
+	c.mu.Unlock()
+	if cl == nil {
+		return nil, ErrStopped
+	}
+	before, err := c.scrapeFrontend(ctx, requestsMetric)
+	if err != nil {
+		return nil, err
+	}
+	err = retry(ctx, func(ctx context.Context) error {
+		_, err := cl.WorkflowService().ListTaskQueuePartitions(ctx, &workflowservice.ListTaskQueuePartitionsRequest{
+			Namespace: c.namespace,
+			TaskQueue: &taskqueuepb.TaskQueue{Name: markerTaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("marker request: %w", err)
+	}
+	for {
+		requests, err := c.scrapeFrontend(ctx, requestsMetric)
+		if err != nil {
+			return nil, err
+		}
+		if requests[markerOperation] > before[markerOperation] {
+			counts := requests
+			if metric != requestsMetric {
+				// Published with the requests, so it counts as many.
+				if counts, err = c.scrapeFrontend(ctx, metric); err != nil {
+					return nil, err
+				}
+			}
+			delete(counts, markerOperation)
+			return counts, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("the frontend's metrics never counted the marker request: %w", ctx.Err())
+		case <-time.After(pollInterval):
+		}
+	}
 }
 
 // scrapeFrontend returns the counter metric of the frontend for the
@@ -111,21 +179,17 @@ func (c *Cluster) scrapeFrontend(ctx context.Context, metric string) (map[string
 	return counts, nil
 }
 
-// VisibilityRequests returns how many of FrontendRequests count against the
-// namespace's visibility rate limit, frontend.namespaceRPS.visibility (10
-// per second by default).
-func (c *Cluster) VisibilityRequests(ctx context.Context) (float64, error) {
-	counts, err := c.FrontendRequests(ctx)
-	if err != nil {
-		return 0, err
-	}
+// VisibilityRequests returns how many of counts, FrontendRequests by
+// operation, count against the namespace's visibility rate limit,
+// frontend.namespaceRPS.visibility (10 per second by default).
+func VisibilityRequests(counts map[string]float64) float64 {
 	var n float64
 	for op, v := range counts {
 		if IsVisibilityOperation(op) {
 			n += v
 		}
 	}
-	return n, nil
+	return n
 }
 
 // IsVisibilityOperation reports whether the frontend's gRPC operation

@@ -28,18 +28,27 @@ const (
 	probeWorkflow = "hookbridge-cluster-probe"
 )
 
-// newClient dials the frontend for namespace, keeping the SDK's own
-// logging, connection warnings while the frontend comes up included, out of
-// the output.
-func newClient(ctx context.Context, address, namespace string) (client.Client, error) {
-	logger := log.NewStructuredLogger(slog.New(slog.DiscardHandler))
-	return client.DialContext(ctx, client.Options{HostPort: address, Namespace: namespace, Logger: logger})
+// newClient dials the frontend for namespace, over TLS with the cluster's
+// own certificate and with its admin token where the cluster wants them,
+// keeping the SDK's own logging, connection warnings while the frontend
+// comes up included, out of the output.
+func (c *Cluster) newClient(ctx context.Context, namespace string) (client.Client, error) {
+	opts := client.Options{
+		HostPort:  c.address,
+		Namespace: namespace,
+		Logger:    log.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+	}
+	opts.ConnectionOptions.TLS = c.clientTLS
+	if c.auth != nil {
+		opts.Credentials = client.NewAPIKeyDynamicCredentials(func(context.Context) (string, error) { return c.auth.AdminToken() })
+	}
+	return client.DialContext(ctx, opts)
 }
 
 // healthChecker checks the frontend with the SDK's CheckHealth, dialing on
 // first use.
 type healthChecker struct {
-	address string
+	cluster *Cluster
 	c       client.Client
 }
 
@@ -47,7 +56,7 @@ func (h *healthChecker) check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	if h.c == nil {
-		c, err := newClient(ctx, h.address, defaultNamespace)
+		c, err := h.cluster.newClient(ctx, defaultNamespace)
 		if err != nil {
 			return err
 		}
@@ -68,12 +77,7 @@ func (h *healthChecker) close() {
 // caches namespaces, and with them the search attributes of SQL visibility,
 // so for a second or two after AddSearchAttributes succeeds, starts fail
 // with "Namespace default has no mapping defined for search attribute".
-func (c *Cluster) setUpNamespace(ctx context.Context) error {
-	cl, err := newClient(ctx, c.address, c.namespace)
-	if err != nil {
-		return fmt.Errorf("dial frontend: %w", err)
-	}
-	defer cl.Close()
+func (c *Cluster) setUpNamespace(ctx context.Context, cl client.Client) error {
 	var run client.WorkflowRun
 	steps := []struct {
 		what string
