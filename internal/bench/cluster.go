@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -21,67 +22,86 @@ const (
 	// clusterHistorySample is about how many of the steady load's
 	// histories are counted for billable actions.
 	clusterHistorySample = 100
-	// counterLag is how long a request takes at most to show in the
-	// server's metrics, which it publishes once a second.
-	counterLag = 2 * time.Second
-	// retrieveWait bounds the wait for the steady load's retrieves.
+	// retrieveWait bounds the wait for the steady load's retrieves, and
+	// then for their workflows' completions to show in the counters.
 	retrieveWait = time.Minute
 )
 
 // clusterConcurrency lists the ingest concurrencies run on the cluster.
 var clusterConcurrency = []int{16, 64}
 
-// onCluster is scenario 7: on one fresh stock Temporal cluster (default
-// limits, PostgreSQL), in order, scenario 1's ingest at C=16 and C=64,
-// scenario 4's drain, a steady open-loop load with the worker running
-// for ack latency and the Temporal requests and billable actions per
-// event, and scenario 6's calls. The section sets the dev server's figures
-// of this run beside the cluster's where there are any.
+// clusterRun is what scenario 7 measured on the cluster of one release.
+type clusterRun struct {
+	version string
+	ingest  map[int]ingestRun // by concurrency
+	drain   drainRun
+	steady  steadyRun
+	calls   callsResult
+	// throttled are the requests the frontend refused with
+	// ResourceExhausted over the whole run, by operation.
+	throttled map[string]float64
+}
+
+// onCluster is scenario 7: on a fresh stock Temporal cluster (default
+// limits, PostgreSQL) of each supported release, one after the other, in
+// order, scenario 1's ingest at C=16 and C=64, scenario 4's drain, a steady
+// open-loop load with the worker running for ack latency and the Temporal
+// requests and billable actions per event, and scenario 6's calls. The
+// section sets the releases side by side, and the dev server's figures of
+// this run beside them where there are any.
 func (b *bench) onCluster(ctx context.Context) ([]section, error) {
+	var runs []clusterRun
+	for _, version := range cluster.ServerVersions() {
+		r, err := b.onClusterOf(ctx, version)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", version, err)
+		}
+		runs = append(runs, r)
+	}
+	return []section{b.clusterSection(runs)}, nil
+}
+
+// onClusterOf runs scenario 7 on a cluster of the release version.
+func (b *bench) onClusterOf(ctx context.Context, version string) (clusterRun, error) {
+	r := clusterRun{version: version}
 	names := make([]string, 0, len(hookbridge.SearchAttributeKeys))
 	for _, k := range hookbridge.SearchAttributeKeys {
 		names = append(names, k.GetName())
 	}
 	began := time.Now()
-	cl, err := cluster.Start(ctx, cluster.Options{SearchAttributes: names, Log: b.procLog, LogPrefix: "[temporal] "})
+	cl, err := cluster.Start(ctx, cluster.Options{Version: version, SearchAttributes: names, Log: b.procLog, LogPrefix: "[temporal " + version + "] "})
 	if err != nil {
-		return nil, err
+		return r, err
 	}
 	defer func() {
 		if err := cl.Stop(); err != nil {
-			b.log.Warn("stop cluster", "error", err)
+			b.log.Warn("stop cluster", "version", version, "error", err)
 		}
 	}()
-	b.log.Info("cluster ready", "address", cl.Address(), "took", time.Since(began).Round(time.Millisecond))
+	b.log.Info("cluster ready", "version", version, "address", cl.Address(), "took", time.Since(began).Round(time.Millisecond))
 
-	ingest, err := b.clusterIngest(ctx, cl)
-	if err != nil {
-		return nil, err
+	if r.ingest, err = b.clusterIngest(ctx, cl); err != nil {
+		return r, err
 	}
-	drain, steady, err := b.clusterDrainAndSteady(ctx, cl)
-	if err != nil {
-		return nil, err
+	if r.drain, r.steady, err = b.clusterDrainAndSteady(ctx, cl); err != nil {
+		return r, err
 	}
-	calls, err := b.clusterCalls(ctx, cl)
-	if err != nil {
-		return nil, err
+	if r.calls, err = b.clusterCalls(ctx, cl); err != nil {
+		return r, err
 	}
-	throttled, err := cl.FrontendThrottled(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return []section{b.clusterSection(ingest, drain, steady, calls, throttled)}, nil
+	r.throttled, err = cl.FrontendThrottled(ctx)
+	return r, err
 }
 
 // clusterDrainAndSteady runs scenario 4's drain on the cluster, then the
 // steady load with the same worker, on task queues of their own.
 func (b *bench) clusterDrainAndSteady(ctx context.Context, cl *cluster.Cluster) (drainRun, steadyRun, error) {
-	sys, err := b.newSystem(ctx, "cluster drain and steady load", cl)
+	sys, err := b.newSystem(ctx, clusterScenario(cl, "drain and steady load"), cl)
 	if err != nil {
 		return drainRun{}, steadyRun{}, err
 	}
 	defer sys.Close()
-	drain, err := b.drainBacklog(ctx, sys, "cluster drain", "drain", nil)
+	drain, err := b.drainBacklog(ctx, sys, clusterScenario(cl, "drain"), "drain", nil)
 	if err != nil {
 		return drain, steadyRun{}, err
 	}
@@ -92,29 +112,35 @@ func (b *bench) clusterDrainAndSteady(ctx context.Context, cl *cluster.Cluster) 
 // clusterCalls runs scenario 6's calls on the cluster, on task queues of
 // their own.
 func (b *bench) clusterCalls(ctx context.Context, cl *cluster.Cluster) (callsResult, error) {
-	sys, err := b.newSystem(ctx, "cluster calls", cl)
+	sys, err := b.newSystem(ctx, clusterScenario(cl, "calls"), cl)
 	if err != nil {
 		return callsResult{}, err
 	}
 	defer sys.Close()
-	return b.measureCalls(ctx, sys, "cluster calls")
+	return b.measureCalls(ctx, sys, clusterScenario(cl, "calls"))
 }
 
 // clusterIngest runs scenario 1's levels on the cluster, on a task queue of
 // their own that no worker polls.
 func (b *bench) clusterIngest(ctx context.Context, cl *cluster.Cluster) (map[int]ingestRun, error) {
-	sys, err := b.newSystem(ctx, "cluster ingest", cl)
+	sys, err := b.newSystem(ctx, clusterScenario(cl, "ingest"), cl)
 	if err != nil {
 		return nil, err
 	}
 	defer sys.Close()
 	runs := map[int]ingestRun{}
 	for _, c := range clusterConcurrency {
-		if runs[c], err = b.ingestLevel(ctx, sys, c, "cluster ingest", nil); err != nil {
+		if runs[c], err = b.ingestLevel(ctx, sys, c, clusterScenario(cl, "ingest"), nil); err != nil {
 			return nil, err
 		}
 	}
 	return runs, nil
+}
+
+// clusterScenario names a part of scenario 7 on cl, for the progress lines,
+// the RSS table and task queue names: "cluster v1.32.2 ingest".
+func clusterScenario(cl *cluster.Cluster, part string) string {
+	return "cluster " + cl.Version() + " " + part
 }
 
 // steadyRun is what the steady load on the cluster measured.
@@ -133,8 +159,9 @@ type steadyRun struct {
 // through sys, whose worker runs, and reads the frontend's request
 // counters before and after. The bench makes no Temporal call in between:
 // it learns that the workflows have run from the simulator, which counts
-// the worker's retrieves. Only then does it describe the workflows and
-// read a sample of their histories.
+// the worker's retrieves, and from the counters, which count the
+// workflow task completions that follow them. Only then does it describe
+// the workflows and read a sample of their histories.
 func (b *bench) steadyLoad(ctx context.Context, cl *cluster.Cluster, sys *system) (steadyRun, error) {
 	const tag = "steady"
 	var r steadyRun
@@ -143,10 +170,6 @@ func (b *bench) steadyLoad(ctx context.Context, cl *cluster.Cluster, sys *system
 	}
 	hc := newHTTPClient(256)
 	defer hc.CloseIdleConnections()
-	// The drain's last visibility queries must show before the first reading.
-	if err := pause(ctx, counterLag); err != nil {
-		return r, err
-	}
 	before, err := cl.FrontendRequests(ctx)
 	if err != nil {
 		return r, err
@@ -161,13 +184,20 @@ func (b *bench) steadyLoad(ctx context.Context, cl *cluster.Cluster, sys *system
 		}
 	}
 	r.retrievesMissing = max(r.events-(sys.sim.Calls("GET", "/v1/responses/")-retrieves), 0)
-	// The workflows complete right after their retrieves.
-	if err := pause(ctx, counterLag); err != nil {
-		return r, err
-	}
-	after, err := cl.FrontendRequests(ctx)
-	if err != nil {
-		return r, err
+	// Each workflow completes in the workflow task that made its retrieve:
+	// the after reading waits for as many completions as events.
+	var after map[string]float64
+	for {
+		if after, err = cl.FrontendRequests(ctx); err != nil {
+			return r, err
+		}
+		const completion = "RespondWorkflowTaskCompleted"
+		if after[completion]-before[completion] >= float64(r.events-r.retrievesMissing) || time.Now().After(deadline.Add(retrieveWait)) {
+			break
+		}
+		if err := pause(ctx, 100*time.Millisecond); err != nil {
+			return r, err
+		}
 	}
 	r.requests = map[string]float64{}
 	for op, n := range after {
@@ -208,38 +238,41 @@ func (r steadyRun) perEvent(n float64) float64 {
 }
 
 // visibility returns the visibility requests over the load.
-func (r steadyRun) visibility() float64 {
-	var n float64
-	for op, v := range r.requests {
-		if cluster.IsVisibilityOperation(op) {
-			n += v
-		}
-	}
-	return n
-}
+func (r steadyRun) visibility() float64 { return cluster.VisibilityRequests(r.requests) }
 
-// clusterSection writes scenario 7's table: a row per figure, the cluster's
-// beside the dev server's of this run. throttled are the requests the
-// frontend refused with ResourceExhausted over the whole scenario.
-func (b *bench) clusterSection(ingest map[int]ingestRun, drain drainRun, steady steadyRun, calls callsResult, throttled map[string]float64) section {
+// clusterSection writes scenario 7's table: a row per figure, a column per
+// release, and the dev server's of this run beside them.
+func (b *bench) clusterSection(runs []clusterRun) section {
 	p := b.p
 	const none = "—"
+	versions := make([]string, 0, len(runs))
+	header := []string{"figure"}
+	for _, r := range runs {
+		versions = append(versions, r.version)
+		header = append(header, "cluster "+r.version)
+	}
 	s := section{
 		Title: "7. Stock Temporal cluster",
-		Text: fmt.Sprintf("One fresh internal/cluster: Temporal server %s as 4 processes (history, matching, frontend, worker), "+
+		Text: fmt.Sprintf("A fresh internal/cluster of each supported Temporal server release (%s), one after the other: "+
+			"4 processes (history, matching, frontend, worker), "+
 			"PostgreSQL persistence and SQL visibility, no dynamic config, so every limit is the server's default "+
-			"(such as 10 visibility requests/s per namespace). On it, one after another: scenario 1's ingest at C=%d and C=%d "+
+			"(such as 10 visibility requests/s per namespace). On each, one after another: scenario 1's ingest at C=%d and C=%d "+
 			"(on a task queue no worker polls), scenario 4's drain of %d events (its own task queue), "+
 			"then a steady open-loop load of %d deliveries/s for %v with the worker still running, for the ack latency "+
 			"and the per-event figures, and last scenario 6's calls (task queues of their own, a worker of their own). "+
 			"The dev server column holds the corresponding figures of scenarios 1, 4, 5 and 6 of this run.",
-			cluster.ServerVersion, clusterConcurrency[0], clusterConcurrency[1], p.DrainBacklog, clusterAckRate, p.AckDuration),
-		Header: []string{"figure", "cluster", "dev server (same run)"},
+			strings.Join(versions, ", "), clusterConcurrency[0], clusterConcurrency[1], p.DrainBacklog, clusterAckRate, p.AckDuration),
+		Header: append(header, "dev server (same run)"),
 	}
-	row := func(figure, onCluster, onDev string) { s.Rows = append(s.Rows, []string{figure, onCluster, onDev}) }
-	var non200, rawErrs int
+	// row adds a figure: f of every run, then the dev server's.
+	row := func(figure string, f func(clusterRun) string, onDev string) {
+		cells := []string{figure}
+		for _, r := range runs {
+			cells = append(cells, f(r))
+		}
+		s.Rows = append(s.Rows, append(cells, onDev))
+	}
 	for _, c := range clusterConcurrency {
-		lv := ingest[c]
 		dev, ran := b.devIngest[c]
 		devFig := func(f func(ingestRun) string) string {
 			if !ran {
@@ -247,88 +280,109 @@ func (b *bench) clusterSection(ingest map[int]ingestRun, drain drainRun, steady 
 			}
 			return f(dev)
 		}
+		onLevel := func(f func(ingestRun) string) func(clusterRun) string {
+			return func(r clusterRun) string { return f(r.ingest[c]) }
+		}
 		raw := func(r ingestRun) string { return perSecond(r.raw.Rate()) }
 		recv := func(r ingestRun) string { return perSecond(r.receiver.Rate()) }
 		rat := func(r ingestRun) string { return ratio(r.receiver.Rate(), r.raw.Rate(), 0.95) }
-		row(fmt.Sprintf("ingest C=%d: raw SDK starts/s", c), raw(lv), devFig(raw))
-		row(fmt.Sprintf("ingest C=%d: receiver deliveries/s", c), recv(lv), devFig(recv))
-		row(fmt.Sprintf("ingest C=%d: ratio receiver / raw", c), rat(lv), devFig(rat))
-		non200, rawErrs = non200+lv.receiver.failed, rawErrs+lv.raw.failed
+		row(fmt.Sprintf("ingest C=%d: raw SDK starts/s", c), onLevel(raw), devFig(raw))
+		row(fmt.Sprintf("ingest C=%d: receiver deliveries/s", c), onLevel(recv), devFig(recv))
+		row(fmt.Sprintf("ingest C=%d: ratio receiver / raw", c), onLevel(rat), devFig(rat))
 	}
-	rawC64 := ingest[64].raw.Rate()
 	devRate, devRatio := "not run", "not run"
 	if b.devDrain != nil && b.rawC64 > 0 {
 		devRate = perSecond(b.devDrain.rate())
 		devRatio = drainRatio(b.devDrain.rate(), b.rawC64)
 	}
-	row(fmt.Sprintf("drain of %d: events/s", drain.backlog), perSecond(drain.rate()), devRate)
-	row("drain: ratio to the raw start rate at C=64", drainRatio(drain.rate(), rawC64), devRatio)
+	row(fmt.Sprintf("drain of %d: events/s", p.DrainBacklog), func(r clusterRun) string { return perSecond(r.drain.rate()) }, devRate)
+	row("drain: ratio to the raw start rate at C=64", func(r clusterRun) string {
+		return drainRatio(r.drain.rate(), r.ingest[64].raw.Rate())
+	}, devRatio)
 	ackLoad := fmt.Sprintf("ack latency at %d/s, worker running", clusterAckRate)
-	row(ackLoad+": p50", ms(steady.ack.lat.P50), none)
-	row(ackLoad+": p99", ms(steady.ack.lat.P99), none)
-	row("visibility requests per event", fmt.Sprintf("%.3f (%.0f in all)", steady.perEvent(steady.visibility()), steady.visibility()), none)
-	total := sum(steady.requests)
-	row("frontend requests per event", fmt.Sprintf("%.2f", steady.perEvent(total)), none)
-	ops := slices.SortedFunc(maps.Keys(steady.requests), func(a, b string) int {
-		return cmp.Or(cmp.Compare(steady.requests[b], steady.requests[a]), cmp.Compare(a, b))
-	})
+	row(ackLoad+": p50", func(r clusterRun) string { return ms(r.steady.ack.lat.P50) }, none)
+	row(ackLoad+": p99", func(r clusterRun) string { return ms(r.steady.ack.lat.P99) }, none)
+	row("visibility requests per event", func(r clusterRun) string {
+		return fmt.Sprintf("%.3f (%.0f in all)", r.steady.perEvent(r.steady.visibility()), r.steady.visibility())
+	}, none)
+	row("frontend requests per event", func(r clusterRun) string { return fmt.Sprintf("%.2f", r.steady.perEvent(sum(r.steady.requests))) }, none)
+	// The five operations most requested on any release.
+	top := map[string]float64{}
+	for _, r := range runs {
+		for op, n := range r.steady.requests {
+			top[op] = max(top[op], r.steady.perEvent(n))
+		}
+	}
+	ops := slices.SortedFunc(maps.Keys(top), func(a, b string) int { return cmp.Or(cmp.Compare(top[b], top[a]), cmp.Compare(a, b)) })
 	for _, op := range ops[:min(5, len(ops))] {
-		row("… of which "+op, fmt.Sprintf("%.2f", steady.perEvent(steady.requests[op])), none)
+		row("… of which "+op, func(r clusterRun) string { return fmt.Sprintf("%.2f", r.steady.perEvent(r.steady.requests[op])) }, none)
 	}
 	devActions := "not run"
 	if b.devActions.n > 0 {
 		devActions = fmt.Sprintf("%.2f / %d (%d histories)", b.devActions.mean, b.devActions.max, b.devActions.n)
 	}
-	row("Temporal Cloud billable actions per event, mean / max",
-		fmt.Sprintf("%.2f / %d (%d histories)", steady.actions.mean, steady.actions.max, steady.actions.n), devActions)
+	row("Temporal Cloud billable actions per event, mean / max", func(r clusterRun) string {
+		a := r.steady.actions
+		return fmt.Sprintf("%.2f / %d (%d histories)", a.mean, a.max, a.n)
+	}, devActions)
 	devCall := func(f func(callsResult) string) string {
 		if b.devCalls == nil {
 			return "not run"
 		}
 		return f(*b.devCalls)
 	}
-	for _, r := range []struct {
+	for _, c := range []struct {
 		name string
 		run  func(callsResult) callRun
 	}{
 		{fmt.Sprintf("calls at %d/s alone", callRate), func(c callsResult) callRun { return c.alone }},
 		{fmt.Sprintf("calls at %d/s %s", callRate, p.callLoad()), func(c callsResult) callRun { return c.loaded }},
 	} {
-		lat := func(c callsResult) string { return r.run(c).latencies() }
-		out := func(c callsResult) string { return r.run(c).outcomes() }
-		row(r.name+": p50 / p99 / max", lat(calls), devCall(lat))
-		row(r.name+": answered / expired", out(calls), devCall(out))
+		lat := func(cr callsResult) string { return c.run(cr).latencies() }
+		out := func(cr callsResult) string { return c.run(cr).outcomes() }
+		row(c.name+": p50 / p99 / max", func(r clusterRun) string { return lat(r.calls) }, devCall(lat))
+		row(c.name+": answered / expired", func(r clusterRun) string { return out(r.calls) }, devCall(out))
 	}
 	p99 := func(c callsResult) string { return times(c.loaded.lat.P99, c.alone.lat.P99) }
-	row("calls: p99 with load / alone", p99(calls), devCall(p99))
+	row("calls: p99 with load / alone", func(r clusterRun) string { return p99(r.calls) }, devCall(p99))
 
 	s.Notes = append(s.Notes,
-		fmt.Sprintf("Ingest: each rate the %s interleaved rounds of %v after a %v warm-up, both concurrencies on the one cluster; "+
-			"non-200 answers %d, raw start errors %d.", p.picked(), p.IngestDuration, p.IngestWarmup, non200, rawErrs),
-		fmt.Sprintf("Drain: %.1f s from the worker's spawn to the last close; not completed %d. Its baseline is the cluster's own raw rate at C=64 above.",
-			drain.took().Seconds(), drain.notCompleted()),
-	)
-	for _, n := range drain.notes(p.DrainTimeout) {
-		s.Notes = append(s.Notes, "Drain: "+n)
-	}
-	s.Notes = append(s.Notes,
-		fmt.Sprintf("Steady load: %d deliveries, non-2xx %d; of their workflows %d completed and %d still ran a minute later. "+
-			"The frontend's request counters (Prometheus, for the namespace) were read %v before the load and %v after the simulator "+
-			"had served every event's retrieve: the server publishes them once a second. In between the bench made no Temporal call; "+
-			"the requests are the receiver's and the worker's, its long polls included.",
-			len(steady.ack.samples), steady.ack.failed, steady.completed, steady.left, counterLag, counterLag),
+		"Steady load: the frontend's request counters (Prometheus, for the namespace) were read before the load, and after the simulator "+
+			"had served every event's retrieve and the counters showed as many workflow task completions; each reading waits until the "+
+			"server, which publishes its counters once a second, counts a marker request made just before it (left out of the figures). "+
+			"In between the bench made no Temporal call; the requests are the receiver's and the worker's, its long polls included.",
 		fmt.Sprintf("Billable actions: `cloudactions.Count` over the histories (GetWorkflowExecutionHistory, read after the counters) "+
-			"of %d of the steady load's workflows; the dev server's over those of scenario 5's sample.", steady.actions.n),
-		fmt.Sprintf("Throttled requests (ResourceExhausted) over the whole cluster run, the bench's own visibility polls (at most 2/s) included: %.0f.",
-			sum(throttled)),
+			"of about %d of each steady load's workflows; the dev server's over those of scenario 5's sample.", clusterHistorySample),
 		"No ack-latency level of scenario 3 runs at this rate, and the dev server's request counters are not read, hence the dashes.",
 	)
-	for _, n := range calls.notes(p.DrainTimeout) {
-		s.Notes = append(s.Notes, "Calls: "+n)
-	}
-	if steady.retrievesMissing > 0 {
-		s.Notes = append(s.Notes, fmt.Sprintf("**%d retrieves were not served within %v of the load; the after reading misses their requests.**",
-			steady.retrievesMissing, retrieveWait))
+	for _, r := range runs {
+		var non200, rawErrs int
+		for _, c := range clusterConcurrency {
+			non200, rawErrs = non200+r.ingest[c].receiver.failed, rawErrs+r.ingest[c].raw.failed
+		}
+		v := r.version + ": "
+		s.Notes = append(s.Notes,
+			fmt.Sprintf(v+"ingest: each rate the %s interleaved rounds of %v after a %v warm-up, both concurrencies on the one cluster; "+
+				"non-200 answers %d, raw start errors %d.", p.picked(), p.IngestDuration, p.IngestWarmup, non200, rawErrs),
+			fmt.Sprintf(v+"drain: %.1f s from the worker's spawn to the last close; not completed %d. Its baseline is the cluster's own raw rate at C=64 above.",
+				r.drain.took().Seconds(), r.drain.notCompleted()),
+		)
+		for _, n := range r.drain.notes(p.DrainTimeout) {
+			s.Notes = append(s.Notes, v+"drain: "+n)
+		}
+		s.Notes = append(s.Notes,
+			fmt.Sprintf(v+"steady load: %d deliveries, non-2xx %d; of their workflows %d completed and %d still ran a minute later.",
+				len(r.steady.ack.samples), r.steady.ack.failed, r.steady.completed, r.steady.left),
+			fmt.Sprintf(v+"throttled requests (ResourceExhausted) over the whole cluster run, the bench's own visibility polls (at most 2/s) included: %.0f.",
+				sum(r.throttled)),
+		)
+		for _, n := range r.calls.notes(p.DrainTimeout) {
+			s.Notes = append(s.Notes, v+"calls: "+n)
+		}
+		if r.steady.retrievesMissing > 0 {
+			s.Notes = append(s.Notes, fmt.Sprintf("**%s%d retrieves were not served within %v of the load; the after reading misses their requests.**",
+				v, r.steady.retrievesMissing, retrieveWait))
+		}
 	}
 	return s
 }

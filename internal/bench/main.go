@@ -294,8 +294,8 @@ func (b *bench) machine(ctx context.Context) string {
 		cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH,
 		time.Now().Format("2006-01-02"), version)
 	if b.selected("cluster") {
-		line += fmt.Sprintf("; for section 7, a stock Temporal server %s cluster "+
-			"(4 processes, PostgreSQL with SQL visibility, no dynamic config)", cluster.ServerVersion)
+		line += fmt.Sprintf("; for section 7, stock Temporal server %s clusters "+
+			"(4 processes, PostgreSQL with SQL visibility, no dynamic config)", strings.Join(cluster.ServerVersions(), " and "))
 	}
 	return line + "."
 }
