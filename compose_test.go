@@ -49,7 +49,7 @@ func TestComposeServices(t *testing.T) {
 		t.Fatalf("load docker-compose.yml: %v", err)
 	}
 
-	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "setup", "worker", "receiver"} {
+	for _, name := range []string{"postgresql", "temporal-admin-tools", "temporal", "temporal-create-namespace", "temporal-ui", "setup", "worker", "receiver"} {
 		if _, ok := p.Services[name]; !ok {
 			t.Errorf("service %q missing; have %v", name, p.ServiceNames())
 		}
@@ -237,22 +237,70 @@ func TestDockerfileBuildsAllBinaries(t *testing.T) {
 	}
 }
 
-// The stack for Docker users runs what the cluster suite tests: the same
-// Temporal server version on PostgreSQL (the Debian 12 machines the suite
-// runs on have PostgreSQL 15).
+// The stack for Docker users runs what the cluster suite tests, set up the
+// way Temporal's own compose files do: the server and admin-tools images of
+// the current release (cluster.ServerVersion, from
+// internal/cluster/versions.mk), PostgreSQL 16, the schemas made by
+// admin-tools before the server starts, the namespace once it answers, and
+// no dynamic-config override.
 func TestComposeRunsTheTestedTemporal(t *testing.T) {
 	p, err := loadCompose(t, composeEnv())
 	if err != nil {
 		t.Fatalf("load docker-compose.yml: %v", err)
 	}
-	if got, want := p.Services["temporal"].Image, "temporalio/auto-setup:"+strings.TrimPrefix(cluster.ServerVersion, "v"); got != want {
-		t.Errorf("temporal image = %q, want %q", got, want)
+	release := strings.TrimPrefix(cluster.ServerVersion(), "v")
+	for name, want := range map[string]string{
+		"temporal":                  "temporalio/server:" + release,
+		"temporal-admin-tools":      "temporalio/admin-tools:" + release,
+		"temporal-create-namespace": "temporalio/admin-tools:" + release,
+		"postgresql":                "postgres:16",
+	} {
+		if got := p.Services[name].Image; got != want {
+			t.Errorf("%s image = %q, want %q", name, got, want)
+		}
 	}
-	if got := p.Services["temporal"].Environment["DB"]; got == nil || *got != "postgres12" {
-		t.Errorf("temporal DB = %v, want postgres12", got)
+	temporal := p.Services["temporal"]
+	for name, want := range map[string]string{"DB": "postgres12", "POSTGRES_SEEDS": "postgresql", "BIND_ON_IP": "0.0.0.0"} {
+		if got := temporal.Environment[name]; got == nil || *got != want {
+			t.Errorf("temporal %s = %v, want %s", name, got, want)
+		}
 	}
-	if got, want := p.Services["postgresql"].Image, "postgres:15"; got != want {
-		t.Errorf("postgresql image = %q, want %q", got, want)
+
+	// The server needs a dynamic config file; this one sets nothing.
+	path := temporal.Environment["DYNAMIC_CONFIG_FILE_PATH"]
+	if path == nil {
+		t.Fatal("temporal: DYNAMIC_CONFIG_FILE_PATH not set")
+	}
+	i := slices.IndexFunc(temporal.Configs, func(c types.ServiceConfigObjConfig) bool { return c.Target == *path })
+	if i < 0 {
+		t.Fatalf("temporal: no config mounted at DYNAMIC_CONFIG_FILE_PATH %s; configs %+v", *path, temporal.Configs)
+	}
+	var overrides map[string]any
+	if err := yaml.Unmarshal([]byte(p.Configs[temporal.Configs[i].Source].Content), &overrides); err != nil || len(overrides) != 0 {
+		t.Errorf("dynamic config %s = %v (%v), want no override", temporal.Configs[i].Source, overrides, err)
+	}
+
+	// Both databases get the release's schema, and each step waits for
+	// the one before it.
+	schema := strings.Join(p.Services["temporal-admin-tools"].Command, " ")
+	for _, want := range []string{"temporal-sql-tool --plugin postgres12", "create", "setup-schema -v 0.0",
+		"update-schema -d /etc/temporal/schema/postgresql/v12/$db/versioned", "for db in temporal visibility"} {
+		if !strings.Contains(schema, want) {
+			t.Errorf("temporal-admin-tools command %q lacks %q", schema, want)
+		}
+	}
+	for _, dep := range []struct{ service, on, condition string }{
+		{"temporal-admin-tools", "postgresql", types.ServiceConditionHealthy},
+		{"temporal", "temporal-admin-tools", types.ServiceConditionCompletedSuccessfully},
+		{"temporal-create-namespace", "temporal", types.ServiceConditionHealthy},
+		{"setup", "temporal-create-namespace", types.ServiceConditionCompletedSuccessfully},
+	} {
+		if got := p.Services[dep.service].DependsOn[dep.on].Condition; got != dep.condition {
+			t.Errorf("%s depends on %s with condition %q, want %q", dep.service, dep.on, got, dep.condition)
+		}
+	}
+	if ns := strings.Join(p.Services["temporal-create-namespace"].Command, " "); !strings.Contains(ns, "temporal operator namespace create --namespace default") {
+		t.Errorf("temporal-create-namespace command %q does not create the default namespace", ns)
 	}
 }
 
