@@ -8,6 +8,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/cluster"
@@ -38,9 +39,11 @@ var steadyTypes = []string{
 	"fine_tuning.job.failed", "realtime.call.incoming", "brand.new.type",
 }
 
-// Production Temporal: hookbridge on a stock Temporal server (v1.29.1,
-// PostgreSQL, SQL visibility, four services, no dynamic config: 10
-// visibility requests/s per namespace), as users run it in production.
+// Production Temporal: hookbridge on a stock Temporal server (the current
+// release, PostgreSQL, SQL visibility, four services, no dynamic config: 10
+// visibility requests/s per namespace; its frontend serving TLS with a
+// certificate of the test's CA, which the receiver and the worker verify
+// through TEMPORAL_TLS_SERVER_CA_CERT_PATH), as users run it in production.
 // Every event family and the ready-made workflows; duplicate deliveries; a
 // steady 30 events/s for a minute, during which history is SIGKILLed (10 s
 // down) and matching too; a 2,000-event backlog drained, during which
@@ -49,8 +52,10 @@ var steadyTypes = []string{
 // exactly one completed workflow with its object, nothing failed and
 // nothing runs, and the steady inflow made no visibility request per event.
 func TestProductionTemporalLosesNothing(t *testing.T) {
+	pki := newServerTLS(t)
 	s := newStack(t, stackOptions{
-		cluster: true,
+		cluster: &cluster.Options{TLS: &cluster.TLS{CA: pki.ca}},
+		client:  client.Options{ConnectionOptions: client.ConnectionOptions{TLS: pki.clientConfig(nil)}},
 		sim: openaisim.Options{
 			Seed:          29,
 			RetryBase:     200 * time.Millisecond,
@@ -58,7 +63,7 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 			RetryFor:      10 * time.Minute,
 			DuplicateRate: 0.05,
 		},
-		env: []string{"LOG_LEVEL=info"},
+		env: []string{"LOG_LEVEL=info", "TEMPORAL_TLS_SERVER_CA_CERT_PATH=" + pki.caFile},
 	})
 	began := time.Now()
 	phase := func(format string, args ...any) {
@@ -73,27 +78,7 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 	}
 	phase("%d events meet OpenAI answering 503 or 401 for %v", len(outages), prodOutage)
 
-	// Every family once, and the ready-made workflows, whose events find
-	// them (the EvalRun's through a visibility query).
-	var emitted []openaisim.Delivery
-	for _, eventType := range eventTypes {
-		d, err := s.sim.Emit(eventType, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		emitted = append(emitted, d)
-	}
-	bg := s.run(t, hookbridge.BackgroundResponseWorkflow, "prod-bg", hello(3600))
-	evalRun := s.run(t, hookbridge.EvalRunWorkflow, "prod-eval", oneItemEvalRun("eval_prod"))
-	for _, d := range emitted {
-		s.result(t, d.WebhookID)
-	}
-	if res := get[workflows.BackgroundResponseResult](t, bg); res.CompletedVia != workflows.ViaWebhook {
-		t.Errorf("BackgroundResponse = %+v, want completed via its webhook", res)
-	}
-	if res := get[workflows.EvalRunResult](t, evalRun); res.CompletedVia != workflows.ViaWebhook {
-		t.Errorf("EvalRun = %+v, want completed via its webhook", res)
-	}
+	emitted := s.everyFamily(t, "prod")
 	phase("every family handled, ready-made workflows continued by their webhooks")
 
 	// Steady inflow with the worker running; history and matching crash.
@@ -175,6 +160,34 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 	phase("checked")
 }
 
+// everyFamily emits an event of every type OpenAI sends and one it may send
+// next, and runs the ready-made workflows, whose events find them (the
+// EvalRun's through a visibility query), with IDs starting with prefix; it
+// waits until all have completed and returns the emitted deliveries.
+func (s *stack) everyFamily(t *testing.T, prefix string) []openaisim.Delivery {
+	t.Helper()
+	var emitted []openaisim.Delivery
+	for _, eventType := range eventTypes {
+		d, err := s.sim.Emit(eventType, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		emitted = append(emitted, d)
+	}
+	bg := s.run(t, hookbridge.BackgroundResponseWorkflow, prefix+"-bg", hello(3600))
+	evalRun := s.run(t, hookbridge.EvalRunWorkflow, prefix+"-eval", oneItemEvalRun("eval_"+prefix))
+	for _, d := range emitted {
+		s.result(t, d.WebhookID)
+	}
+	if res := get[workflows.BackgroundResponseResult](t, bg); res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("BackgroundResponse = %+v, want completed via its webhook", res)
+	}
+	if res := get[workflows.EvalRunResult](t, evalRun); res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("EvalRun = %+v, want completed via its webhook", res)
+	}
+	return emitted
+}
+
 // outage seeds an object of eventType, makes OpenAI answer status to every
 // call about it for prodOutage, and emits its event; it returns the
 // webhook-id.
@@ -204,23 +217,19 @@ func (s *stack) crash(t *testing.T, svc cluster.Service, down time.Duration) {
 }
 
 // clusterCounters returns the frontend's visibility and total requests for
-// the namespace, once the server has published its counters (every second).
+// the namespace, counting every request made before the call:
+// FrontendRequests polls the server's counters, published once a second,
+// until they count a marker request it makes first.
 func (s *stack) clusterCounters(t *testing.T) (visibility, requests float64) {
 	t.Helper()
-	pause(2 * time.Second)
-	ctx := testContext(t, 10*time.Second)
-	visibility, err := s.cluster.VisibilityRequests(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byOperation, err := s.cluster.FrontendRequests(ctx)
+	byOperation, err := s.cluster.FrontendRequests(testContext(t, 30*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range byOperation {
 		requests += n
 	}
-	return visibility, requests
+	return cluster.VisibilityRequests(byOperation), requests
 }
 
 // waitEventsClosed waits until the workflow of every delivery has closed,

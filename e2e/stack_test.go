@@ -75,9 +75,13 @@ type stackOptions struct {
 	env []string
 	// ui starts the dev server with its Web UI.
 	ui bool
-	// cluster runs a stock Temporal server (internal/cluster) instead of the
-	// dev server, with hookbridge's search attributes registered.
-	cluster bool
+	// cluster, when set, runs a stock Temporal server (internal/cluster)
+	// with these options instead of the dev server, with hookbridge's
+	// search attributes registered.
+	cluster *cluster.Options
+	// client holds the options of the test's own Temporal client but its
+	// address: the TLS and the credentials a secured cluster wants.
+	client client.Options
 	// simEnv, when set, gets the simulator's URL once it runs and returns
 	// variables to add to env.
 	simEnv func(simURL string) []string
@@ -88,11 +92,14 @@ type stackOptions struct {
 	// bin holds the receiver and worker binaries to run, e.g. an earlier
 	// release's. Default: those built from this checkout.
 	bin string
+	// receiverEnv adds to the receiver's environment alone, after env.
+	receiverEnv []string
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Helper()
-	ctx := testContext(t, time.Minute)
+	// A stock cluster takes a minute or more to start on a busy machine.
+	ctx := testContext(t, 3*time.Minute)
 	s := &stack{t: t, logs: &syncBuffer{}, blobDir: t.TempDir(), bin: cmp.Or(opts.bin, binDir)}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -101,8 +108,11 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	})
 
 	address := s.startTemporal(ctx, opts)
+	clientOpts := opts.client
+	clientOpts.HostPort = address
 	// The processes' data converter: the test starts hookbridge workflows too.
-	c, err := client.Dial(client.Options{HostPort: address, DataConverter: payload.Converter()})
+	clientOpts.DataConverter = payload.Converter()
+	c, err := client.Dial(clientOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,10 +147,10 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	if opts.simEnv != nil {
 		s.env = append(s.env, opts.simEnv(s.simURL)...)
 	}
-	s.receiverEnv = s.env
+	// The last value of a variable wins.
+	s.receiverEnv = append(slices.Clip(s.env), opts.receiverEnv...)
 	if opts.receiverTemporal != nil {
-		// The last value of a variable wins.
-		s.receiverEnv = append(slices.Clip(s.env), "TEMPORAL_ADDRESS="+opts.receiverTemporal(address))
+		s.receiverEnv = append(s.receiverEnv, "TEMPORAL_ADDRESS="+opts.receiverTemporal(address))
 	}
 	s.startWorker()
 	s.startReceiver()
@@ -150,7 +160,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 // startTemporal starts the dev server or the cluster and returns its address.
 func (s *stack) startTemporal(ctx context.Context, opts stackOptions) string {
 	s.t.Helper()
-	if !opts.cluster {
+	if opts.cluster == nil {
 		temporal, err := devserver.Start(ctx, devserver.Options{Headless: !opts.ui, DBFile: filepath.Join(s.t.TempDir(), "temporal.db")})
 		if err != nil {
 			s.t.Fatal(err)
@@ -163,7 +173,9 @@ func (s *stack) startTemporal(ctx context.Context, opts stackOptions) string {
 	for _, k := range hookbridge.SearchAttributeKeys {
 		attrs = append(attrs, k.GetName())
 	}
-	c, err := cluster.Start(ctx, cluster.Options{SearchAttributes: attrs, Log: s.logs, LogPrefix: "[temporal] "})
+	clusterOpts := *opts.cluster
+	clusterOpts.SearchAttributes, clusterOpts.Log, clusterOpts.LogPrefix = attrs, s.logs, "[temporal] "
+	c, err := cluster.Start(ctx, clusterOpts)
 	if err != nil {
 		s.t.Fatal(err)
 	}

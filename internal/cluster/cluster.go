@@ -241,8 +241,9 @@ func newCluster(opts Options) (*Cluster, error) {
 		// Before the worker service, which calls it.
 		services = slices.Insert(services, slices.Index(services, Worker), InternalFrontend)
 	}
-	// Per service gRPC and metrics; the frontend's HTTP API; PostgreSQL.
-	ports, err := freeport.Ports(loopback, 2*len(services)+2)
+	// Per service gRPC, metrics and HTTP (the frontends serve one);
+	// PostgreSQL.
+	ports, err := freeport.Ports(loopback, 3*len(services)+1)
 	if err != nil {
 		return nil, err
 	}
@@ -266,9 +267,13 @@ func newCluster(opts Options) (*Cluster, error) {
 		prevTail:         make(map[Service]string, len(services)),
 	}
 	for i, svc := range services {
-		c.ports[svc] = servicePorts{GRPC: ports[2*i], Metrics: ports[2*i+1], Membership: memberPorts[i]}
+		p := servicePorts{GRPC: ports[3*i], Metrics: ports[3*i+1], Membership: memberPorts[i]}
+		if svc == Frontend || svc == InternalFrontend {
+			p.HTTP = ports[3*i+2]
+		}
+		c.ports[svc] = p
 	}
-	httpPort, pgPort := ports[2*len(services)], ports[2*len(services)+1]
+	pgPort := ports[3*len(services)]
 	c.address = net.JoinHostPort(loopback, strconv.Itoa(c.ports[Frontend].GRPC))
 
 	c.tmpDir, err = os.MkdirTemp("", "hookbridge-cluster-")
@@ -304,7 +309,6 @@ func newCluster(opts Options) (*Cluster, error) {
 		DBUser:     dbUser,
 		DBPassword: dbPassword,
 		Ports:      c.ports,
-		HTTPPort:   httpPort,
 		TLS:        files,
 		Auth:       opts.Auth,
 	})

@@ -328,11 +328,11 @@ func TestConfigs(t *testing.T) {
 	ports := map[Service]servicePorts{
 		History:  {GRPC: 1001, Membership: 2001, Metrics: 3001},
 		Matching: {GRPC: 1002, Membership: 2002, Metrics: 3002},
-		Frontend: {GRPC: 1003, Membership: 2003, Metrics: 3003},
+		Frontend: {GRPC: 1003, Membership: 2003, Metrics: 3003, HTTP: 4003},
 		Worker:   {GRPC: 1004, Membership: 2004, Metrics: 3004},
 	}
 	withIFE := maps.Clone(ports)
-	withIFE[InternalFrontend] = servicePorts{GRPC: 1005, Membership: 2005, Metrics: 3005}
+	withIFE[InternalFrontend] = servicePorts{GRPC: 1005, Membership: 2005, Metrics: 3005, HTTP: 4005}
 	files := &tlsFiles{CAFile: "/tls/ca.pem", CertFile: "/tls/server.pem", KeyFile: "/tls/server.key", ServerName: TLSServerName, RequireClientCert: true}
 	for _, tt := range []struct {
 		name  string
@@ -346,7 +346,7 @@ func TestConfigs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			err := writeConfigs(dir, configData{IP: loopback, LogLevel: "warn", DBAddress: "127.0.0.1:5432",
-				DBUser: dbUser, DBPassword: dbPassword, Ports: tt.ports, HTTPPort: 4000, TLS: tt.tls, Auth: tt.auth})
+				DBUser: dbUser, DBPassword: dbPassword, Ports: tt.ports, TLS: tt.tls, Auth: tt.auth})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -401,6 +401,7 @@ func TestConfigs(t *testing.T) {
 				Services map[string]struct {
 					RPC struct {
 						GRPCPort int `yaml:"grpcPort"`
+						HTTPPort int `yaml:"httpPort"`
 					}
 				}
 				PublicClient any `yaml:"publicClient"`
@@ -412,8 +413,8 @@ func TestConfigs(t *testing.T) {
 				t.Errorf("services %v, want %d", cfg.Services, len(tt.ports))
 			}
 			for svc, p := range tt.ports {
-				if got := cfg.Services[string(svc)].RPC.GRPCPort; got != p.GRPC {
-					t.Errorf("%s grpcPort %d, want %d", svc, got, p.GRPC)
+				if got := cfg.Services[string(svc)].RPC; got.GRPCPort != p.GRPC || got.HTTPPort != p.HTTP {
+					t.Errorf("%s grpcPort %d and httpPort %d, want %d and %d", svc, got.GRPCPort, got.HTTPPort, p.GRPC, p.HTTP)
 				}
 			}
 			if cfg.PublicClient != nil {

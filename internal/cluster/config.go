@@ -13,6 +13,7 @@ type servicePorts struct {
 	GRPC       int
 	Membership int
 	Metrics    int // its Prometheus endpoint
+	HTTP       int // its HTTP API, 0 for none: the frontends have one
 }
 
 // configData fills configTemplate.
@@ -143,8 +144,8 @@ services:
       grpcPort: {{$p.GRPC}}
       membershipPort: {{$p.Membership}}
       bindOnIP: "{{$.IP}}"
-{{- if eq $name "frontend"}}
-      httpPort: {{$.HTTPPort}}
+{{- if $p.HTTP}}
+      httpPort: {{$p.HTTP}}
 {{- end}}
 {{- end}}
 
@@ -190,7 +191,7 @@ func writeConfigs(dir string, data configData) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write server config: %w", err)
 	}
-	data.GRPCPort = data.Ports[Frontend].GRPC
+	data.GRPCPort, data.HTTPPort = data.Ports[Frontend].GRPC, data.Ports[Frontend].HTTP
 	for svc, p := range data.Ports {
 		data.Metrics = p.Metrics
 		var buf bytes.Buffer
