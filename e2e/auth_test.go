@@ -95,13 +95,8 @@ func testMutualTLSAndTokens(t *testing.T, version string) {
 			ConnectionOptions: client.ConnectionOptions{TLS: pki.clientConfig(&own)},
 			Credentials:       client.NewAPIKeyStaticCredentials(writer("hookbridge-e2e")),
 		},
-		sim: openaisim.Options{
-			Seed:          20,
-			RetryBase:     200 * time.Millisecond,
-			RetryCap:      2 * time.Second,
-			RetryFor:      10 * time.Minute,
-			DuplicateRate: 0.2,
-		},
+		// Duplicates often enough to show in some 40 events.
+		sim: clusterSim(20, 0.2),
 		env: []string{
 			"LOG_LEVEL=info",
 			"TEMPORAL_TLS_CLIENT_CERT_PATH=" + certFile,

@@ -56,14 +56,8 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 	s := newStack(t, stackOptions{
 		cluster: &cluster.Options{TLS: &cluster.TLS{CA: pki.ca}},
 		client:  client.Options{ConnectionOptions: client.ConnectionOptions{TLS: pki.clientConfig(nil)}},
-		sim: openaisim.Options{
-			Seed:          29,
-			RetryBase:     200 * time.Millisecond,
-			RetryCap:      2 * time.Second,
-			RetryFor:      10 * time.Minute,
-			DuplicateRate: 0.05,
-		},
-		env: []string{"LOG_LEVEL=info", "TEMPORAL_TLS_SERVER_CA_CERT_PATH=" + pki.caFile},
+		sim:     clusterSim(29, 0.05),
+		env:     []string{"LOG_LEVEL=info", "TEMPORAL_TLS_SERVER_CA_CERT_PATH=" + pki.caFile},
 	})
 	began := time.Now()
 	phase := func(format string, args ...any) {
@@ -158,6 +152,19 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 
 	s.checkEveryDeliveryHeldOnce(t, emitted)
 	phase("checked")
+}
+
+// clusterSim configures the simulator of the stock-cluster suites: OpenAI's
+// retries, compressed to seconds but going on for minutes, and a
+// duplicateRate of the deliveries made twice, with the randomness seeded.
+func clusterSim(seed int64, duplicateRate float64) openaisim.Options {
+	return openaisim.Options{
+		Seed:          seed,
+		RetryBase:     200 * time.Millisecond,
+		RetryCap:      2 * time.Second,
+		RetryFor:      10 * time.Minute,
+		DuplicateRate: duplicateRate,
+	}
 }
 
 // everyFamily emits an event of every type OpenAI sends and one it may send
