@@ -74,7 +74,8 @@ func upgrade(ctx context.Context, c client.Client, ns string, dryRun bool, stdou
 				Reason:                    "hookbridge upgrade to " + release.Version + ": handle the event of release 0.1.0 again from its first step",
 				WorkflowTaskFinishEventId: reset,
 				RequestId:                 "hookbridge-upgrade-" + exec.GetRunId(),
-				ResetReapplyType:          enumspb.RESET_REAPPLY_TYPE_SIGNAL,
+				// Signals sent to the old run (a wait's object) reach the new one.
+				ResetReapplyExcludeTypes: []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE},
 			})
 			if err != nil {
 				return fmt.Errorf("reset %s: %w", exec.GetWorkflowId(), err)
