@@ -27,13 +27,9 @@ func (r Route) Matches(eventType string) bool {
 }
 
 // ChildWorkflowID is the ID of the routed workflow started by the event
-// workflow whose ID is parentID (see WorkflowID): parentID + "/" +
-// WorkflowType, so a redelivery cannot start it twice. An ID longer than
-// Temporal allows is shortened as WorkflowID shortens. Under the limit it
-// is what it always was for the default project, whose event workflows had
-// the webhook-id as ID: running workflows replay.
+// workflow whose ID is parentID: see hookbridge.ChildWorkflowID.
 func (r Route) ChildWorkflowID(parentID string) string {
-	return shortenID(parentID + "/" + r.WorkflowType)
+	return ChildWorkflowID(parentID, r.WorkflowType)
 }
 
 // ParseRoutes reads routes written as comma-separated

@@ -34,6 +34,16 @@ func WorkflowID(project, webhookID string) string {
 	return shortenID(project + "/" + webhookID)
 }
 
+// ChildWorkflowID is the ID of a child of type workflowType that the
+// workflow whose ID is parentID (see WorkflowID) starts: parentID + "/" +
+// workflowType, so a redelivery cannot start it twice, and shortened as
+// WorkflowID shortens when longer than Temporal allows. Under the limit it
+// is what it always was for the default project, whose event workflows had
+// the webhook-id as ID: running workflows replay.
+func ChildWorkflowID(parentID, workflowType string) string {
+	return shortenID(parentID + "/" + workflowType)
+}
+
 // shortenID returns id when it fits Temporal's ID limit, else its first
 // bytes, cut at a whole UTF-8 character, then "~sha256:" and the hex
 // SHA-256 of the whole id: as unique as the hash, and still readable.

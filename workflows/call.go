@@ -179,7 +179,10 @@ func decide(ctx workflow.Context, ev hookbridge.Event, kind hookbridge.ObjectKin
 	childCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	child := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(childCtx, workflow.ChildWorkflowOptions{
-		WorkflowID:            ev.WebhookID + "/" + policy.Decider,
+		// From the workflow's own ID, as routed children: within Temporal's
+		// limit and apart per project; for every call started before IDs
+		// held projects, the webhook-id's, so running workflows replay.
+		WorkflowID:            hookbridge.ChildWorkflowID(workflow.GetInfo(ctx).WorkflowExecution.ID, policy.Decider),
 		TaskQueue:             policy.DeciderTaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		StaticSummary:         ev.Type + " " + ev.ObjectID,

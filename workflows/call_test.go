@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -179,5 +182,31 @@ func TestCallDecider(t *testing.T) {
 				t.Errorf("result = %+v, call %+v", res, res.Call)
 			}
 		})
+	}
+}
+
+// TestCallDeciderIDFromTheWorkflowID: the decider's workflow ID comes from
+// the call workflow's own ID, so it stays within Temporal's limit for a
+// 1,000-character webhook-id and apart for each project.
+func TestCallDeciderIDFromTheWorkflowID(t *testing.T) {
+	ev := callEvent("realtime.call.incoming", "rtc_1")
+	ev.WebhookID = strings.Repeat("w", 1000)
+	parent := hookbridge.WorkflowID("staging", ev.WebhookID)
+	env := callEnv(t, workflows.CallPolicy{Answers: answers, Decider: "DecideCall"}, time.Second)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: parent})
+	env.RegisterWorkflowWithOptions(func(workflow.Context, hookbridge.IncomingCall) (hookbridge.CallDecision, error) {
+		return acceptRealtime, nil
+	}, workflow.RegisterOptions{Name: "DecideCall"})
+	var childID string
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+		childID = info.WorkflowExecution.ID
+	})
+	env.OnActivity("AnswerRealtimeCall", mock.Anything, mock.Anything).Return(answeredAt(2*time.Second), nil).Once()
+	env.ExecuteWorkflow("IncomingCall", ev)
+	if res := result(t, env); res.Call.DecidedBy != workflows.DecidedByDecider {
+		t.Fatalf("decided by %q (%s), want the decider", res.Call.DecidedBy, res.Call.DeciderError)
+	}
+	if want := hookbridge.ChildWorkflowID(parent, "DecideCall"); childID != want || len(childID) > 1000 || !strings.HasPrefix(childID, "staging/") {
+		t.Errorf("decider's workflow ID = %.40q (%d bytes), want %.40q", childID, len(childID), want)
 	}
 }
