@@ -57,7 +57,7 @@ func TestDashboardAndAlertsWatchExportedMetrics(t *testing.T) {
 		},
 	})
 
-	// Events of every type, the calls among them answered.
+	// Events of every type, the calls among them answered; by workflow ID.
 	var webhookIDs []string
 	for _, eventType := range hookbridge.EventTypes() {
 		d, err := s.sim.Emit(eventType, "")
@@ -98,7 +98,7 @@ func TestDashboardAndAlertsWatchExportedMetrics(t *testing.T) {
 	if a, err := deliverAt(s.receiverURL+"/team-a", h, body); err != nil || a.status != http.StatusOK {
 		t.Fatalf("delivery to team-a: %+v %v", a, err)
 	}
-	webhookIDs = append(webhookIDs, "wh_team_a")
+	webhookIDs = append(webhookIDs, hookbridge.WorkflowID("team-a", "wh_team_a"))
 	forged, err := signing.Headers(teamASecret, "wh_forged", time.Now(), []byte(body))
 	if err != nil {
 		t.Fatal(err)
