@@ -131,7 +131,8 @@ test-e2e:
 test-cluster:
 	@$(call stage,end-to-end tests on a stock Temporal server,$(GO) test -count=1 -timeout 14m -run '$(CLUSTER_TESTS)' -v ./e2e)
 
-# What deploy/ ships: the Helm chart rendered for several value sets, each
+# What deploy/ ships: docker-compose.yml loaded by the compose-spec loader
+# and the Dockerfile; the Helm chart rendered for several value sets, each
 # object decoded strictly into its Kubernetes type, and linted; the alert
 # rules' promtool unit tests; the dashboard's and rules' PromQL. No race
 # detector: the checks are sequential, and Helm's packages are big to build

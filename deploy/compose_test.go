@@ -1,4 +1,4 @@
-package hookbridge_test
+package deploy
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func composeEnv() map[string]string {
 // It only parses: no Docker engine or network is involved.
 func loadCompose(t *testing.T, env map[string]string, profiles ...string) (*types.Project, error) {
 	t.Helper()
-	wd, err := filepath.Abs(".")
+	wd, err := filepath.Abs("..") // the repository's root, where docker compose runs
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestComposeOurImage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load docker-compose.yml: %v", err)
 	}
-	wd, err := filepath.Abs(".")
+	wd, err := filepath.Abs("..") // the repository's root, where docker compose runs
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestComposeRequiresSecrets(t *testing.T) {
 // TestDockerfileBuildsAllBinaries catches drift between the Dockerfile and
 // the binaries docker-compose.yml runs.
 func TestDockerfileBuildsAllBinaries(t *testing.T) {
-	b, err := os.ReadFile("Dockerfile")
+	b, err := os.ReadFile("../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestComposeTracingProfile(t *testing.T) {
 
 	// The endpoint docker-compose.yml (and the README) tell users to set.
 	const endpoint = "http://otel-collector:4318"
-	if b, err := os.ReadFile("docker-compose.yml"); err != nil || !strings.Contains(string(b), "OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint+" docker compose --profile tracing up") {
+	if b, err := os.ReadFile("../docker-compose.yml"); err != nil || !strings.Contains(string(b), "OTEL_EXPORTER_OTLP_ENDPOINT="+endpoint+" docker compose --profile tracing up") {
 		t.Errorf("docker-compose.yml does not say to run with OTEL_EXPORTER_OTLP_ENDPOINT=%s (%v)", endpoint, err)
 	}
 	env := composeEnv()
