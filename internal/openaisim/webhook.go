@@ -490,7 +490,10 @@ func (h *sender) attempt(d *Delivery) (a Attempt, gone bool) {
 		return a, false
 	}
 	timeout := h.s.opts.AckTimeout
-	ctx, cancel := context.WithTimeout(h.ctx, timeout)
+	// The attempt is timed from its deadline's start, so that one that
+	// timed out took at least the timeout.
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(h.ctx, start.Add(timeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.Body))
 	if err != nil {
@@ -503,7 +506,6 @@ func (h *sender) attempt(d *Delivery) (a Attempt, gone bool) {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
 
-	start := time.Now()
 	resp, err := h.client.Do(req)
 	if err == nil {
 		a.StatusCode = resp.StatusCode
