@@ -50,6 +50,13 @@ type Options struct {
 	// Status, when not nil, is kept by Run: running while the SDK workers
 	// poll. Default nil.
 	Status *Status
+	// Deployment, when set (both fields), opts both workers into Worker
+	// Versioning as that version of that worker deployment: they take only
+	// the tasks Temporal routes to it, event workflows stay pinned to the
+	// build that started them and the ready-made waits move to the current
+	// build. Default zero: unversioned, any worker of the queue takes any
+	// task.
+	Deployment worker.WorkerDeploymentVersion
 }
 
 // DefaultNamespaceCheckInterval is how often Run checks its namespace
@@ -111,13 +118,10 @@ func newWorkers(c client.Client, acts *activities.Activities, opts Options, onFa
 	if opts.CallTaskQueue == "" {
 		opts.CallTaskQueue = hookbridge.DefaultCallTaskQueue
 	}
-	if opts.Worker.MaxConcurrentWorkflowTaskPollers == 0 {
-		opts.Worker.MaxConcurrentWorkflowTaskPollers = DefaultWorkflowTaskPollers
-	}
 	events := &workflows.EventWorkflows{Routes: opts.Routes, Calls: opts.Calls}
 	var ws []worker.Worker
 	for _, queue := range slices.Compact([]string{opts.TaskQueue, opts.CallTaskQueue}) {
-		wo := opts.Worker
+		wo := sdkOptions(opts)
 		if onFatal != nil {
 			theirs := wo.OnFatalError
 			wo.OnFatalError = func(err error) {
@@ -135,6 +139,20 @@ func newWorkers(c client.Client, acts *activities.Activities, opts Options, onFa
 	return ws
 }
 
+// sdkOptions are the SDK worker options that opts ask for: opts.Worker with
+// hookbridge's defaults filled in and, when opts.Deployment is set, Worker
+// Versioning on.
+func sdkOptions(opts Options) worker.Options {
+	wo := opts.Worker
+	if wo.MaxConcurrentWorkflowTaskPollers == 0 {
+		wo.MaxConcurrentWorkflowTaskPollers = DefaultWorkflowTaskPollers
+	}
+	if opts.Deployment != (worker.WorkerDeploymentVersion{}) {
+		wo.DeploymentOptions = worker.DeploymentOptions{UseVersioning: true, Version: opts.Deployment}
+	}
+	return wo
+}
+
 // WorkflowRegistry is where workflows are registered: a worker, or a
 // replayer that checks recorded histories against the current code.
 type WorkflowRegistry interface {
@@ -144,22 +162,32 @@ type WorkflowRegistry interface {
 // RegisterWorkflows registers every hookbridge workflow under the name it
 // is started by: the event workflows (with their routes and call policy)
 // and the ready-made workflows that create OpenAI work and wait for it.
+//
+// Each declares its behaviour under Worker Versioning, which the SDK sends
+// only from a versioned worker: event workflows are short, so they are
+// pinned and finish on the build that started them, with no GetVersion;
+// the ready-made waits may last days, so they auto-upgrade to the current
+// build, and their code keeps GetVersion for every change.
 func RegisterWorkflows(r WorkflowRegistry, events *workflows.EventWorkflows) {
-	register := func(name string, fn any) {
-		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
+	register := func(name string, fn any, behavior workflow.VersioningBehavior) {
+		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name, VersioningBehavior: behavior})
 	}
 	registered := map[string]bool{}
 	for _, k := range hookbridge.Kinds {
 		if !registered[k.WorkflowType] {
-			register(k.WorkflowType, events.Workflow(k.Family))
+			register(k.WorkflowType, events.Workflow(k.Family), workflow.VersioningBehaviorPinned)
 			registered[k.WorkflowType] = true
 		}
 	}
-	register(hookbridge.OtherEventWorkflow, events.Workflow(hookbridge.FamilyOther))
-	register(hookbridge.BackgroundResponseWorkflow, workflows.BackgroundResponse)
-	register(hookbridge.BatchWorkflow, workflows.Batch)
-	register(hookbridge.FineTuningJobWorkflow, workflows.FineTuningJob)
-	register(hookbridge.EvalRunWorkflow, workflows.EvalRun)
+	register(hookbridge.OtherEventWorkflow, events.Workflow(hookbridge.FamilyOther), workflow.VersioningBehaviorPinned)
+	for name, wait := range map[string]any{
+		hookbridge.BackgroundResponseWorkflow: workflows.BackgroundResponse,
+		hookbridge.BatchWorkflow:              workflows.Batch,
+		hookbridge.FineTuningJobWorkflow:      workflows.FineTuningJob,
+		hookbridge.EvalRunWorkflow:            workflows.EvalRun,
+	} {
+		register(name, wait, workflow.VersioningBehaviorAutoUpgrade)
+	}
 }
 
 // Run runs the workers until ctx is done, then stops them: polling ends at
