@@ -107,7 +107,7 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	}
 	calls := callPolicy(cfg)
 	logCallPolicy(logger, calls)
-	logger.Info("worker running", "version", release.String(), "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "call_task_queue", cfg.CallTaskQueue,
+	logger.Info("worker running", "version", release.String(), "deployment", cfg.DeploymentName, "build_id", cfg.BuildID, "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "call_task_queue", cfg.CallTaskQueue,
 		"projects", len(cfg.Projects), "blob_url", withoutQuery(cfg.BlobURL), "routes", len(cfg.Routes))
 	err = worker.Run(ctx, c, acts, worker.Options{
 		TaskQueue:     cfg.TaskQueue,
@@ -116,6 +116,7 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		Calls:         calls,
 		Worker:        sdkworker.Options{WorkerStopTimeout: cfg.ShutdownTimeout},
 		Namespace:     cfg.Namespace,
+		Deployment:    cfg.Deployment(),
 		Status:        status,
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/caarlos0/env/v11"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/secrets"
@@ -160,6 +161,18 @@ type Worker struct {
 	// CallDeadline is how long after its event a call can still be
 	// answered; past it, a call is not answered (outcome expired).
 	CallDeadline time.Duration `env:"HOOKBRIDGE_CALL_DEADLINE" envDefault:"5s"`
+	// DeploymentName and BuildID, both set, opt the worker into Worker
+	// Versioning as that build of that worker deployment; both unset, it
+	// runs unversioned. The names are the ones Temporal's Worker Controller
+	// sets in the pods it runs.
+	DeploymentName string `env:"TEMPORAL_DEPLOYMENT_NAME"`
+	BuildID        string `env:"TEMPORAL_WORKER_BUILD_ID"`
+}
+
+// Deployment is the worker deployment version the worker runs as: zero
+// when Worker Versioning is off.
+func (c Worker) Deployment() worker.WorkerDeploymentVersion {
+	return worker.WorkerDeploymentVersion{DeploymentName: c.DeploymentName, BuildID: c.BuildID}
 }
 
 // CallDecision is a call decision as JSON, for caarlos0/env.
@@ -339,6 +352,11 @@ func (c Worker) validate() error {
 	}
 	if c.CallDeadline <= 0 {
 		errs = append(errs, errors.New("HOOKBRIDGE_CALL_DEADLINE must be positive"))
+	}
+	// One without the other is a half-made deployment: unversioned, the
+	// worker would take tasks meant for versioned builds and the reverse.
+	if (c.DeploymentName == "") != (c.BuildID == "") {
+		errs = append(errs, errors.New("TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID turn Worker Versioning on together: set both, or neither to run unversioned"))
 	}
 	return errors.Join(errs...)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
+	sdkworker "go.temporal.io/sdk/worker"
 )
 
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -252,5 +253,37 @@ func TestProjectClientsDoNotInheritTheEnvironment(t *testing.T) {
 	h := headers[0]
 	if h.Get("OpenAI-Organization") != "org_team_a" || h.Get("OpenAI-Project") != "" || h.Get("Authorization") != "Bearer sk-team-a" {
 		t.Errorf("headers: organization %q, project %q, authorization %q", h.Get("OpenAI-Organization"), h.Get("OpenAI-Project"), h.Get("Authorization"))
+	}
+}
+
+func TestWorkerDeploymentBothOrNeither(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		want    sdkworker.WorkerDeploymentVersion
+		wantErr bool
+	}{
+		{name: "neither: unversioned", env: map[string]string{}},
+		{name: "both", env: map[string]string{"TEMPORAL_DEPLOYMENT_NAME": "hookbridge", "TEMPORAL_WORKER_BUILD_ID": "v0.4.0"},
+			want: sdkworker.WorkerDeploymentVersion{DeploymentName: "hookbridge", BuildID: "v0.4.0"}},
+		{name: "name only", env: map[string]string{"TEMPORAL_DEPLOYMENT_NAME": "hookbridge"}, wantErr: true},
+		{name: "build id only", env: map[string]string{"TEMPORAL_WORKER_BUILD_ID": "v0.4.0"}, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env["OPENAI_API_KEY"] = "sk"
+			cfg, err := config.ParseWorker(tc.env)
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID") {
+					t.Errorf("err = %v, want one naming both variables", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Deployment(); got != tc.want {
+				t.Errorf("Deployment() = %+v, want %+v", got, tc.want)
+			}
+		})
 	}
 }
