@@ -116,7 +116,7 @@ test:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
 # The production-shaped suite on a stock Temporal server (internal/cluster).
-CLUSTER_TESTS := TestProductionTemporal
+CLUSTER_TESTS := TestProductionTemporal|TestClusterBlueGreenUpgrade
 
 # Every package but the end-to-end suites and the deployment checks, under
 # the race detector; then the allocation tests, which the race detector's
