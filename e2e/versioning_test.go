@@ -11,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/cluster"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/workflows"
@@ -19,19 +20,30 @@ import (
 const blueGreenDeployment = "hookbridge"
 
 // Blue-green with Worker Versioning on a stock Temporal server: build A
-// runs with events in flight (OpenAI answering 503 to them, so they retry);
-// build B starts beside it and is made current; new events run on B, the
-// retrying ones stay pinned to A and complete there once OpenAI recovers;
-// then A stops. Every event completes once, on the build that started it,
-// with no workflow task failure in any history.
+// runs with events in flight (OpenAI answering 503 to them, so they retry)
+// and a ready-made BackgroundResponse waiting for its webhook; build B
+// starts beside it and is made current; new events run on B, the retrying
+// ones stay pinned to A and complete there once OpenAI recovers, the wait
+// moves to B and completes there when its webhook comes; then A stops.
+// Every event completes once, on the build that started it, with no
+// workflow task failure in any history.
 func TestClusterBlueGreenUpgrade(t *testing.T) {
+	sim := clusterSim(31, 0)
+	// The wait's response finishes well after the switch to B.
+	sim.CompleteAfter = 40 * time.Second
 	s := newStack(t, stackOptions{
 		cluster: &cluster.Options{},
-		sim:     clusterSim(31, 0),
+		sim:     sim,
 		env:     []string{"LOG_LEVEL=info", "TEMPORAL_DEPLOYMENT_NAME=" + blueGreenDeployment, "TEMPORAL_WORKER_BUILD_ID=A"},
 	})
 	deployment := s.client.WorkerDeploymentClient().GetHandle(blueGreenDeployment)
 	makeCurrent(t, deployment, "A")
+	wait := s.run(t, hookbridge.BackgroundResponseWorkflow, "bluegreen-wait", hello(3600))
+	waitFor(t, time.Minute, "the wait on A", func() bool {
+		info, err := describe(s.client, wait.GetID())
+		v := info.GetWorkflowExecutionInfo().GetVersioningInfo()
+		return err == nil && v.GetBehavior() == enumspb.VERSIONING_BEHAVIOR_AUTO_UPGRADE && v.GetDeploymentVersion().GetBuildId() == "A"
+	})
 
 	var inFlight []openaisim.Delivery
 	for i := range 4 {
@@ -56,6 +68,9 @@ func TestClusterBlueGreenUpgrade(t *testing.T) {
 	s.env = append(s.env, "TEMPORAL_WORKER_BUILD_ID=B", "WORKER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)))
 	s.startWorker()
 	makeCurrent(t, deployment, "B")
+	if info, err := describe(s.client, wait.GetID()); err != nil || info.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("the wait is not pending when B becomes current (%v): the test did not exercise its upgrade", err)
+	}
 
 	var after []openaisim.Delivery
 	for range 4 {
@@ -68,6 +83,15 @@ func TestClusterBlueGreenUpgrade(t *testing.T) {
 	s.waitEventsClosed(t, after)
 	s.sim.ClearFaults()
 	s.waitEventsClosed(t, inFlight)
+	if res := get[workflows.BackgroundResponseResult](t, wait); res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("the wait: %+v, want completed via its webhook", res)
+	}
+	if info, err := describe(s.client, wait.GetID()); err != nil || info.GetWorkflowExecutionInfo().GetVersioningInfo().GetDeploymentVersion().GetBuildId() != "B" {
+		t.Errorf("the wait finished on %v (%v), want build B: auto-upgraded", info.GetWorkflowExecutionInfo().GetVersioningInfo(), err)
+	}
+	if failure := workflowTaskFailure(t, s, wait.GetID(), ""); failure != "" {
+		t.Errorf("the wait: workflow task failed: %s", failure)
+	}
 	if err := workerA.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
