@@ -22,6 +22,10 @@ const (
 	// MetadataWorkflowID is the metadata key naming the workflow that waits
 	// for an OpenAI object.
 	MetadataWorkflowID = "temporal_workflow_id"
+	// MetadataRunID is the metadata key naming the run of that workflow that
+	// created the object: a new run under the same workflow ID must not
+	// take over the objects of an earlier one.
+	MetadataRunID = "temporal_run_id"
 	// MemoEvalID is the memo field of an EvalRun workflow holding its eval
 	// id: eval.run events carry only the run id.
 	MemoEvalID = "eval_id"

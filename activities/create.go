@@ -25,14 +25,31 @@ import (
 // object, if any, is among the newest.
 const lookBack = 100
 
-// withWorkflowID returns metadata plus the creating workflow's ID.
-func withWorkflowID(metadata map[string]string, workflowID string) map[string]string {
-	out := make(map[string]string, len(metadata)+1)
+// Creator names the workflow run a create activity works for. RunID is ""
+// for workflows started before create-once-per-run: they match objects by
+// workflow ID alone, as they always did.
+type Creator struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id,omitempty"`
+}
+
+// metadata returns metadata plus the creator's workflow and run IDs.
+func (c Creator) metadata(metadata map[string]string) map[string]string {
+	out := make(map[string]string, len(metadata)+2)
 	for k, v := range metadata {
 		out[k] = v
 	}
-	out[hookbridge.MetadataWorkflowID] = workflowID
+	out[hookbridge.MetadataWorkflowID] = c.WorkflowID
+	if c.RunID != "" {
+		out[hookbridge.MetadataRunID] = c.RunID
+	}
 	return out
+}
+
+// made reports whether an object with this metadata is the creator's.
+func (c Creator) made(metadata map[string]string) bool {
+	return metadata[hookbridge.MetadataWorkflowID] == c.WorkflowID &&
+		(c.RunID == "" || metadata[hookbridge.MetadataRunID] == c.RunID)
 }
 
 // withProject marks an object as the project's.
@@ -54,8 +71,8 @@ func rawOptions(params map[string]json.RawMessage) []option.RequestOption {
 // CreateResponseRequest is the input of CreateResponse.
 type CreateResponseRequest struct {
 	// Project is the OpenAI project to create in, "" the default one.
-	Project      string                     `json:"project,omitempty"`
-	WorkflowID   string                     `json:"workflow_id"`
+	Project string `json:"project,omitempty"`
+	Creator
 	Model        string                     `json:"model"`
 	Input        json.RawMessage            `json:"input"`
 	Instructions string                     `json:"instructions,omitempty"`
@@ -74,7 +91,7 @@ func (a *Activities) CreateResponse(ctx context.Context, req CreateResponseReque
 	params := responses.ResponseNewParams{
 		Model:      req.Model,
 		Background: openai.Bool(true),
-		Metadata:   withWorkflowID(req.Metadata, req.WorkflowID),
+		Metadata:   req.metadata(req.Metadata),
 	}
 	if req.Instructions != "" {
 		params.Instructions = openai.String(req.Instructions)
@@ -105,20 +122,24 @@ func (a *Activities) CancelResponse(ctx context.Context, ref ObjectRef) (hookbri
 // UploadBatchInputRequest is the input of UploadBatchInput.
 type UploadBatchInputRequest struct {
 	// Project is the OpenAI project to create in, "" the default one.
-	Project    string            `json:"project,omitempty"`
-	WorkflowID string            `json:"workflow_id"`
-	Lines      []json.RawMessage `json:"lines"`
+	Project string `json:"project,omitempty"`
+	Creator
+	Lines []json.RawMessage `json:"lines"`
 }
 
 // UploadBatchInput uploads request lines as a JSONL file for a batch, named
-// after the workflow so that a retry finds the file instead of uploading it
+// after the workflow run so that a retry finds the file instead of uploading it
 // again.
 func (a *Activities) UploadBatchInput(ctx context.Context, req UploadBatchInputRequest) (string, error) {
 	c, err := a.client(ctx, req.Project)
 	if err != nil {
 		return "", err
 	}
-	name := "hookbridge-" + url.PathEscape(req.WorkflowID) + ".jsonl"
+	name := "hookbridge-" + url.PathEscape(req.WorkflowID)
+	if req.RunID != "" {
+		name += "-" + url.PathEscape(req.RunID)
+	}
+	name += ".jsonl"
 	page, err := c.Files.List(ctx, openai.FileListParams{Purpose: openai.String("batch"), Limit: openai.Int(lookBack), Order: openai.FileListParamsOrderDesc})
 	if err != nil {
 		return "", classify(ctx, "list files", err)
@@ -148,8 +169,8 @@ func (a *Activities) UploadBatchInput(ctx context.Context, req UploadBatchInputR
 // CreateBatchRequest is the input of CreateBatch.
 type CreateBatchRequest struct {
 	// Project is the OpenAI project to create in, "" the default one.
-	Project          string            `json:"project,omitempty"`
-	WorkflowID       string            `json:"workflow_id"`
+	Project string `json:"project,omitempty"`
+	Creator
 	InputFileID      string            `json:"input_file_id"`
 	Endpoint         string            `json:"endpoint"`
 	CompletionWindow string            `json:"completion_window"`
@@ -167,7 +188,7 @@ func (a *Activities) CreateBatch(ctx context.Context, req CreateBatchRequest) (h
 		return hookbridge.Object{}, classify(ctx, "list batches", err)
 	}
 	for i := range page.Data {
-		if page.Data[i].Metadata[hookbridge.MetadataWorkflowID] == req.WorkflowID {
+		if req.made(page.Data[i].Metadata) {
 			return withProject(batchObject(&page.Data[i]), req.Project), nil
 		}
 	}
@@ -175,7 +196,7 @@ func (a *Activities) CreateBatch(ctx context.Context, req CreateBatchRequest) (h
 		InputFileID:      req.InputFileID,
 		Endpoint:         openai.BatchNewParamsEndpoint(req.Endpoint),
 		CompletionWindow: openai.BatchNewParamsCompletionWindow(req.CompletionWindow),
-		Metadata:         withWorkflowID(req.Metadata, req.WorkflowID),
+		Metadata:         req.metadata(req.Metadata),
 	})
 	if err != nil {
 		return hookbridge.Object{}, classify(ctx, "create batch", err)
@@ -200,8 +221,8 @@ func (a *Activities) CancelBatch(ctx context.Context, ref ObjectRef) (hookbridge
 // CreateFineTuningJobRequest is the input of CreateFineTuningJob.
 type CreateFineTuningJobRequest struct {
 	// Project is the OpenAI project to create in, "" the default one.
-	Project        string                     `json:"project,omitempty"`
-	WorkflowID     string                     `json:"workflow_id"`
+	Project string `json:"project,omitempty"`
+	Creator
 	Model          string                     `json:"model"`
 	TrainingFile   string                     `json:"training_file"`
 	ValidationFile string                     `json:"validation_file,omitempty"`
@@ -219,7 +240,7 @@ func (a *Activities) CreateFineTuningJob(ctx context.Context, req CreateFineTuni
 	}
 	page, err := c.FineTuning.Jobs.List(ctx, openai.FineTuningJobListParams{
 		Limit:    openai.Int(1),
-		Metadata: map[string]string{hookbridge.MetadataWorkflowID: req.WorkflowID},
+		Metadata: req.metadata(nil),
 	})
 	if err != nil {
 		return hookbridge.Object{}, classify(ctx, "list fine-tuning jobs", err)
@@ -230,7 +251,7 @@ func (a *Activities) CreateFineTuningJob(ctx context.Context, req CreateFineTuni
 	params := openai.FineTuningJobNewParams{
 		Model:        openai.FineTuningJobNewParamsModel(req.Model),
 		TrainingFile: req.TrainingFile,
-		Metadata:     withWorkflowID(req.Metadata, req.WorkflowID),
+		Metadata:     req.metadata(req.Metadata),
 	}
 	if req.ValidationFile != "" {
 		params.ValidationFile = openai.String(req.ValidationFile)
@@ -305,8 +326,8 @@ func runPath(evalID, runID string) string {
 // CreateEvalRunRequest is the input of CreateEvalRun.
 type CreateEvalRunRequest struct {
 	// Project is the OpenAI project to create in, "" the default one.
-	Project    string            `json:"project,omitempty"`
-	WorkflowID string            `json:"workflow_id"`
+	Project string `json:"project,omitempty"`
+	Creator
 	EvalID     string            `json:"eval_id"`
 	Name       string            `json:"name,omitempty"`
 	DataSource json.RawMessage   `json:"data_source"`
@@ -327,11 +348,11 @@ func (a *Activities) CreateEvalRun(ctx context.Context, req CreateEvalRunRequest
 		return hookbridge.Object{}, classify(ctx, "list runs of eval "+req.EvalID, err)
 	}
 	for _, r := range page.Data {
-		if r.Metadata[hookbridge.MetadataWorkflowID] == req.WorkflowID {
+		if req.made(r.Metadata) {
 			return withProject(r.object(), req.Project), nil
 		}
 	}
-	body := map[string]any{"data_source": req.DataSource, "metadata": withWorkflowID(req.Metadata, req.WorkflowID)}
+	body := map[string]any{"data_source": req.DataSource, "metadata": req.metadata(req.Metadata)}
 	if req.Name != "" {
 		body["name"] = req.Name
 	}

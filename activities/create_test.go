@@ -12,7 +12,7 @@ func TestCreateResponseStartsABackgroundResponseNamingTheWorkflow(t *testing.T) 
 	acts, _, _ := newActivities(t)
 	for _, input := range []string{`"say hello"`, `[{"role":"user","content":"say hello"}]`} {
 		got, err := run[hookbridge.Object](t, acts, acts.CreateResponse, activities.CreateResponseRequest{
-			WorkflowID: "wf-1", Model: "gpt-4.1-mini", Input: json.RawMessage(input), Metadata: map[string]string{"team": "billing"},
+			Creator: activities.Creator{WorkflowID: "wf-1"}, Model: "gpt-4.1-mini", Input: json.RawMessage(input), Metadata: map[string]string{"team": "billing"},
 			Params: map[string]json.RawMessage{"temperature": json.RawMessage(`0.2`)},
 		})
 		if err != nil {
@@ -56,7 +56,7 @@ func TestRetriedCreatesFindTheFirstObject(t *testing.T) {
 	}
 
 	upload := func() (string, error) {
-		return run[string](t, acts, acts.UploadBatchInput, activities.UploadBatchInputRequest{WorkflowID: "wf-1", Lines: lines})
+		return run[string](t, acts, acts.UploadBatchInput, activities.UploadBatchInputRequest{Creator: activities.Creator{WorkflowID: "wf-1"}, Lines: lines})
 	}
 	fileID, err := upload()
 	if err != nil {
@@ -66,7 +66,7 @@ func TestRetriedCreatesFindTheFirstObject(t *testing.T) {
 		t.Errorf("second upload = %q, %v; want %q", again, err, fileID)
 	}
 	batch := twice("batch", func() (hookbridge.Object, error) {
-		return run[hookbridge.Object](t, acts, acts.CreateBatch, activities.CreateBatchRequest{WorkflowID: "wf-1", InputFileID: fileID, Endpoint: "/v1/responses", CompletionWindow: "24h"})
+		return run[hookbridge.Object](t, acts, acts.CreateBatch, activities.CreateBatchRequest{Creator: activities.Creator{WorkflowID: "wf-1"}, InputFileID: fileID, Endpoint: "/v1/responses", CompletionWindow: "24h"})
 	})
 	if batch.Type != hookbridge.ObjectBatch {
 		t.Errorf("batch = %+v", batch)
@@ -77,7 +77,7 @@ func TestRetriedCreatesFindTheFirstObject(t *testing.T) {
 	}
 
 	job := twice("fine-tuning job", func() (hookbridge.Object, error) {
-		return run[hookbridge.Object](t, acts, acts.CreateFineTuningJob, activities.CreateFineTuningJobRequest{WorkflowID: "wf-1", Model: "gpt-4.1-mini", TrainingFile: fileID})
+		return run[hookbridge.Object](t, acts, acts.CreateFineTuningJob, activities.CreateFineTuningJobRequest{Creator: activities.Creator{WorkflowID: "wf-1"}, Model: "gpt-4.1-mini", TrainingFile: fileID})
 	})
 	if cancelled, err := run[hookbridge.Object](t, acts, acts.CancelFineTuningJob, activities.ObjectRef{ID: job.ID}); err != nil || cancelled.Status != "cancelled" {
 		t.Errorf("cancel job = %+v, %v", cancelled, err)
@@ -85,7 +85,7 @@ func TestRetriedCreatesFindTheFirstObject(t *testing.T) {
 
 	runObj := twice("eval run", func() (hookbridge.Object, error) {
 		return run[hookbridge.Object](t, acts, acts.CreateEvalRun, activities.CreateEvalRunRequest{
-			WorkflowID: "wf-1", EvalID: "eval_1", DataSource: json.RawMessage(`{"type":"jsonl","source":{"type":"file_content","content":[{"item":{"q":"1"}}]}}`),
+			Creator: activities.Creator{WorkflowID: "wf-1"}, EvalID: "eval_1", DataSource: json.RawMessage(`{"type":"jsonl","source":{"type":"file_content","content":[{"item":{"q":"1"}}]}}`),
 		})
 	})
 	ref := activities.EvalRunRef{EvalID: "eval_1", RunID: runObj.ID}
@@ -114,6 +114,54 @@ func TestReadBatchResultsReturnsEveryLine(t *testing.T) {
 	for _, l := range lines {
 		if !json.Valid(l) {
 			t.Errorf("line is not JSON: %s", l)
+		}
+	}
+}
+
+// A new run under the same workflow ID makes its own file, batch, job and
+// eval run; a retry of either run still finds that run's object.
+func TestEachRunUnderOneWorkflowIDCreatesItsOwnObjects(t *testing.T) {
+	acts, _, _ := newActivities(t)
+	lines := []json.RawMessage{json.RawMessage(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"m","input":"x"}}`)}
+	runs := []activities.Creator{{WorkflowID: "wf-1", RunID: "run-1"}, {WorkflowID: "wf-1", RunID: "run-2"}}
+	fileID, err := run[string](t, acts, acts.UploadBatchInput, activities.UploadBatchInputRequest{Creator: activities.Creator{WorkflowID: "files"}, Lines: lines})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := map[string]func(activities.Creator) (string, error){
+		"batch input": func(by activities.Creator) (string, error) {
+			return run[string](t, acts, acts.UploadBatchInput, activities.UploadBatchInputRequest{Creator: by, Lines: lines})
+		},
+		"batch": func(by activities.Creator) (string, error) {
+			o, err := run[hookbridge.Object](t, acts, acts.CreateBatch, activities.CreateBatchRequest{Creator: by, InputFileID: fileID, Endpoint: "/v1/responses", CompletionWindow: "24h"})
+			return o.ID, err
+		},
+		"fine-tuning job": func(by activities.Creator) (string, error) {
+			o, err := run[hookbridge.Object](t, acts, acts.CreateFineTuningJob, activities.CreateFineTuningJobRequest{Creator: by, Model: "gpt-4.1-mini", TrainingFile: fileID})
+			return o.ID, err
+		},
+		"eval run": func(by activities.Creator) (string, error) {
+			o, err := run[hookbridge.Object](t, acts, acts.CreateEvalRun, activities.CreateEvalRunRequest{
+				Creator: by, EvalID: "eval_1", DataSource: json.RawMessage(`{"type":"jsonl","source":{"type":"file_content","content":[{"item":{"q":"1"}}]}}`),
+			})
+			return o.ID, err
+		},
+	}
+	for what, createFor := range create {
+		var ids []string
+		for _, by := range runs {
+			id, err := createFor(by)
+			if err != nil {
+				t.Fatalf("%s for %s: %v", what, by.RunID, err)
+			}
+			again, err := createFor(by)
+			if err != nil || again != id {
+				t.Errorf("%s retried for %s = %q, %v; want %q", what, by.RunID, again, err, id)
+			}
+			ids = append(ids, id)
+		}
+		if ids[0] == "" || ids[0] == ids[1] {
+			t.Errorf("%s: runs got %q and %q, want one each", what, ids[0], ids[1])
 		}
 	}
 }

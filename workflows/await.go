@@ -124,6 +124,22 @@ func awaitObject(ctx workflow.Context, w waiter) (hookbridge.Object, string, []s
 	return final, "", strays, temporal.NewCanceledError(final)
 }
 
+// createOncePerRun is the change after which the create activities match
+// objects by run as well as workflow ID, so that a new run under the same
+// workflow ID makes its own object; runs started before it keep matching by
+// workflow ID alone.
+const createOncePerRun = "create-once-per-run"
+
+// creator names this run to the create activities.
+func creator(ctx workflow.Context) activities.Creator {
+	run := workflow.GetInfo(ctx).WorkflowExecution
+	by := activities.Creator{WorkflowID: run.ID}
+	if workflow.GetVersion(ctx, createOncePerRun, workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		by.RunID = run.RunID
+	}
+	return by
+}
+
 // createThenAwait runs a create activity, then (when not nil) created, and
 // waits for the new object unless it is already over.
 func createThenAwait(ctx workflow.Context, create, request any, w waiter, created func(hookbridge.Object) error) (hookbridge.Object, string, []string, error) {
@@ -215,7 +231,7 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 	}
 	obj, via, strays, err := createThenAwait(ctx, a.CreateResponse, activities.CreateResponseRequest{
 		Project:      in.Project,
-		WorkflowID:   workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Creator:      creator(ctx),
 		Model:        in.Model,
 		Input:        in.Input,
 		Instructions: in.Instructions,
@@ -289,16 +305,16 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	if (len(in.Requests) == 0) == (in.InputFileID == "") {
 		return BatchResult{}, temporal.NewNonRetryableApplicationError("give either requests or input_file_id", "InvalidInput", nil)
 	}
-	workflowID := workflow.GetInfo(ctx).WorkflowExecution.ID
+	by := creator(ctx)
 	fileID := in.InputFileID
 	if fileID == "" {
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.UploadBatchInput,
-			activities.UploadBatchInputRequest{Project: in.Project, WorkflowID: workflowID, Lines: in.Requests}).Get(ctx, &fileID)
+			activities.UploadBatchInputRequest{Project: in.Project, Creator: by, Lines: in.Requests}).Get(ctx, &fileID)
 		if err != nil {
 			return BatchResult{}, err
 		}
 	}
-	req := activities.CreateBatchRequest{Project: in.Project, WorkflowID: workflowID, InputFileID: fileID, Endpoint: in.Endpoint, CompletionWindow: in.CompletionWindow, Metadata: in.Metadata}
+	req := activities.CreateBatchRequest{Project: in.Project, Creator: by, InputFileID: fileID, Endpoint: in.Endpoint, CompletionWindow: in.CompletionWindow, Metadata: in.Metadata}
 	if req.Endpoint == "" {
 		req.Endpoint = "/v1/responses"
 	}
@@ -400,7 +416,7 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 	}
 	obj, via, _, err := createThenAwait(ctx, a.CreateFineTuningJob, activities.CreateFineTuningJobRequest{
 		Project:        in.Project,
-		WorkflowID:     workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Creator:        creator(ctx),
 		Model:          in.Model,
 		TrainingFile:   in.TrainingFile,
 		ValidationFile: in.ValidationFile,
@@ -451,7 +467,7 @@ func EvalRun(ctx workflow.Context, in EvalRunInput) (EvalRunResult, error) {
 	}
 	obj, via, _, err := createThenAwait(ctx, a.CreateEvalRun, activities.CreateEvalRunRequest{
 		Project:    in.Project,
-		WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Creator:    creator(ctx),
 		EvalID:     in.EvalID,
 		Name:       in.Name,
 		DataSource: in.DataSource,
