@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -19,8 +20,11 @@ const callAnswer = `{"accept":{"type":"realtime","model":"gpt-realtime"}}`
 const (
 	// callRate is the incoming calls per second of scenario 6.
 	callRate = 10
-	// otherEventRate is the other deliveries per second of its loaded run.
-	otherEventRate = 50
+	// otherEventShare is the other deliveries per second of its loaded run,
+	// as a share of the drain rate measured on the same system (scenario 4
+	// on the dev server, the cluster's own drain on a cluster), so that the
+	// load means the same on any machine.
+	otherEventShare = 0.25
 	// callTarget is the p99 the loaded run should stay under on the dev server.
 	callTarget = time.Second
 	// callEventType announces the calls.
@@ -33,12 +37,15 @@ const (
 // calls is scenario 6, on a fresh dev server: incoming calls alone, then
 // the same calls while a backlog drains and other events flow.
 func (b *bench) calls(ctx context.Context) ([]section, error) {
+	if b.devDrain == nil {
+		return nil, errors.New("calls: scenario 4 measured no drain rate (run drain too)")
+	}
 	sys, err := b.newSystem(ctx, "calls", nil)
 	if err != nil {
 		return nil, err
 	}
 	defer sys.Close()
-	cr, err := b.measureCalls(ctx, sys, "calls")
+	cr, err := b.measureCalls(ctx, sys, "calls", b.devDrain.rate())
 	if err != nil {
 		return nil, err
 	}
@@ -52,9 +59,10 @@ func (b *bench) calls(ctx context.Context) ([]section, error) {
 			"both on this machine's clock; a call not answered within its %v expired. "+
 			"Calls alone: the worker running and polling, nothing else. With load, next on the same dev server: the worker stopped, "+
 			"%d response.completed events put in through the receiver; then the worker binary is spawned and, at the same moment, "+
-			"the calls start, with %d other response.completed deliveries/s from the bench's generator (open loop, objects seeded) for as long. "+
+			"the calls start, with other response.completed deliveries from the bench's generator (open loop, objects seeded) for as long, "+
+			"at %.0f%% of the drain rate scenario 4 measured (%s of %s). "+
 			"Baseline: the calls alone, in the same run.",
-			callEventType, callRate, p.CallsDuration, callLifetime, p.DrainBacklog, otherEventRate),
+			callEventType, callRate, p.CallsDuration, callLifetime, p.DrainBacklog, otherEventShare*100, perSecond(cr.otherRate), perSecond(b.devDrain.rate())),
 		Header: []string{"run", "calls", "answered / expired", "p50", "p99", "max", fmt.Sprintf("target p99 < %v", callTarget)},
 		Rows: [][]string{
 			cr.alone.row("calls alone", "—"),
@@ -72,8 +80,9 @@ type callsResult struct {
 	alone, loaded callRun
 	// drain is the backlog's, with the other events of the loaded run.
 	drain drainRun
-	// events are the other events' deliveries.
-	events []sample
+	// events are the other events' deliveries, at otherRate per second.
+	events    []sample
+	otherRate float64
 }
 
 // callRun is one run of calls at callRate.
@@ -100,9 +109,10 @@ type callRun struct {
 // measureCalls runs scenario 6 on sys, which runs no worker yet: the calls
 // alone, with the worker running and polling; then, with the worker
 // stopped, drainBacklog's backlog, the worker's spawn, and at that moment
-// the calls and the other events. what starts the progress lines.
-func (b *bench) measureCalls(ctx context.Context, sys *system, what string) (callsResult, error) {
-	var cr callsResult
+// the calls and the other events, at otherEventShare of drainRate. what
+// starts the progress lines.
+func (b *bench) measureCalls(ctx context.Context, sys *system, what string, drainRate float64) (callsResult, error) {
+	cr := callsResult{otherRate: otherEventShare * drainRate}
 	if _, err := sys.startWorker(ctx, true); err != nil {
 		return cr, err
 	}
@@ -113,7 +123,7 @@ func (b *bench) measureCalls(ctx context.Context, sys *system, what string) (cal
 	sys.stopProcess("worker")
 
 	const tag = "callsload"
-	if err := sys.seed(tag, int(otherEventRate*b.p.CallsDuration.Seconds())); err != nil {
+	if err := sys.seed(tag, int(cr.otherRate*b.p.CallsDuration.Seconds())+1); err != nil {
 		return cr, err
 	}
 	hc := newHTTPClient(256)
@@ -123,7 +133,7 @@ func (b *bench) measureCalls(ctx context.Context, sys *system, what string) (cal
 	var emitErr error
 	cr.drain, err = b.drainBacklog(ctx, sys, what+" with load", "callsbacklog", func() int {
 		var wg sync.WaitGroup
-		wg.Go(func() { cr.events = openLoop(ctx, otherEventRate, b.p.CallsDuration, d.deliver) })
+		wg.Go(func() { cr.events = openLoop(ctx, cr.otherRate, b.p.CallsDuration, d.deliver) })
 		loaded, emitErr = b.emitCalls(ctx, sys)
 		wg.Wait()
 		return len(cr.events) - failures(cr.events)
@@ -289,7 +299,7 @@ func failures(samples []sample) int {
 
 // callLoad names scenario 6's loaded run.
 func (p params) callLoad() string {
-	return fmt.Sprintf("with a %d-event backlog and %d events/s", p.DrainBacklog, otherEventRate)
+	return fmt.Sprintf("with a %d-event backlog and other events at %.0f%% of the drain rate", p.DrainBacklog, otherEventShare*100)
 }
 
 // row is the run's row in scenario 6's table, with its target mark.

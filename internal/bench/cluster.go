@@ -86,7 +86,7 @@ func (b *bench) onClusterOf(ctx context.Context, version string) (clusterRun, er
 	if r.drain, r.steady, err = b.clusterDrainAndSteady(ctx, cl); err != nil {
 		return r, err
 	}
-	if r.calls, err = b.clusterCalls(ctx, cl); err != nil {
+	if r.calls, err = b.clusterCalls(ctx, cl, r.drain.rate()); err != nil {
 		return r, err
 	}
 	r.throttled, err = cl.FrontendThrottled(ctx)
@@ -110,14 +110,14 @@ func (b *bench) clusterDrainAndSteady(ctx context.Context, cl *cluster.Cluster) 
 }
 
 // clusterCalls runs scenario 6's calls on the cluster, on task queues of
-// their own.
-func (b *bench) clusterCalls(ctx context.Context, cl *cluster.Cluster) (callsResult, error) {
+// their own, with other events at a share of the cluster's drainRate.
+func (b *bench) clusterCalls(ctx context.Context, cl *cluster.Cluster, drainRate float64) (callsResult, error) {
 	sys, err := b.newSystem(ctx, clusterScenario(cl, "calls"), cl)
 	if err != nil {
 		return callsResult{}, err
 	}
 	defer sys.Close()
-	return b.measureCalls(ctx, sys, clusterScenario(cl, "calls"))
+	return b.measureCalls(ctx, sys, clusterScenario(cl, "calls"), drainRate)
 }
 
 // clusterIngest runs scenario 1's levels on the cluster, on a task queue of
