@@ -7,7 +7,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 TEMPORAL  ?= $(or $(shell command -v temporal 2>/dev/null),$(BIN)/temporal)
 export TEMPORAL_CLI := $(TEMPORAL)
 
-.PHONY: all build run test vet bench demo clean temporal-cli chromium fuzz temporal-server postgresql promtool test-unit test-e2e test-cluster test-deploy
+.PHONY: all build run test vet bench demo clean temporal-cli chromium fuzz temporal-server postgresql promtool test-unit test-e2e test-cluster test-deploy examples
 
 # Fuzz targets of the receiver: signature verification, envelope parsing and
 # the whole handler. `make test` runs each briefly; `make fuzz` longer.
@@ -125,7 +125,15 @@ test-unit:
 	@$(call stage,unit tests (race detector),$(GO) test -race -count=1 -timeout 10m $$($(GO) list ./... | grep -v -e '/e2e$$' -e '/deploy$$') && \
 		$(GO) test -count=1 -run 'NotAllocate' ./internal/signing)
 
-test-e2e:
+# The example workers' npm packages, which e2e's example tests run: npm ci
+# once per package-lock.json (npm writes node_modules/.package-lock.json).
+# The tests compile the example themselves.
+EXAMPLE_TS := examples/typescript
+examples: $(EXAMPLE_TS)/node_modules/.package-lock.json
+$(EXAMPLE_TS)/node_modules/.package-lock.json: $(EXAMPLE_TS)/package-lock.json
+	cd $(EXAMPLE_TS) && npm ci --no-audit --no-fund
+
+test-e2e: examples
 	@$(call stage,end-to-end tests on the dev server,$(GO) test -count=1 -timeout 14m -skip '$(CLUSTER_TESTS)' ./e2e)
 
 test-cluster:
