@@ -13,24 +13,18 @@ import (
 
 	"github.com/openai/openai-go/v3/responses"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/hookbridge/hookbridge"
+	followup "github.com/hookbridge/hookbridge/examples/go"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/internal/proc"
 )
 
 // exampleWorkflow is the workflow type of the example workers in examples/,
-// which a route names.
+// which a route names. Both return a followup.FollowUp.
 const exampleWorkflow = "HandleResponseEvent"
-
-// followUp is the result of the examples' workflow.
-type followUp struct {
-	ResponseID         string `json:"response_id"`
-	FollowUpResponseID string `json:"follow_up_response_id"`
-	FollowUpStatus     string `json:"follow_up_status"`
-	FollowUpOutputText string `json:"follow_up_output_text"`
-	Skipped            string `json:"skipped"`
-}
 
 // The TypeScript example worker, run with node as its README says, gets a
 // routed response event and calls the ready-made BackgroundResponse.
@@ -53,6 +47,21 @@ func TestTypeScriptExampleWorker(t *testing.T) {
 		}
 		return s.polled(t, queue)
 	})
+	s.checkExample(t)
+}
+
+// The Go example's workflow, run in a worker of the test's own as
+// examples/go/worker runs it, does the same.
+func TestGoExampleWorker(t *testing.T) {
+	const queue = "go-examples"
+	s := newStack(t, exampleStackOptions(queue))
+	w := worker.New(s.client, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(followup.HandleResponseEvent(followup.Settings{HookbridgeTaskQueue: taskQueue, Model: "gpt-4.1-mini"}),
+		workflow.RegisterOptions{Name: exampleWorkflow})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
 	s.checkExample(t)
 }
 
@@ -115,9 +124,9 @@ func (s *stack) checkExample(t *testing.T) {
 
 // exampleResult waits for the example workflow routed from the event
 // workflow eventID and returns its result.
-func (s *stack) exampleResult(t *testing.T, eventID string) followUp {
+func (s *stack) exampleResult(t *testing.T, eventID string) followup.FollowUp {
 	t.Helper()
-	var out followUp
+	var out followup.FollowUp
 	id := hookbridge.ChildWorkflowID(eventID, exampleWorkflow)
 	if err := s.client.GetWorkflow(context.Background(), id, "").Get(testContext(t, time.Minute), &out); err != nil {
 		t.Fatalf("example workflow %s: %v", id, err)
