@@ -147,7 +147,7 @@ func TestRouteMatches(t *testing.T) {
 		{"*", "anything.at.all", true},
 	}
 	for _, tt := range tests {
-		if got := (hookbridge.Route{Match: tt.match}).Matches(tt.eventType); got != tt.want {
+		if got := (hookbridge.Route{Match: tt.match}).Matches(tt.eventType, "", "retrieved"); got != tt.want {
 			t.Errorf("%q matches %q = %v, want %v", tt.match, tt.eventType, got, tt.want)
 		}
 	}

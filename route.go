@@ -1,7 +1,11 @@
 package hookbridge
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -15,10 +19,25 @@ type Route struct {
 	WorkflowType string `json:"workflow_type"`
 	// TaskQueue is where its worker polls; empty means the event workflow's.
 	TaskQueue string `json:"task_queue,omitempty"`
+	// Project, when set, limits the route to the events of one project, as
+	// HOOKBRIDGE_PROJECTS names it; DefaultProject is the default project.
+	// Empty: every project.
+	Project string `json:"project,omitempty"`
+	// Outcome, when set, limits the route to the events whose workflow had
+	// this outcome ("retrieved", "not_found"...). Empty: every outcome.
+	Outcome string `json:"outcome,omitempty"`
 }
 
-// Matches reports whether the route applies to an event type.
-func (r Route) Matches(eventType string) bool {
+// Matches reports whether the route applies to an event of a type, in a
+// project ("" or DefaultProject for the default one), whose workflow had
+// the outcome.
+func (r Route) Matches(eventType, project, outcome string) bool {
+	if r.Project != "" && r.Project != (Event{Project: project}).ProjectName() {
+		return false
+	}
+	if r.Outcome != "" && r.Outcome != outcome {
+		return false
+	}
 	if r.Match == "*" || r.Match == eventType {
 		return true
 	}
@@ -34,8 +53,12 @@ func (r Route) ChildWorkflowID(parentID string) string {
 
 // ParseRoutes reads routes written as comma-separated
 // MATCH=WorkflowType[@task-queue] entries, e.g.
-// "response.completed=HandleResponse@billing,batch.*=HandleBatch".
+// "response.completed=HandleResponse@billing,batch.*=HandleBatch", or, when
+// s starts with "[", as a JSON array of Routes, whose fields are all known.
 func ParseRoutes(s string) ([]Route, error) {
+	if strings.HasPrefix(strings.TrimSpace(s), "[") {
+		return parseJSONRoutes(s)
+	}
 	var routes []Route
 	for _, entry := range strings.Split(s, ",") {
 		entry = strings.TrimSpace(entry)
@@ -45,13 +68,44 @@ func ParseRoutes(s string) ([]Route, error) {
 		match, target, ok := strings.Cut(entry, "=")
 		workflowType, taskQueue, _ := strings.Cut(target, "@")
 		r := Route{Match: strings.TrimSpace(match), WorkflowType: strings.TrimSpace(workflowType), TaskQueue: strings.TrimSpace(taskQueue)}
-		if !ok || r.Match == "" || r.WorkflowType == "" || (strings.Contains(target, "@") && r.TaskQueue == "") {
+		if !ok || (strings.Contains(target, "@") && r.TaskQueue == "") {
 			return nil, fmt.Errorf("route %q: want MATCH=WorkflowType[@task-queue]", entry)
 		}
-		if strings.Contains(r.Match, "*") && r.Match != "*" && !strings.HasSuffix(r.Match, ".*") {
-			return nil, fmt.Errorf("route %q: a wildcard must be \"*\" or end a family, as in \"batch.*\"", entry)
+		if err := r.check(); err != nil {
+			return nil, fmt.Errorf("route %q: %w", entry, err)
 		}
 		routes = append(routes, r)
 	}
 	return routes, nil
+}
+
+// parseJSONRoutes decodes a JSON array of routes strictly: an unknown
+// field is a typo that would otherwise widen a route.
+func parseJSONRoutes(s string) ([]Route, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	var routes []Route
+	if err := dec.Decode(&routes); err != nil {
+		return nil, fmt.Errorf("routes: %w", err)
+	}
+	if rest, _ := io.ReadAll(dec.Buffered()); len(bytes.TrimSpace(rest)) > 0 || dec.More() {
+		return nil, errors.New("routes: data after the JSON array")
+	}
+	for i, r := range routes {
+		if err := r.check(); err != nil {
+			return nil, fmt.Errorf("route %d (%q): %w", i, r.Match, err)
+		}
+	}
+	return routes, nil
+}
+
+// check says what is wrong with a route.
+func (r Route) check() error {
+	if r.Match == "" || r.WorkflowType == "" {
+		return errors.New("match and workflow type are required")
+	}
+	if strings.Contains(r.Match, "*") && r.Match != "*" && !strings.HasSuffix(r.Match, ".*") {
+		return errors.New(`a wildcard must be "*" or end a family, as in "batch.*"`)
+	}
+	return nil
 }

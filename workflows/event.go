@@ -271,7 +271,7 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, act s
 	if res.Outcome == OutcomeRetrieved {
 		res.Signalled, res.SignalError = signalWaiter(ctx, res.Object)
 	}
-	routed, err := w.route(ctx, res)
+	routed, err := w.route(ctx, ev.Project, res)
 	if err != nil {
 		return res, err
 	}
@@ -307,12 +307,13 @@ func signalWaiter(ctx workflow.Context, obj hookbridge.Object) (signalled, signa
 
 // route starts the routed user workflows of the event as abandoned
 // children, with IDs derived from the workflow's so that they start once.
-func (w *EventWorkflows) route(ctx workflow.Context, res EventResult) ([]string, error) {
+// The routes are matched in a side effect: the history keeps which matched.
+func (w *EventWorkflows) route(ctx workflow.Context, project string, res EventResult) ([]string, error) {
 	var routes []hookbridge.Route
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
 		var matching []hookbridge.Route
 		for _, r := range w.Routes {
-			if r.Matches(res.EventType) {
+			if r.Matches(res.EventType, project, string(res.Outcome)) {
 				matching = append(matching, r)
 			}
 		}
