@@ -33,6 +33,12 @@ const (
 	ViaPoll    = "poll"
 )
 
+// ErrTypeTimedOut is the type of the non-retryable application error a
+// ready-made workflow fails with when its object is not finished
+// TimeoutSeconds after the wait began. Its details hold the last state of
+// the object (the cancelled state with CancelOnTimeout).
+const ErrTypeTimedOut = "TimedOut"
+
 // createOptions: a create waits out OpenAI outages and key problems like
 // every other call (see durableRetry); the create activities look before
 // they create, so a retry does not make a second object.
@@ -46,8 +52,17 @@ type waiter struct {
 	kind     hookbridge.ObjectKind
 	id       string
 	interval time.Duration
+	// timeout bounds the wait, 0 waits forever; cancelOnTimeout cancels
+	// the object when it passes.
+	timeout         time.Duration
+	cancelOnTimeout bool
 	// poll retrieves the object; cancel cancels it.
 	poll, cancel func(workflow.Context, string) (hookbridge.Object, error)
+}
+
+// waitTimeout is TimeoutSeconds as a duration; 0 (or less) waits forever.
+func waitTimeout(seconds int) time.Duration {
+	return time.Duration(max(seconds, 0)) * time.Second
 }
 
 func pollInterval(seconds int) time.Duration {
@@ -63,10 +78,17 @@ func pollInterval(seconds int) time.Duration {
 func (w waiter) wait(ctx workflow.Context) (hookbridge.Object, string, []string, error) {
 	signals := workflow.GetSignalChannel(ctx, hookbridge.SignalName)
 	interval := w.interval
+	deadline := workflow.Now(ctx).Add(w.timeout)
 	var strays []string
 	for {
+		sleep := interval
+		if w.timeout > 0 {
+			// Wake at the deadline to poll a last time; a deadline already
+			// passed (a signal came at it) gives a ready timer: that poll now.
+			sleep = min(sleep, deadline.Sub(workflow.Now(ctx)))
+		}
 		timerCtx, stopTimer := workflow.WithCancel(ctx)
-		timer := workflow.NewTimer(timerCtx, interval)
+		timer := workflow.NewTimer(timerCtx, sleep)
 		var signalled *hookbridge.Object
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(signals, func(c workflow.ReceiveChannel, _ bool) {
@@ -99,6 +121,9 @@ func (w waiter) wait(ctx workflow.Context) (hookbridge.Object, string, []string,
 			if o.Terminal() {
 				return o, ViaPoll, strays, nil
 			}
+			if w.timeout > 0 && !workflow.Now(ctx).Before(deadline) {
+				return w.timedOut(ctx, o, strays)
+			}
 			interval = min(2*interval, MaxPollInterval)
 		}
 	}
@@ -107,7 +132,11 @@ func (w waiter) wait(ctx workflow.Context) (hookbridge.Object, string, []string,
 // awaitObject waits for the object w names; on cancellation it cancels the
 // OpenAI work first and returns a canceled error carrying the final state.
 func awaitObject(ctx workflow.Context, w waiter) (hookbridge.Object, string, []string, error) {
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("waiting for %s `%s` (webhook, or a poll every %s)", w.kind, w.id, w.interval))
+	details := fmt.Sprintf("waiting for %s `%s` (webhook, or a poll every %s)", w.kind, w.id, w.interval)
+	if w.timeout > 0 {
+		details += fmt.Sprintf(" for at most %s", w.timeout)
+	}
+	workflow.SetCurrentDetails(ctx, details)
 	obj, via, strays, err := w.wait(ctx)
 	if err == nil || !temporal.IsCanceledError(err) {
 		return obj, via, strays, err
@@ -115,13 +144,32 @@ func awaitObject(ctx workflow.Context, w waiter) (hookbridge.Object, string, []s
 	// The workflow is being cancelled: cancel the OpenAI work in a context
 	// that survives the cancellation, and record how it ended.
 	cleanup, _ := workflow.NewDisconnectedContext(ctx)
-	final, cancelErr := w.cancel(cleanup, w.id)
-	if cancelErr != nil {
-		workflow.GetLogger(ctx).Error("could not cancel the OpenAI work", "object_id", w.id, "error", cancelErr)
-		final, _ = w.poll(cleanup, w.id)
+	final := w.cancelWork(cleanup)
+	return final, "", strays, temporal.NewCanceledError(final)
+}
+
+// timedOut ends a wait whose deadline passed with last, the object's state
+// at the last poll: cancelled first when asked.
+func (w waiter) timedOut(ctx workflow.Context, last hookbridge.Object, strays []string) (hookbridge.Object, string, []string, error) {
+	if w.cancelOnTimeout {
+		last = w.cancelWork(ctx)
+	} else {
+		workflow.SetCurrentDetails(ctx, fmt.Sprintf("timed out: %s `%s` is %s", w.kind, w.id, last.Status))
+	}
+	msg := fmt.Sprintf("%s %s not finished after %s", w.kind, w.id, w.timeout)
+	return last, "", strays, temporal.NewNonRetryableApplicationError(msg, ErrTypeTimedOut, nil, last)
+}
+
+// cancelWork cancels the OpenAI object and returns its final state, as far
+// as it can be known when the cancel fails.
+func (w waiter) cancelWork(ctx workflow.Context) hookbridge.Object {
+	final, err := w.cancel(ctx, w.id)
+	if err != nil {
+		workflow.GetLogger(ctx).Error("could not cancel the OpenAI work", "object_id", w.id, "error", err)
+		final, _ = w.poll(ctx, w.id)
 	}
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("cancelled: %s `%s` is %s", w.kind, w.id, final.Status))
-	return final, "", strays, temporal.NewCanceledError(final)
+	return final
 }
 
 // createOncePerRun is the change after which the create activities match
@@ -201,6 +249,12 @@ type BackgroundResponseInput struct {
 	// PollIntervalSeconds is the first poll delay when no webhook comes.
 	// Default 300.
 	PollIntervalSeconds int `json:"poll_interval_seconds,omitempty"`
+	// TimeoutSeconds bounds the wait, from when the response was created:
+	// then the workflow fails with ErrTypeTimedOut. Default 0: no bound.
+	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
+	// CancelOnTimeout cancels the response at OpenAI when TimeoutSeconds
+	// passes. Default false: it runs on.
+	CancelOnTimeout bool `json:"cancel_on_timeout,omitempty"`
 }
 
 // BackgroundResponseResult is the result of BackgroundResponse (contract).
@@ -238,10 +292,12 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 		Metadata:     in.Metadata,
 		Params:       in.Params,
 	}, waiter{
-		kind:     hookbridge.ObjectResponse,
-		interval: pollInterval(in.PollIntervalSeconds),
-		poll:     activityFunc(retrieveActivity(hookbridge.ObjectResponse), retrieveOptions, inProject(in.Project)),
-		cancel:   activityFunc(a.CancelResponse, retrieveOptions, inProject(in.Project)),
+		kind:            hookbridge.ObjectResponse,
+		interval:        pollInterval(in.PollIntervalSeconds),
+		timeout:         waitTimeout(in.TimeoutSeconds),
+		cancelOnTimeout: in.CancelOnTimeout,
+		poll:            activityFunc(retrieveActivity(hookbridge.ObjectResponse), retrieveOptions, inProject(in.Project)),
+		cancel:          activityFunc(a.CancelResponse, retrieveOptions, inProject(in.Project)),
 	}, nil)
 	res := BackgroundResponseResult{
 		ResponseID: obj.ID, Status: obj.Status, OutputText: obj.OutputText, Error: obj.Error,
@@ -266,6 +322,9 @@ type BatchInput struct {
 	CompletionWindow    string            `json:"completion_window,omitempty"`
 	Metadata            map[string]string `json:"metadata,omitempty"`
 	PollIntervalSeconds int               `json:"poll_interval_seconds,omitempty"`
+	// TimeoutSeconds and CancelOnTimeout: as in BackgroundResponseInput.
+	TimeoutSeconds  int  `json:"timeout_seconds,omitempty"`
+	CancelOnTimeout bool `json:"cancel_on_timeout,omitempty"`
 }
 
 // BatchResult is the result of Batch.
@@ -322,10 +381,12 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		req.CompletionWindow = "24h"
 	}
 	obj, via, _, err := createThenAwait(ctx, a.CreateBatch, req, waiter{
-		kind:     hookbridge.ObjectBatch,
-		interval: pollInterval(in.PollIntervalSeconds),
-		poll:     activityFunc(retrieveActivity(hookbridge.ObjectBatch), retrieveOptions, inProject(in.Project)),
-		cancel:   activityFunc(a.CancelBatch, retrieveOptions, inProject(in.Project)),
+		kind:            hookbridge.ObjectBatch,
+		interval:        pollInterval(in.PollIntervalSeconds),
+		timeout:         waitTimeout(in.TimeoutSeconds),
+		cancelOnTimeout: in.CancelOnTimeout,
+		poll:            activityFunc(retrieveActivity(hookbridge.ObjectBatch), retrieveOptions, inProject(in.Project)),
+		cancel:          activityFunc(a.CancelBatch, retrieveOptions, inProject(in.Project)),
 	}, nil)
 	res := BatchResult{BatchID: obj.ID, Status: obj.Status, RequestCounts: obj.RequestCounts, Error: obj.Error, CompletedVia: via, ObjectBlob: obj.ObjectBlob}
 	if err != nil {
@@ -396,6 +457,9 @@ type FineTuningJobInput struct {
 	// hyperparameters, seed...), sent as they are.
 	Params              map[string]json.RawMessage `json:"params,omitempty"`
 	PollIntervalSeconds int                        `json:"poll_interval_seconds,omitempty"`
+	// TimeoutSeconds and CancelOnTimeout: as in BackgroundResponseInput.
+	TimeoutSeconds  int  `json:"timeout_seconds,omitempty"`
+	CancelOnTimeout bool `json:"cancel_on_timeout,omitempty"`
 }
 
 // FineTuningJobResult is the result of FineTuningJob.
@@ -424,10 +488,12 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 		Metadata:       in.Metadata,
 		Params:         in.Params,
 	}, waiter{
-		kind:     hookbridge.ObjectFineTuningJob,
-		interval: pollInterval(in.PollIntervalSeconds),
-		poll:     activityFunc(retrieveActivity(hookbridge.ObjectFineTuningJob), retrieveOptions, inProject(in.Project)),
-		cancel:   activityFunc(a.CancelFineTuningJob, retrieveOptions, inProject(in.Project)),
+		kind:            hookbridge.ObjectFineTuningJob,
+		interval:        pollInterval(in.PollIntervalSeconds),
+		timeout:         waitTimeout(in.TimeoutSeconds),
+		cancelOnTimeout: in.CancelOnTimeout,
+		poll:            activityFunc(retrieveActivity(hookbridge.ObjectFineTuningJob), retrieveOptions, inProject(in.Project)),
+		cancel:          activityFunc(a.CancelFineTuningJob, retrieveOptions, inProject(in.Project)),
 	}, nil)
 	return FineTuningJobResult{JobID: obj.ID, Status: obj.Status, FineTunedModel: obj.FineTunedModel, Error: obj.Error, CompletedVia: via, ObjectBlob: obj.ObjectBlob}, err
 }
@@ -442,6 +508,9 @@ type EvalRunInput struct {
 	DataSource          json.RawMessage   `json:"data_source"`
 	Metadata            map[string]string `json:"metadata,omitempty"`
 	PollIntervalSeconds int               `json:"poll_interval_seconds,omitempty"`
+	// TimeoutSeconds and CancelOnTimeout: as in BackgroundResponseInput.
+	TimeoutSeconds  int  `json:"timeout_seconds,omitempty"`
+	CancelOnTimeout bool `json:"cancel_on_timeout,omitempty"`
 }
 
 // EvalRunResult is the result of EvalRun.
@@ -473,10 +542,12 @@ func EvalRun(ctx workflow.Context, in EvalRunInput) (EvalRunResult, error) {
 		DataSource: in.DataSource,
 		Metadata:   in.Metadata,
 	}, waiter{
-		kind:     hookbridge.ObjectEvalRun,
-		interval: pollInterval(in.PollIntervalSeconds),
-		poll:     activityFunc(a.RetrieveEvalRun, retrieveOptions, ref),
-		cancel:   activityFunc(a.CancelEvalRun, retrieveOptions, ref),
+		kind:            hookbridge.ObjectEvalRun,
+		interval:        pollInterval(in.PollIntervalSeconds),
+		timeout:         waitTimeout(in.TimeoutSeconds),
+		cancelOnTimeout: in.CancelOnTimeout,
+		poll:            activityFunc(a.RetrieveEvalRun, retrieveOptions, ref),
+		cancel:          activityFunc(a.CancelEvalRun, retrieveOptions, ref),
 	}, func(created hookbridge.Object) error {
 		if err := workflow.UpsertMemo(ctx, map[string]any{hookbridge.MemoEvalID: in.EvalID}); err != nil {
 			return err

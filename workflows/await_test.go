@@ -339,3 +339,87 @@ func TestAwaitWorkflowsRefuseIncompleteInput(t *testing.T) {
 		})
 	}
 }
+
+// timedResponseInput polls after 60 s, then 120 s later, and gives up 150 s
+// after the create: the second poll is cut from 180 s to 150 s.
+var timedResponseInput = workflows.BackgroundResponseInput{Model: "gpt-4.1-mini", Input: json.RawMessage(`"say hello"`),
+	PollIntervalSeconds: 60, TimeoutSeconds: 150}
+
+// timedOut returns the object a TimedOut failure carries, or fails the test
+// when the workflow did not fail so.
+func timedOut(t *testing.T, env *testsuite.TestWorkflowEnvironment) hookbridge.Object {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	if err := env.GetWorkflowError(); !errorsAs(err, &appErr) || appErr.Type() != workflows.ErrTypeTimedOut || !appErr.NonRetryable() {
+		t.Fatalf("workflow error = %v, want a non-retryable %s", err, workflows.ErrTypeTimedOut)
+	}
+	if want := "response resp_1 not finished after 2m30s"; appErr.Message() != want {
+		t.Errorf("message = %q, want %q", appErr.Message(), want)
+	}
+	var last hookbridge.Object
+	if err := appErr.Details(&last); err != nil {
+		t.Fatalf("details: %v", err)
+	}
+	return last
+}
+
+func TestAWaitPastItsTimeoutFailsWithTheLastState(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "in_progress"), nil).Times(2)
+	env.OnActivity(a.CancelResponse, mock.Anything, mock.Anything).Return(response("resp_1", "cancelled"), nil).Maybe()
+	start := env.Now()
+	env.ExecuteWorkflow(workflows.BackgroundResponse, timedResponseInput)
+	if last := timedOut(t, env); last.ID != "resp_1" || last.Status != "in_progress" {
+		t.Errorf("details = %+v, want the last poll's state", last)
+	}
+	if took := env.Now().Sub(start); took != 150*time.Second {
+		t.Errorf("gave up after %v, want 2m30s: the poll timer cut to the deadline", took)
+	}
+	env.AssertNotCalled(t, "CancelResponse", mock.Anything, mock.Anything)
+}
+
+func TestCancelOnTimeoutCancelsTheObjectAtOpenAI(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "in_progress"), nil).Times(2)
+	env.OnActivity(a.CancelResponse, mock.Anything, ref("resp_1")).Return(response("resp_1", "cancelled"), nil).Once()
+	in := timedResponseInput
+	in.CancelOnTimeout = true
+	env.ExecuteWorkflow(workflows.BackgroundResponse, in)
+	if last := timedOut(t, env); last.Status != "cancelled" {
+		t.Errorf("details = %+v, want the cancelled state", last)
+	}
+}
+
+// The object may finish just before the deadline: the last poll finds it,
+// and the workflow completes.
+func TestALastPollAtTheDeadlineCanStillComplete(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "in_progress"), nil).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "completed"), nil).Once()
+	start := env.Now()
+	env.ExecuteWorkflow(workflows.BackgroundResponse, timedResponseInput)
+	if res := backgroundResult(t, env); res.Status != "completed" || res.CompletedVia != workflows.ViaPoll {
+		t.Errorf("result = %+v", res)
+	}
+	if took := env.Now().Sub(start); took != 150*time.Second {
+		t.Errorf("completed after %v, want 2m30s: the last poll at the deadline", took)
+	}
+}
+
+func TestAWebhookBeforeTheDeadlineWins(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "in_progress"), nil).Once()
+	env.OnActivity(a.CancelResponse, mock.Anything, mock.Anything).Return(response("resp_1", "cancelled"), nil).Maybe()
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_1", "completed")) }, 140*time.Second)
+	in := timedResponseInput
+	in.CancelOnTimeout = true
+	env.ExecuteWorkflow(workflows.BackgroundResponse, in)
+	if res := backgroundResult(t, env); res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook {
+		t.Errorf("result = %+v", res)
+	}
+	env.AssertNotCalled(t, "CancelResponse", mock.Anything, mock.Anything)
+}
