@@ -49,9 +49,12 @@ var createOptions = workflow.ActivityOptions{
 
 // waiter waits for one OpenAI object to finish.
 type waiter struct {
-	kind     hookbridge.ObjectKind
-	id       string
-	interval time.Duration
+	kind hookbridge.ObjectKind
+	// project is the OpenAI project of the object, runID this run's ID:
+	// signals of other projects and runs are ignored.
+	project, runID string
+	id             string
+	interval       time.Duration
 	// timeout bounds the wait, 0 waits forever; cancelOnTimeout cancels
 	// the object when it passes.
 	timeout         time.Duration
@@ -102,8 +105,12 @@ func (w waiter) wait(ctx workflow.Context) (hookbridge.Object, string, []string,
 		if err := ctx.Err(); err != nil {
 			return hookbridge.Object{}, "", strays, temporal.NewCanceledError()
 		}
+		var v verdict
+		if signalled != nil {
+			v = w.judge(ctx, *signalled)
+		}
 		switch {
-		case signalled != nil && signalled.Type == w.kind && signalled.ID != w.id && signalled.ID != "":
+		case v == stray:
 			workflow.GetLogger(ctx).Warn("cancelling a second object made by a retried create", "object_id", signalled.ID)
 			if !signalled.Terminal() {
 				if _, err := w.cancel(ctx, signalled.ID); err != nil {
@@ -111,7 +118,7 @@ func (w waiter) wait(ctx workflow.Context) (hookbridge.Object, string, []string,
 				}
 			}
 			strays = append(strays, signalled.ID)
-		case signalled != nil && signalled.ID == w.id && signalled.Terminal():
+		case v == finished:
 			return *signalled, ViaWebhook, strays, nil
 		case signalled == nil:
 			o, err := w.poll(ctx, w.id)
@@ -127,6 +134,54 @@ func (w waiter) wait(ctx workflow.Context) (hookbridge.Object, string, []string,
 			interval = min(2*interval, MaxPollInterval)
 		}
 	}
+}
+
+// signalsCheckedByProject is the change after which a signalled object
+// counts only when it is of the waiter's project, and a stray is cancelled
+// only when its metadata names this run (or no run: made before runs were
+// recorded). Before it, any project's object counted and any stray of the
+// kind was cancelled with this project's key.
+const signalsCheckedByProject = "signals-checked-by-project"
+
+// verdict is what a signalled object means to a wait.
+type verdict int
+
+const (
+	ignored  verdict = iota
+	finished         // the object waited for, terminal
+	stray            // a second object of this run, made by a retried create
+)
+
+// judge returns the verdict on a signalled object. The version is asked
+// only when the checks change the verdict, so that histories without such
+// signals hold no marker.
+func (w waiter) judge(ctx workflow.Context, o hookbridge.Object) verdict {
+	old, checked := w.verdict(o, false), w.verdict(o, true)
+	if old == checked || workflow.GetVersion(ctx, signalsCheckedByProject, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return old
+	}
+	workflow.GetLogger(ctx).Warn("ignoring a signalled object of another project or run", "object_id", o.ID,
+		"project", o.Project, "run_id", o.Metadata[hookbridge.MetadataRunID])
+	return checked
+}
+
+// verdict judges o by the rules before signalsCheckedByProject, or after
+// it when checked.
+func (w waiter) verdict(o hookbridge.Object, checked bool) verdict {
+	ours := !checked || o.Project == w.project
+	switch {
+	case o.Type == w.kind && o.ID != w.id && o.ID != "" && ours && (!checked || w.madeByThisRun(o)):
+		return stray
+	case o.ID == w.id && o.Terminal() && ours:
+		return finished
+	}
+	return ignored
+}
+
+// madeByThisRun reports whether o's metadata names this run, or no run.
+func (w waiter) madeByThisRun(o hookbridge.Object) bool {
+	run, named := o.Metadata[hookbridge.MetadataRunID]
+	return !named || run == w.runID
 }
 
 // awaitObject waits for the object w names; on cancellation it cancels the
@@ -203,7 +258,7 @@ func createThenAwait(ctx workflow.Context, create, request any, w waiter, create
 	if obj.Terminal() {
 		return obj, "", nil, nil
 	}
-	w.id = obj.ID
+	w.id, w.runID = obj.ID, workflow.GetInfo(ctx).WorkflowExecution.RunID
 	return awaitObject(ctx, w)
 }
 
@@ -293,6 +348,7 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 		Params:       in.Params,
 	}, waiter{
 		kind:            hookbridge.ObjectResponse,
+		project:         in.Project,
 		interval:        pollInterval(in.PollIntervalSeconds),
 		timeout:         waitTimeout(in.TimeoutSeconds),
 		cancelOnTimeout: in.CancelOnTimeout,
@@ -382,6 +438,7 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 	}
 	obj, via, _, err := createThenAwait(ctx, a.CreateBatch, req, waiter{
 		kind:            hookbridge.ObjectBatch,
+		project:         in.Project,
 		interval:        pollInterval(in.PollIntervalSeconds),
 		timeout:         waitTimeout(in.TimeoutSeconds),
 		cancelOnTimeout: in.CancelOnTimeout,
@@ -489,6 +546,7 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 		Params:         in.Params,
 	}, waiter{
 		kind:            hookbridge.ObjectFineTuningJob,
+		project:         in.Project,
 		interval:        pollInterval(in.PollIntervalSeconds),
 		timeout:         waitTimeout(in.TimeoutSeconds),
 		cancelOnTimeout: in.CancelOnTimeout,
@@ -543,6 +601,7 @@ func EvalRun(ctx workflow.Context, in EvalRunInput) (EvalRunResult, error) {
 		Metadata:   in.Metadata,
 	}, waiter{
 		kind:            hookbridge.ObjectEvalRun,
+		project:         in.Project,
 		interval:        pollInterval(in.PollIntervalSeconds),
 		timeout:         waitTimeout(in.TimeoutSeconds),
 		cancelOnTimeout: in.CancelOnTimeout,

@@ -423,3 +423,59 @@ func TestAWebhookBeforeTheDeadlineWins(t *testing.T) {
 	}
 	env.AssertNotCalled(t, "CancelResponse", mock.Anything, mock.Anything)
 }
+
+// signalStray signals resp_1, in progress, of project with run in its
+// metadata ("" for none), then completes resp_2 by its webhook.
+func signalStray(env *testsuite.TestWorkflowEnvironment, project, run string) {
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_2", "queued"), nil).Once()
+	stray := response("resp_1", "in_progress")
+	stray.Project = project
+	if run != "" {
+		stray.Metadata[hookbridge.MetadataRunID] = run
+	}
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, stray) }, time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_2", "completed")) }, 2*time.Second)
+}
+
+func TestStraysOfAnotherProjectOrRunAreNotCancelled(t *testing.T) {
+	for name, stray := range map[string]struct{ project, run string }{
+		"another project, this workflow": {"team-b", ""},
+		"this project, an earlier run":   {"", "earlier-run-id"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := awaitEnv(t)
+			env.OnActivity(a.CancelResponse, mock.Anything, mock.Anything).Return(response("resp_1", "cancelled"), nil).Maybe()
+			signalStray(env, stray.project, stray.run)
+			env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
+			if res := backgroundResult(t, env); res.ResponseID != "resp_2" || len(res.DuplicatesCancelled) != 0 {
+				t.Errorf("result = %+v, want resp_2 and no duplicate", res)
+			}
+			env.AssertNotCalled(t, "CancelResponse", mock.Anything, mock.Anything)
+		})
+	}
+}
+
+func TestAStrayOfThisRunIsCancelled(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CancelResponse, mock.Anything, ref("resp_1")).Return(response("resp_1", "cancelled"), nil).Once()
+	signalStray(env, "", "default-test-run-id")
+	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
+	if res := backgroundResult(t, env); len(res.DuplicatesCancelled) != 1 || res.DuplicatesCancelled[0] != "resp_1" {
+		t.Errorf("result = %+v, want resp_1 cancelled", res)
+	}
+}
+
+// Its own object, signalled as another project's, does not end the wait:
+// a poll does.
+func TestTheObjectOfAnotherProjectDoesNotCount(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity(a.CreateResponse, mock.Anything, mock.Anything).Return(response("resp_1", "queued"), nil).Once()
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "completed"), nil).Once()
+	other := response("resp_1", "completed")
+	other.Project = "team-b"
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, other) }, time.Second)
+	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
+	if res := backgroundResult(t, env); res.CompletedVia != workflows.ViaPoll {
+		t.Errorf("result = %+v, want completed by the poll", res)
+	}
+}
