@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookbridge/hookbridge/workflows"
+	"github.com/hookbridge/hookbridge"
 )
 
 var updateContract = flag.Bool("update-contract", false, "rewrite testdata/contract.golden.json from the current types")
@@ -19,15 +19,15 @@ var updateContract = flag.Bool("update-contract", false, "rewrite testdata/contr
 // and results of the ready-made workflows and the result of every event
 // workflow.
 var contractTypes = map[string]any{
-	"BackgroundResponseInput":  workflows.BackgroundResponseInput{},
-	"BackgroundResponseResult": workflows.BackgroundResponseResult{},
-	"BatchInput":               workflows.BatchInput{},
-	"BatchResult":              workflows.BatchResult{},
-	"FineTuningJobInput":       workflows.FineTuningJobInput{},
-	"FineTuningJobResult":      workflows.FineTuningJobResult{},
-	"EvalRunInput":             workflows.EvalRunInput{},
-	"EvalRunResult":            workflows.EvalRunResult{},
-	"EventResult":              workflows.EventResult{},
+	"BackgroundResponseInput":  hookbridge.BackgroundResponseInput{},
+	"BackgroundResponseResult": hookbridge.BackgroundResponseResult{},
+	"BatchInput":               hookbridge.BatchInput{},
+	"BatchResult":              hookbridge.BatchResult{},
+	"FineTuningJobInput":       hookbridge.FineTuningJobInput{},
+	"FineTuningJobResult":      hookbridge.FineTuningJobResult{},
+	"EvalRunInput":             hookbridge.EvalRunInput{},
+	"EvalRunResult":            hookbridge.EvalRunResult{},
+	"EventResult":              hookbridge.EventResult{},
 }
 
 const contractGolden = "testdata/contract.golden.json"

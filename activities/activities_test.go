@@ -206,7 +206,7 @@ func TestOpenAIErrorsAreClassified(t *testing.T) {
 			if appErr.NextRetryDelay() != tt.retryAfter {
 				t.Errorf("next retry delay = %v, want %v", appErr.NextRetryDelay(), tt.retryAfter)
 			}
-			var details activities.APIErrorDetails
+			var details hookbridge.APIErrorDetails
 			if err := appErr.Details(&details); err != nil || details.StatusCode != tt.status || (tt.code != "" && details.Code != tt.code) {
 				t.Errorf("details = %+v, %v", details, err)
 			}

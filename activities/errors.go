@@ -11,6 +11,8 @@ import (
 	"github.com/openai/openai-go/v3"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/hookbridge/hookbridge"
 )
 
 // Application error types of OpenAI failures. Workflows match them with
@@ -43,14 +45,6 @@ func IsFinal(err error) bool {
 	return errors.As(err, &appErr) && (appErr.Type() == ErrTypeNotFound || appErr.Type() == ErrTypeRejected)
 }
 
-// APIErrorDetails is the detail of an OpenAI error carried by the
-// application error, readable in the Temporal UI.
-type APIErrorDetails struct {
-	StatusCode int    `json:"status_code"`
-	Code       string `json:"code,omitempty"`
-	Message    string `json:"message,omitempty"`
-}
-
 // openAIErrorsMetric counts failed OpenAI calls by reason (see failureReason),
 // with the SDK's activity tags. Exported as hookbridge_openai_errors_total.
 const openAIErrorsMetric = "hookbridge_openai_errors"
@@ -66,7 +60,7 @@ func classify(ctx context.Context, op string, err error) error {
 	}
 	reason := failureReason(apiErr)
 	countFailure(ctx, reason)
-	details := APIErrorDetails{StatusCode: apiErr.StatusCode, Code: apiErr.Code, Message: apiErr.Message}
+	details := hookbridge.APIErrorDetails{StatusCode: apiErr.StatusCode, Code: apiErr.Code, Message: apiErr.Message}
 	msg := fmt.Sprintf("%s: OpenAI answered %d: %s", op, apiErr.StatusCode, apiErr.Message)
 	switch reason {
 	case "not_found":

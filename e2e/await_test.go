@@ -27,7 +27,6 @@ import (
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 // run runs one of hookbridge's ready-made workflows, as a user would.
@@ -56,24 +55,24 @@ func (s *stack) openAI() openai.Client {
 
 // oneItemEvalRun is the input of an EvalRun of a one-item run of evalID
 // that waits for its webhook.
-func oneItemEvalRun(evalID string) workflows.EvalRunInput {
-	return workflows.EvalRunInput{
+func oneItemEvalRun(evalID string) hookbridge.EvalRunInput {
+	return hookbridge.EvalRunInput{
 		EvalID:              evalID,
 		DataSource:          json.RawMessage(`{"type":"jsonl","source":{"type":"file_content","content":[{"item":{}}]}}`),
 		PollIntervalSeconds: 3600,
 	}
 }
 
-func hello(pollSeconds int) workflows.BackgroundResponseInput {
-	return workflows.BackgroundResponseInput{Model: "gpt-4.1-mini", Input: json.RawMessage(`"say hello"`), PollIntervalSeconds: pollSeconds}
+func hello(pollSeconds int) hookbridge.BackgroundResponseInput {
+	return hookbridge.BackgroundResponseInput{Model: "gpt-4.1-mini", Input: json.RawMessage(`"say hello"`), PollIntervalSeconds: pollSeconds}
 }
 
 // The webhook path: the response's webhook starts an event workflow, which
 // signals the waiting BackgroundResponse.
 func TestBackgroundResponseContinuesWhenItsWebhookArrives(t *testing.T) {
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 300 * time.Millisecond}})
-	res := get[workflows.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-webhook", hello(3600)))
-	if res.Status != "completed" || res.OutputText == "" || res.CompletedVia != workflows.ViaWebhook || res.Metadata[hookbridge.MetadataWorkflowID] != "bg-webhook" {
+	res := get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-webhook", hello(3600)))
+	if res.Status != "completed" || res.OutputText == "" || res.CompletedVia != hookbridge.ViaWebhook || res.Metadata[hookbridge.MetadataWorkflowID] != "bg-webhook" {
 		t.Fatalf("result = %+v", res)
 	}
 	ids := s.workflowIDs(t, fmt.Sprintf("%s = %q", hookbridge.ObjectIDKey.GetName(), res.ResponseID))
@@ -90,8 +89,8 @@ func TestBackgroundResponseContinuesWhenItsWebhookArrives(t *testing.T) {
 func TestBackgroundResponsePollsWhenTheWebhookIsLost(t *testing.T) {
 	lost := roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("endpoint unreachable") })
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond, Transport: lost}})
-	res := get[workflows.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-lost", hello(1)))
-	if res.Status != "completed" || res.CompletedVia != workflows.ViaPoll {
+	res := get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-lost", hello(1)))
+	if res.Status != "completed" || res.CompletedVia != hookbridge.ViaPoll {
 		t.Errorf("result = %+v, want completed via poll", res)
 	}
 }
@@ -99,8 +98,8 @@ func TestBackgroundResponsePollsWhenTheWebhookIsLost(t *testing.T) {
 // Every webhook is delivered twice: one event workflow, one signal.
 func TestDuplicateWebhooksContinueTheWorkflowOnce(t *testing.T) {
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond, DuplicateRate: 1}})
-	res := get[workflows.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-dup", hello(3600)))
-	if res.CompletedVia != workflows.ViaWebhook {
+	res := get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-dup", hello(3600)))
+	if res.CompletedVia != hookbridge.ViaWebhook {
 		t.Fatalf("result = %+v", res)
 	}
 	if err := s.sim.WaitIdle(testContext(t, time.Minute)); err != nil {
@@ -125,8 +124,8 @@ func TestDuplicateWebhooksContinueTheWorkflowOnce(t *testing.T) {
 func TestAWebhookBeforeTheCreateReturnedIsKept(t *testing.T) {
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 100 * time.Millisecond}})
 	s.sim.HoldAnswers(http.MethodPost, "/v1/responses", 1, 3*time.Second)
-	res := get[workflows.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-early", hello(3600)))
-	if res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook {
+	res := get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-early", hello(3600)))
+	if res.Status != "completed" || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Fatalf("result = %+v", res)
 	}
 	ids := s.workflowIDs(t, fmt.Sprintf("%s = %q", hookbridge.ObjectIDKey.GetName(), res.ResponseID))
@@ -163,7 +162,7 @@ func TestWorkerKilledWhileWaiting(t *testing.T) {
 		return delivered == 1
 	})
 	s.startWorker()
-	if res := get[workflows.BackgroundResponseResult](t, run); res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook {
+	if res := get[hookbridge.BackgroundResponseResult](t, run); res.Status != "completed" || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -214,7 +213,7 @@ func TestHundredThousandLineBatchIsStreamedInBoundedMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := peakRSS(t, s.worker.PID())
-	res := get[workflows.BatchResult](t, s.run(t, hookbridge.BatchWorkflow, "batch-big", workflows.BatchInput{InputFileID: file.ID, PollIntervalSeconds: 3600}))
+	res := get[hookbridge.BatchResult](t, s.run(t, hookbridge.BatchWorkflow, "batch-big", hookbridge.BatchInput{InputFileID: file.ID, PollIntervalSeconds: 3600}))
 	after := peakRSS(t, s.worker.PID())
 	if res.Status != "completed" || res.RequestCounts.Total != lines || res.OutputBlob == nil || len(res.Results) != 0 {
 		t.Fatalf("result = %+v", res)
@@ -272,7 +271,7 @@ func TestRoutedUserWorkflowStartsOncePerEvent(t *testing.T) {
 	})
 	var starts atomic.Int32
 	w := worker.New(s.client, "billing-queue", worker.Options{})
-	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.EventResult) (string, error) {
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in hookbridge.EventResult) (string, error) {
 		starts.Add(1)
 		return in.OutputText, nil
 	}, workflow.RegisterOptions{Name: "HandleResponse"})
@@ -320,19 +319,19 @@ func TestRoutedUserWorkflowStartsOncePerEvent(t *testing.T) {
 // continues that workflow.
 func TestEvalRunEventIsRetrievedThroughTheMapping(t *testing.T) {
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 500 * time.Millisecond}})
-	res := get[workflows.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "eval-run-1", workflows.EvalRunInput{
+	res := get[hookbridge.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "eval-run-1", hookbridge.EvalRunInput{
 		EvalID:              "eval_e2e",
 		DataSource:          json.RawMessage(`{"type":"jsonl","source":{"type":"file_content","content":[{"item":{"q":"1"}},{"item":{"q":"2"}}]}}`),
 		PollIntervalSeconds: 3600,
 	}))
-	if res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook || res.ResultCounts == nil || res.ResultCounts.Total != 2 {
+	if res.Status != "completed" || res.CompletedVia != hookbridge.ViaWebhook || res.ResultCounts == nil || res.ResultCounts.Total != 2 {
 		t.Fatalf("result = %+v", res)
 	}
 	ids := s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), res.RunID, hookbridge.WorkflowTypeOf("eval.run.succeeded")))
 	if len(ids) != 1 {
 		t.Fatalf("event workflows: %v", ids)
 	}
-	if ev := s.result(t, ids[0]); ev.Outcome != workflows.OutcomeRetrieved || ev.EvalID != "eval_e2e" || ev.Signalled != "eval-run-1" {
+	if ev := s.result(t, ids[0]); ev.Outcome != hookbridge.OutcomeRetrieved || ev.EvalID != "eval_e2e" || ev.Signalled != "eval-run-1" {
 		t.Errorf("event result = %+v", ev)
 	}
 }
@@ -348,15 +347,15 @@ func TestFineTuningJobAndSmallBatchComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job := s.run(t, hookbridge.FineTuningJobWorkflow, "ft-1", workflows.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: training.ID, PollIntervalSeconds: 3600})
-	batch := s.run(t, hookbridge.BatchWorkflow, "batch-small", workflows.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
+	job := s.run(t, hookbridge.FineTuningJobWorkflow, "ft-1", hookbridge.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: training.ID, PollIntervalSeconds: 3600})
+	batch := s.run(t, hookbridge.BatchWorkflow, "batch-small", hookbridge.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
 		json.RawMessage(`{"custom_id":"ok-1","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`),
 		json.RawMessage(`{"custom_id":"fail-2","method":"POST","url":"/v1/responses","body":{"model":"m","input":"b"}}`),
 	}})
-	if res := get[workflows.FineTuningJobResult](t, job); res.Status != "succeeded" || res.FineTunedModel == "" || res.CompletedVia != workflows.ViaWebhook {
+	if res := get[hookbridge.FineTuningJobResult](t, job); res.Status != "succeeded" || res.FineTunedModel == "" || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("fine-tuning result = %+v", res)
 	}
-	res := get[workflows.BatchResult](t, batch)
+	res := get[hookbridge.BatchResult](t, batch)
 	if res.Status != "completed" || res.RequestCounts.Completed != 1 || res.RequestCounts.Failed != 1 || len(res.Results) != 2 || res.OutputBlob == nil || res.ErrorBlob == nil {
 		t.Errorf("batch result = %+v", res)
 	}

@@ -15,8 +15,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/proc"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 // The README's quick start: `hookbridge dev` (what `make run` runs) brings
@@ -44,11 +44,11 @@ func TestDevRunsTheWholeStackUntilInterrupted(t *testing.T) {
 	}
 	defer c.Close()
 	ctx := testContext(t, time.Minute)
-	var res workflows.EventResult
+	var res hookbridge.EventResult
 	if err := c.GetWorkflow(ctx, string(m[1]), "").Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.OutputText == "" {
+	if res.Outcome != hookbridge.OutcomeRetrieved || res.Status != "completed" || res.OutputText == "" {
 		t.Errorf("result = %+v, want the simulator's completed response", res)
 	}
 

@@ -26,7 +26,6 @@ import (
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/receiver"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 const (
@@ -601,18 +600,18 @@ func (s *stack) checkOutcomes(t *testing.T, genuine map[string]openaisim.Deliver
 			for id := range ids {
 				d := genuine[id]
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				var res workflows.EventResult
+				var res hookbridge.EventResult
 				err := s.client.GetWorkflow(ctx, id, runs[id][0].GetExecution().GetRunId()).Get(ctx, &res)
 				cancel()
-				want := []workflows.Outcome{workflows.OutcomeRecorded}
+				want := []hookbridge.Outcome{hookbridge.OutcomeRecorded}
 				k, known := hookbridge.KindOf(d.Type)
 				switch {
 				case known && k.Family == hookbridge.FamilyCall:
 					// A call waits for nobody: one delivered after its
 					// deadline is not answered.
-					want = []workflows.Outcome{workflows.OutcomeAnswered, workflows.OutcomeExpired}
+					want = []hookbridge.Outcome{hookbridge.OutcomeAnswered, hookbridge.OutcomeExpired}
 				case known && k.Retrieve != "" && k.Family != hookbridge.FamilyEvalRun:
-					want = []workflows.Outcome{workflows.OutcomeRetrieved}
+					want = []hookbridge.Outcome{hookbridge.OutcomeRetrieved}
 				}
 				var problem string
 				switch {
@@ -620,7 +619,7 @@ func (s *stack) checkOutcomes(t *testing.T, genuine map[string]openaisim.Deliver
 					problem = fmt.Sprintf("%s (%s): %v", id, d.Type, err)
 				case res.WebhookID != id || res.EventID != d.EventID || res.EventType != d.Type || res.ID != d.ObjectID:
 					problem = fmt.Sprintf("%s: result for %s %s %s %s, want %s %s %s", id, res.WebhookID, res.EventID, res.EventType, res.ID, d.EventID, d.Type, d.ObjectID)
-				case !slices.Contains(want, res.Outcome) || (res.Outcome == workflows.OutcomeRetrieved && res.Status == "" && res.Category == ""):
+				case !slices.Contains(want, res.Outcome) || (res.Outcome == hookbridge.OutcomeRetrieved && res.Status == "" && res.Category == ""):
 					problem = fmt.Sprintf("%s (%s): outcome %q, status %q, want one of %q", id, d.Type, res.Outcome, res.Status, want)
 				}
 				if problem != "" {

@@ -9,7 +9,6 @@ import (
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/internal/openaispec"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 // The worker's HOOKBRIDGE_CALL_ANSWER and HOOKBRIDGE_LIVE_CALL_ANSWER in
@@ -47,7 +46,7 @@ func TestEveryEventTypeEndToEnd(t *testing.T) {
 		switch {
 		case k.Family == hookbridge.FamilyCall:
 			call, _ := s.sim.IncomingCall(d.ObjectID)
-			if res.Outcome != workflows.OutcomeAnswered || res.Call == nil || res.Call.DecidedBy != workflows.DecidedByConfiguration ||
+			if res.Outcome != hookbridge.OutcomeAnswered || res.Call == nil || res.Call.DecidedBy != hookbridge.DecidedByConfiguration ||
 				call.Outcome != openaisim.CallAnswered || call.Answer == nil || call.Answer.Action != "accept" {
 				t.Errorf("%s: outcome %s, call %+v; the simulator saw %+v", eventType, res.Outcome, res.Call, call)
 				continue
@@ -61,11 +60,11 @@ func TestEveryEventTypeEndToEnd(t *testing.T) {
 			}
 		case k.Family == hookbridge.FamilyEvalRun:
 			// Only an EvalRun workflow knows a run's eval (TestEvalRun...).
-			if res.Outcome != workflows.OutcomeRecorded {
+			if res.Outcome != hookbridge.OutcomeRecorded {
 				t.Errorf("%s: outcome %s, want recorded", eventType, res.Outcome)
 			}
 		default:
-			if res.Outcome != workflows.OutcomeRetrieved {
+			if res.Outcome != hookbridge.OutcomeRetrieved {
 				t.Errorf("%s: outcome %s (%+v), want retrieved", eventType, res.Outcome, res.APIError)
 			}
 			if res.Status == "" && res.Category == "" {
@@ -97,7 +96,7 @@ func TestACallPastItsDeadlineIsNeverAnswered(t *testing.T) {
 	s.startWorker()
 	res := s.result(t, d.WebhookID)
 	call, _ := s.sim.IncomingCall(d.ObjectID)
-	if res.Outcome != workflows.OutcomeExpired || call.Answer != nil {
+	if res.Outcome != hookbridge.OutcomeExpired || call.Answer != nil {
 		t.Errorf("outcome %s, the simulator saw answer %+v; want expired and no answer", res.Outcome, call.Answer)
 	}
 }
@@ -115,7 +114,7 @@ func TestEventsWithMalformedDataAreRecorded(t *testing.T) {
 			t.Errorf("%s: status %d, want 200", id, a.status)
 			continue
 		}
-		if res := s.result(t, id); res.Outcome != workflows.OutcomeMalformed {
+		if res := s.result(t, id); res.Outcome != hookbridge.OutcomeMalformed {
 			t.Errorf("%s: outcome %s, want malformed", id, res.Outcome)
 		}
 	}

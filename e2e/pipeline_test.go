@@ -42,15 +42,15 @@ func TestEachFamilyCompletesWithTheRetrievedObject(t *testing.T) {
 
 	tests := []struct {
 		eventType, objectID string
-		check               func(t *testing.T, res workflows.EventResult)
+		check               func(t *testing.T, res hookbridge.EventResult)
 	}{
-		{"response.completed", "resp_e2e1", func(t *testing.T, res workflows.EventResult) {
-			if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.OutputText == "" || res.Usage == nil {
+		{"response.completed", "resp_e2e1", func(t *testing.T, res hookbridge.EventResult) {
+			if res.Outcome != hookbridge.OutcomeRetrieved || res.Status != "completed" || res.OutputText == "" || res.Usage == nil {
 				t.Errorf("response result = %+v", res)
 			}
 		}},
-		{"batch.completed", "batch_e2e1", func(t *testing.T, res workflows.EventResult) {
-			if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.RequestCounts == nil || res.OutputBlob == nil {
+		{"batch.completed", "batch_e2e1", func(t *testing.T, res hookbridge.EventResult) {
+			if res.Outcome != hookbridge.OutcomeRetrieved || res.Status != "completed" || res.RequestCounts == nil || res.OutputBlob == nil {
 				t.Fatalf("batch result = %+v", res)
 			}
 			stored, err := os.ReadFile(filepath.Join(s.blobDir, filepath.FromSlash(res.OutputBlob.Key)))
@@ -62,23 +62,23 @@ func TestEachFamilyCompletesWithTheRetrievedObject(t *testing.T) {
 				t.Errorf("stored output (%d bytes) differs from OpenAI's file (%d bytes)", len(stored), len(original))
 			}
 		}},
-		{"fine_tuning.job.succeeded", "ftjob-e2e1", func(t *testing.T, res workflows.EventResult) {
-			if res.Outcome != workflows.OutcomeRetrieved || res.Status != "succeeded" || res.FineTunedModel == "" {
+		{"fine_tuning.job.succeeded", "ftjob-e2e1", func(t *testing.T, res hookbridge.EventResult) {
+			if res.Outcome != hookbridge.OutcomeRetrieved || res.Status != "succeeded" || res.FineTunedModel == "" {
 				t.Errorf("fine-tuning result = %+v", res)
 			}
 		}},
-		{"eval.run.succeeded", "evalrun_e2e1", func(t *testing.T, res workflows.EventResult) {
-			if res.Outcome != workflows.OutcomeRecorded || res.ID != "evalrun_e2e1" {
+		{"eval.run.succeeded", "evalrun_e2e1", func(t *testing.T, res hookbridge.EventResult) {
+			if res.Outcome != hookbridge.OutcomeRecorded || res.ID != "evalrun_e2e1" {
 				t.Errorf("eval run result = %+v", res)
 			}
 		}},
-		{"response.completed", "resp_sample_from_the_dashboard", func(t *testing.T, res workflows.EventResult) {
-			if res.Outcome != workflows.OutcomeNotFound || res.APIError == nil || res.APIError.StatusCode != http.StatusNotFound {
+		{"response.completed", "resp_sample_from_the_dashboard", func(t *testing.T, res hookbridge.EventResult) {
+			if res.Outcome != hookbridge.OutcomeNotFound || res.APIError == nil || res.APIError.StatusCode != http.StatusNotFound {
 				t.Errorf("sample id result = %+v", res)
 			}
 		}},
-		{"something.brand_new", "thing_1", func(t *testing.T, res workflows.EventResult) {
-			if res.Outcome != workflows.OutcomeRecorded || res.EventType != "something.brand_new" {
+		{"something.brand_new", "thing_1", func(t *testing.T, res hookbridge.EventResult) {
+			if res.Outcome != hookbridge.OutcomeRecorded || res.EventType != "something.brand_new" {
 				t.Errorf("unknown type result = %+v", res)
 			}
 		}},
@@ -162,7 +162,7 @@ func TestRedeliveriesAreOneExecution(t *testing.T) {
 	if fresh != 1 {
 		t.Errorf("%d deliveries started a workflow, want 1", fresh)
 	}
-	if res := s.result(t, id); res.Outcome != workflows.OutcomeRetrieved {
+	if res := s.result(t, id); res.Outcome != hookbridge.OutcomeRetrieved {
 		t.Errorf("result = %+v", res)
 	}
 	waitFor(t, 10*time.Second, "visibility to list the closed run", func() bool {
@@ -242,7 +242,7 @@ func TestTemporalOutageIsRetriedNotLost(t *testing.T) {
 	waitFor(t, 30*time.Second, "the retried delivery to be accepted", func() bool {
 		return s.post(t, id, body).status == http.StatusOK
 	})
-	if res := s.result(t, id); res.Outcome != workflows.OutcomeRetrieved || res.FineTunedModel == "" {
+	if res := s.result(t, id); res.Outcome != hookbridge.OutcomeRetrieved || res.FineTunedModel == "" {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -269,13 +269,13 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	histories["response.not_found"] = "wh_not_found"
 
 	// The ready-made workflows, each continued by its webhook.
-	get[workflows.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "history-bg", hello(3600)))
+	get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "history-bg", hello(3600)))
 	histories["BackgroundResponse"] = "history-bg"
-	get[workflows.BatchResult](t, s.run(t, hookbridge.BatchWorkflow, "history-batch", workflows.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
+	get[hookbridge.BatchResult](t, s.run(t, hookbridge.BatchWorkflow, "history-batch", hookbridge.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
 		json.RawMessage(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`),
 	}}))
 	histories["Batch"] = "history-batch"
-	evalRun := get[workflows.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "history-eval", oneItemEvalRun("eval_history")))
+	evalRun := get[hookbridge.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "history-eval", oneItemEvalRun("eval_history")))
 	histories["EvalRun"] = "history-eval"
 	histories["eval.run.succeeded.mapped"] = s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), evalRun.RunID, hookbridge.WorkflowTypeOf("eval.run.succeeded")))[0]
 

@@ -13,7 +13,6 @@ import (
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/cluster"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 const (
@@ -131,7 +130,7 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 	// The incidents end; their events complete.
 	for id := range outages {
 		res := s.resultWithin(t, id, time.Until(began.Add(prodOutage))+3*time.Minute)
-		if res.Outcome != workflows.OutcomeRetrieved || res.Status == "" {
+		if res.Outcome != hookbridge.OutcomeRetrieved || res.Status == "" {
 			t.Errorf("event %s after the outage: %+v, want the object retrieved", id, res)
 		}
 	}
@@ -186,10 +185,10 @@ func (s *stack) everyFamily(t *testing.T, prefix string) []openaisim.Delivery {
 	for _, d := range emitted {
 		s.result(t, d.WebhookID)
 	}
-	if res := get[workflows.BackgroundResponseResult](t, bg); res.CompletedVia != workflows.ViaWebhook {
+	if res := get[hookbridge.BackgroundResponseResult](t, bg); res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("BackgroundResponse = %+v, want completed via its webhook", res)
 	}
-	if res := get[workflows.EvalRunResult](t, evalRun); res.CompletedVia != workflows.ViaWebhook {
+	if res := get[hookbridge.EvalRunResult](t, evalRun); res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("EvalRun = %+v, want completed via its webhook", res)
 	}
 	return emitted
@@ -260,10 +259,10 @@ func (s *stack) waitEventsClosed(t *testing.T, deliveries []openaisim.Delivery) 
 }
 
 // resultWithin waits up to timeout for the event workflow to complete.
-func (s *stack) resultWithin(t *testing.T, webhookID string, timeout time.Duration) workflows.EventResult {
+func (s *stack) resultWithin(t *testing.T, webhookID string, timeout time.Duration) hookbridge.EventResult {
 	t.Helper()
 	ctx := testContext(t, timeout)
-	var res workflows.EventResult
+	var res hookbridge.EventResult
 	if err := s.client.GetWorkflow(ctx, webhookID, "").Get(ctx, &res); err != nil {
 		t.Errorf("workflow %s: %v", webhookID, err)
 	}

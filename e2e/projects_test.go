@@ -19,7 +19,6 @@ import (
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/internal/signing"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 const (
@@ -88,7 +87,7 @@ func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
 
 	// Staging's events reach staging's path, signed with its secret, and
 	// its objects are read with its key.
-	emit := func(what string) workflows.EventResult {
+	emit := func(what string) hookbridge.EventResult {
 		t.Helper()
 		d, err := s.sim.EmitIn("staging", "response.completed", "")
 		if err != nil {
@@ -96,7 +95,7 @@ func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
 		}
 		// A named project's workflow IDs are its own: staging/<webhook-id>.
 		res := s.result(t, hookbridge.WorkflowID("staging", d.WebhookID))
-		if res.Outcome != workflows.OutcomeRetrieved || res.Project != "staging" {
+		if res.Outcome != hookbridge.OutcomeRetrieved || res.Project != "staging" {
 			t.Errorf("%s: staging's event ended %s (project %q), want retrieved with staging's key", what, res.Outcome, res.Project)
 		}
 		return res

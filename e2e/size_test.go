@@ -15,7 +15,6 @@ import (
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 // largeAnswer is the size of a response's output text in these tests: over
@@ -24,7 +23,7 @@ const largeAnswer = 3 << 20
 
 // largeResponse is the input of a BackgroundResponse whose output text the
 // simulator makes largeAnswer bytes long.
-func largeResponse(pollSeconds int) workflows.BackgroundResponseInput {
+func largeResponse(pollSeconds int) hookbridge.BackgroundResponseInput {
 	in := hello(pollSeconds)
 	in.Metadata = map[string]string{openaisim.MetadataAnswerBytes: strconv.Itoa(largeAnswer)}
 	return in
@@ -47,7 +46,7 @@ func storedOutputText(t *testing.T, s *stack, ref *hookbridge.BlobRef) int {
 
 // eventWorkflowOf waits for visibility to list the one event workflow of an
 // object and returns its result.
-func (s *stack) eventWorkflowOf(t *testing.T, objectID string) workflows.EventResult {
+func (s *stack) eventWorkflowOf(t *testing.T, objectID string) hookbridge.EventResult {
 	t.Helper()
 	query := fmt.Sprintf("%s = %q", hookbridge.ObjectIDKey.GetName(), objectID)
 	var ids []string
@@ -86,7 +85,7 @@ func (s *stack) downloads(t *testing.T, batchID string) map[string]int {
 func TestObjectsTooLargeToInlineComplete(t *testing.T) {
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 300 * time.Millisecond}})
 	bg := s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-large", largeResponse(3600))
-	batch := s.run(t, hookbridge.BatchWorkflow, "batch-large", workflows.BatchInput{
+	batch := s.run(t, hookbridge.BatchWorkflow, "batch-large", hookbridge.BatchInput{
 		PollIntervalSeconds: 3600,
 		Metadata:            map[string]string{openaisim.MetadataAnswerBytes: strconv.Itoa(200 << 10)},
 		Requests: []json.RawMessage{
@@ -96,8 +95,8 @@ func TestObjectsTooLargeToInlineComplete(t *testing.T) {
 		},
 	})
 
-	res := get[workflows.BackgroundResponseResult](t, bg)
-	if res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook || !res.Truncated || res.ObjectBlob == nil || len(res.OutputText) != 1<<10 {
+	res := get[hookbridge.BackgroundResponseResult](t, bg)
+	if res.Status != "completed" || res.CompletedVia != hookbridge.ViaWebhook || !res.Truncated || res.ObjectBlob == nil || len(res.OutputText) != 1<<10 {
 		t.Fatalf("result = status %s via %s, truncated %v, blob %v, %d bytes of output text; want the summary and its reference",
 			res.Status, res.CompletedVia, res.Truncated, res.ObjectBlob, len(res.OutputText))
 	}
@@ -105,11 +104,11 @@ func TestObjectsTooLargeToInlineComplete(t *testing.T) {
 		t.Errorf("the stored response has %d bytes of output text, want %d", n, largeAnswer)
 	}
 	ev := s.eventWorkflowOf(t, res.ResponseID)
-	if ev.Outcome != workflows.OutcomeRetrieved || ev.Signalled != "bg-large" || ev.ObjectBlob == nil || *ev.ObjectBlob != *res.ObjectBlob {
+	if ev.Outcome != hookbridge.OutcomeRetrieved || ev.Signalled != "bg-large" || ev.ObjectBlob == nil || *ev.ObjectBlob != *res.ObjectBlob {
 		t.Errorf("event result = outcome %s, signalled %q, blob %v; want the reference it signalled", ev.Outcome, ev.Signalled, ev.ObjectBlob)
 	}
 
-	b := get[workflows.BatchResult](t, batch)
+	b := get[hookbridge.BatchResult](t, batch)
 	if b.Status != "completed" || b.RequestCounts.Completed != 3 || b.OutputBlob == nil || b.OutputBlob.Bytes <= 512<<10 || len(b.Results) != 0 || b.ResultsOmitted == "" {
 		t.Fatalf("batch result = %+v, want it completed with its blobs and the reason its results are not inlined", b)
 	}
@@ -128,26 +127,26 @@ func TestAPollThatFindsTheEndFirstStreamsBatchFilesOnce(t *testing.T) {
 	lost := roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("endpoint unreachable") })
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond, Transport: lost}})
 	bg := s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-large-poll", largeResponse(1))
-	batch := s.run(t, hookbridge.BatchWorkflow, "batch-poll", workflows.BatchInput{PollIntervalSeconds: 1, Requests: []json.RawMessage{
+	batch := s.run(t, hookbridge.BatchWorkflow, "batch-poll", hookbridge.BatchInput{PollIntervalSeconds: 1, Requests: []json.RawMessage{
 		json.RawMessage(`{"custom_id":"ok-1","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`),
 		json.RawMessage(`{"custom_id":"fail-2","method":"POST","url":"/v1/responses","body":{"model":"m","input":"b"}}`),
 	}})
 
-	if res := get[workflows.BackgroundResponseResult](t, bg); res.CompletedVia != workflows.ViaPoll || !res.Truncated || res.ObjectBlob == nil {
+	if res := get[hookbridge.BackgroundResponseResult](t, bg); res.CompletedVia != hookbridge.ViaPoll || !res.Truncated || res.ObjectBlob == nil {
 		t.Errorf("response result = via %s, truncated %v, blob %v; want the summary and its reference", res.CompletedVia, res.Truncated, res.ObjectBlob)
 	} else if n := storedOutputText(t, s, res.ObjectBlob); n != largeAnswer {
 		t.Errorf("the stored response has %d bytes of output text, want %d", n, largeAnswer)
 	}
 
-	b := get[workflows.BatchResult](t, batch)
-	if b.CompletedVia != workflows.ViaPoll || b.OutputBlob == nil || b.ErrorBlob == nil || len(b.Results) != 2 {
+	b := get[hookbridge.BatchResult](t, batch)
+	if b.CompletedVia != hookbridge.ViaPoll || b.OutputBlob == nil || b.ErrorBlob == nil || len(b.Results) != 2 {
 		t.Fatalf("batch result = %+v, want it completed via poll with its files and results", b)
 	}
 	if a := s.post(t, "wh_batch_late", eventBody("evt_batch_late", "batch.completed", b.BatchID)); a.status != http.StatusOK {
 		t.Fatalf("late webhook answered %d", a.status)
 	}
 	ev := s.result(t, "wh_batch_late")
-	if ev.Outcome != workflows.OutcomeRetrieved || ev.OutputBlob == nil || *ev.OutputBlob != *b.OutputBlob || *ev.ErrorBlob != *b.ErrorBlob {
+	if ev.Outcome != hookbridge.OutcomeRetrieved || ev.OutputBlob == nil || *ev.OutputBlob != *b.OutputBlob || *ev.ErrorBlob != *b.ErrorBlob {
 		t.Errorf("late event result = %+v, want the Batch's blobs", ev)
 	}
 	for file, n := range s.downloads(t, b.BatchID) {

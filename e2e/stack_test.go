@@ -33,7 +33,6 @@ import (
 	"github.com/hookbridge/hookbridge/internal/proc"
 	"github.com/hookbridge/hookbridge/internal/signing"
 	"github.com/hookbridge/hookbridge/receiver"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 const (
@@ -281,11 +280,11 @@ func deliverAt(url string, h http.Header, body string) (answer, error) {
 
 // result waits for the event workflow to exist and complete, and returns
 // its result.
-func (s *stack) result(t *testing.T, webhookID string) workflows.EventResult {
+func (s *stack) result(t *testing.T, webhookID string) hookbridge.EventResult {
 	t.Helper()
 	waitFor(t, 30*time.Second, "workflow "+webhookID+" to start", func() bool { return s.exists(t, webhookID) })
 	ctx := testContext(t, time.Minute)
-	var res workflows.EventResult
+	var res hookbridge.EventResult
 	if err := s.client.GetWorkflow(ctx, webhookID, "").Get(ctx, &res); err != nil {
 		t.Fatalf("workflow %s: %v", webhookID, err)
 	}

@@ -9,9 +9,9 @@ import (
 
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
+	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/signing"
 	"github.com/hookbridge/hookbridge/internal/tracing/otlptest"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 type span = otlptest.Span
@@ -56,7 +56,7 @@ func TestTracingFromWebhookToOpenAI(t *testing.T) {
 	if a := s.post(t, "wh_traced", body); a.status != http.StatusOK || a.result.Duplicate {
 		t.Fatalf("delivery answered %+v", a)
 	}
-	if res := s.result(t, "wh_traced"); res.Outcome != workflows.OutcomeRetrieved {
+	if res := s.result(t, "wh_traced"); res.Outcome != hookbridge.OutcomeRetrieved {
 		t.Fatalf("outcome = %s", res.Outcome)
 	}
 
@@ -112,7 +112,7 @@ func TestTracingFromWebhookToOpenAI(t *testing.T) {
 	if a := s.deliverOrFail(t, h, unsampledBody); a.status != http.StatusOK {
 		t.Fatalf("unsampled delivery answered %+v", a)
 	}
-	if res := s.result(t, "wh_unsampled"); res.Outcome != workflows.OutcomeRetrieved {
+	if res := s.result(t, "wh_unsampled"); res.Outcome != hookbridge.OutcomeRetrieved {
 		t.Fatalf("outcome = %s", res.Outcome)
 	}
 

@@ -23,7 +23,6 @@ import (
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/internal/release"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 // upgradeTakeover is how long the simulator takes to finish the work the
@@ -197,10 +196,10 @@ func upgradeFrom(t *testing.T, r release.Release, oldBin string) {
 	}
 	// Waiting for a webhook: every ready-made workflow.
 	w.waits["upgrade-bg"] = s.run(t, hookbridge.BackgroundResponseWorkflow, "upgrade-bg", hello(3600))
-	w.waits["upgrade-batch"] = s.run(t, hookbridge.BatchWorkflow, "upgrade-batch", workflows.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
+	w.waits["upgrade-batch"] = s.run(t, hookbridge.BatchWorkflow, "upgrade-batch", hookbridge.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
 		json.RawMessage(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`),
 	}})
-	w.waits["upgrade-ft"] = s.run(t, hookbridge.FineTuningJobWorkflow, "upgrade-ft", workflows.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: s.trainingFile(t), PollIntervalSeconds: 3600})
+	w.waits["upgrade-ft"] = s.run(t, hookbridge.FineTuningJobWorkflow, "upgrade-ft", hookbridge.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: s.trainingFile(t), PollIntervalSeconds: 3600})
 	w.waits["upgrade-eval"] = s.run(t, hookbridge.EvalRunWorkflow, "upgrade-eval", oneItemEvalRun("eval_upgrade"))
 
 	s.waitInFlight(t, w)
@@ -224,12 +223,12 @@ func upgradeFrom(t *testing.T, r release.Release, oldBin string) {
 		}
 		if err := run.Get(testContext(t, time.Minute), &res); err != nil {
 			t.Errorf("%s: %v", id, err)
-		} else if res.CompletedVia != workflows.ViaWebhook {
+		} else if res.CompletedVia != hookbridge.ViaWebhook {
 			t.Errorf("%s = %+v, want it continued by its webhook", id, res)
 		}
 	}
 	for id, object := range w.outages {
-		if res := s.resultWithin(t, id, time.Minute); res.Outcome != workflows.OutcomeRetrieved {
+		if res := s.resultWithin(t, id, time.Minute); res.Outcome != hookbridge.OutcomeRetrieved {
 			t.Errorf("%s (%s about %s): outcome %q, want the object retrieved once OpenAI recovered", id, w.deliveries[id].Type, object, res.Outcome)
 		}
 	}

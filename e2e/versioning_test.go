@@ -14,7 +14,6 @@ import (
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/cluster"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 const blueGreenDeployment = "hookbridge"
@@ -83,7 +82,7 @@ func TestClusterBlueGreenUpgrade(t *testing.T) {
 	s.waitEventsClosed(t, after)
 	s.sim.ClearFaults()
 	s.waitEventsClosed(t, inFlight)
-	if res := get[workflows.BackgroundResponseResult](t, wait); res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook {
+	if res := get[hookbridge.BackgroundResponseResult](t, wait); res.Status != "completed" || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("the wait: %+v, want completed via its webhook", res)
 	}
 	if info, err := describe(s.client, wait.GetID()); err != nil || info.GetWorkflowExecutionInfo().GetVersioningInfo().GetDeploymentVersion().GetBuildId() != "B" {
@@ -101,7 +100,7 @@ func TestClusterBlueGreenUpgrade(t *testing.T) {
 			if got := s.buildOf(d.WebhookID); got != want {
 				t.Errorf("event %s ran on build %q, want %q", d.WebhookID, got, want)
 			}
-			if res := s.result(t, d.WebhookID); res.Outcome != workflows.OutcomeRetrieved {
+			if res := s.result(t, d.WebhookID); res.Outcome != hookbridge.OutcomeRetrieved {
 				t.Errorf("event %s: outcome %q, want retrieved", d.WebhookID, res.Outcome)
 			}
 			if failure := workflowTaskFailure(t, s, d.WebhookID, ""); failure != "" {

@@ -24,7 +24,6 @@ import (
 	"github.com/hookbridge/hookbridge/internal/startup"
 	"github.com/hookbridge/hookbridge/receiver"
 	"github.com/hookbridge/hookbridge/worker"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 // temporalPayloadLimit is the dev server's payload limit in these tests:
@@ -156,7 +155,7 @@ func TestLongWebhookIDsWithRoutesOnTemporal(t *testing.T) {
 		t.Cleanup(w.Stop)
 	}
 	user := sdkworker.New(s.client, userQueue, sdkworker.Options{})
-	user.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.EventResult) (string, error) {
+	user.RegisterWorkflowWithOptions(func(ctx workflow.Context, in hookbridge.EventResult) (string, error) {
 		return in.EventType, nil
 	}, workflow.RegisterOptions{Name: "HandleAnything"})
 	if err := user.Start(); err != nil {
@@ -173,7 +172,7 @@ func TestLongWebhookIDsWithRoutesOnTemporal(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			var ev workflows.EventResult
+			var ev hookbridge.EventResult
 			if err := s.client.GetWorkflow(ctx, res.WorkflowID, "").Get(ctx, &ev); err != nil {
 				t.Fatalf("event workflow %.40q...: %v", res.WorkflowID, err)
 			}

@@ -27,12 +27,6 @@ const (
 	MaxPollInterval = time.Hour
 )
 
-// Where the object's outcome came from.
-const (
-	ViaWebhook = "webhook"
-	ViaPoll    = "poll"
-)
-
 // ErrTypeTimedOut is the type of the non-retryable application error a
 // ready-made workflow fails with when its object is not finished
 // TimeoutSeconds after the wait began. Its details hold the last state of
@@ -119,14 +113,14 @@ func (w waiter) wait(ctx workflow.Context) (hookbridge.Object, string, []string,
 			}
 			strays = append(strays, signalled.ID)
 		case v == finished:
-			return *signalled, ViaWebhook, strays, nil
+			return *signalled, hookbridge.ViaWebhook, strays, nil
 		case signalled == nil:
 			o, err := w.poll(ctx, w.id)
 			if err != nil {
 				return o, "", strays, err
 			}
 			if o.Terminal() {
-				return o, ViaPoll, strays, nil
+				return o, hookbridge.ViaPoll, strays, nil
 			}
 			if w.timeout > 0 && !workflow.Now(ctx).Before(deadline) {
 				return w.timedOut(ctx, o, strays)
@@ -288,55 +282,11 @@ func missing(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
-// BackgroundResponseInput is the input of BackgroundResponse (contract).
-type BackgroundResponseInput struct {
-	// Project is the OpenAI project to work in, as hookbridge names it in
-	// HOOKBRIDGE_PROJECTS; "" is the default project.
-	Project string `json:"project,omitempty"`
-	Model   string `json:"model"`
-	// Input is a string or a list of input items, as in the Responses API.
-	Input        json.RawMessage   `json:"input"`
-	Instructions string            `json:"instructions,omitempty"`
-	Metadata     map[string]string `json:"metadata,omitempty"`
-	// Params are further fields of the create request (tools, reasoning,
-	// temperature...), sent as they are.
-	Params map[string]json.RawMessage `json:"params,omitempty"`
-	// PollIntervalSeconds is the first poll delay when no webhook comes.
-	// Default 300.
-	PollIntervalSeconds int `json:"poll_interval_seconds,omitempty"`
-	// TimeoutSeconds bounds the wait, from when the response was created:
-	// then the workflow fails with ErrTypeTimedOut. Default 0: no bound.
-	TimeoutSeconds int `json:"timeout_seconds,omitempty"`
-	// CancelOnTimeout cancels the response at OpenAI when TimeoutSeconds
-	// passes. Default false: it runs on.
-	CancelOnTimeout bool `json:"cancel_on_timeout,omitempty"`
-}
-
-// BackgroundResponseResult is the result of BackgroundResponse (contract).
-type BackgroundResponseResult struct {
-	ResponseID       string                  `json:"response_id"`
-	Status           string                  `json:"status"`
-	OutputText       string                  `json:"output_text,omitempty"`
-	Error            *hookbridge.ObjectError `json:"error,omitempty"`
-	IncompleteReason string                  `json:"incomplete_reason,omitempty"`
-	Usage            *hookbridge.Usage       `json:"usage,omitempty"`
-	Metadata         map[string]string       `json:"metadata,omitempty"`
-	// CompletedVia is "webhook" or "poll".
-	CompletedVia string `json:"completed_via,omitempty"`
-	// DuplicatesCancelled lists responses a retried create made twice.
-	DuplicatesCancelled []string `json:"duplicates_cancelled,omitempty"`
-	// ObjectBlob holds the whole response when it is too large to inline
-	// (over hookbridge.MaxInlineBytes); Truncated then says OutputText and
-	// Error hold their first KiB.
-	ObjectBlob *hookbridge.BlobRef `json:"object_blob,omitempty"`
-	Truncated  bool                `json:"truncated,omitempty"`
-}
-
 // BackgroundResponse creates a background response and returns it once it
 // has finished.
-func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (BackgroundResponseResult, error) {
+func BackgroundResponse(ctx workflow.Context, in hookbridge.BackgroundResponseInput) (hookbridge.BackgroundResponseResult, error) {
 	if in.Model == "" || missing(in.Input) {
-		return BackgroundResponseResult{}, temporal.NewNonRetryableApplicationError("model and input are required", "InvalidInput", nil)
+		return hookbridge.BackgroundResponseResult{}, temporal.NewNonRetryableApplicationError("model and input are required", "InvalidInput", nil)
 	}
 	obj, via, strays, err := createThenAwait(ctx, a.CreateResponse, activities.CreateResponseRequest{
 		Project:      in.Project,
@@ -355,50 +305,12 @@ func BackgroundResponse(ctx workflow.Context, in BackgroundResponseInput) (Backg
 		poll:            activityFunc(retrieveActivity(hookbridge.ObjectResponse), retrieveOptions, inProject(in.Project)),
 		cancel:          activityFunc(a.CancelResponse, retrieveOptions, inProject(in.Project)),
 	}, nil)
-	res := BackgroundResponseResult{
+	res := hookbridge.BackgroundResponseResult{
 		ResponseID: obj.ID, Status: obj.Status, OutputText: obj.OutputText, Error: obj.Error,
 		IncompleteReason: obj.IncompleteReason, Usage: obj.Usage, Metadata: obj.Metadata,
 		CompletedVia: via, DuplicatesCancelled: strays, ObjectBlob: obj.ObjectBlob, Truncated: obj.Truncated,
 	}
 	return res, err
-}
-
-// BatchInput is the input of Batch: request lines, or an uploaded file.
-type BatchInput struct {
-	// Project is the OpenAI project to work in, as hookbridge names it in
-	// HOOKBRIDGE_PROJECTS; "" is the default project.
-	Project string `json:"project,omitempty"`
-	// Requests are the batch's request lines ({"custom_id","method","url","body"}),
-	// uploaded as a JSONL file. Keep them small (the input lives in the
-	// workflow's history); upload large files yourself and pass InputFileID.
-	Requests    []json.RawMessage `json:"requests,omitempty"`
-	InputFileID string            `json:"input_file_id,omitempty"`
-	// Endpoint defaults to /v1/responses; CompletionWindow to 24h.
-	Endpoint            string            `json:"endpoint,omitempty"`
-	CompletionWindow    string            `json:"completion_window,omitempty"`
-	Metadata            map[string]string `json:"metadata,omitempty"`
-	PollIntervalSeconds int               `json:"poll_interval_seconds,omitempty"`
-	// TimeoutSeconds and CancelOnTimeout: as in BackgroundResponseInput.
-	TimeoutSeconds  int  `json:"timeout_seconds,omitempty"`
-	CancelOnTimeout bool `json:"cancel_on_timeout,omitempty"`
-}
-
-// BatchResult is the result of Batch.
-type BatchResult struct {
-	BatchID       string                    `json:"batch_id"`
-	Status        string                    `json:"status"`
-	RequestCounts *hookbridge.RequestCounts `json:"request_counts,omitempty"`
-	Error         *hookbridge.ObjectError   `json:"error,omitempty"`
-	OutputBlob    *hookbridge.BlobRef       `json:"output_blob,omitempty"`
-	ErrorBlob     *hookbridge.BlobRef       `json:"error_blob,omitempty"`
-	// Results holds the output and error lines when they fit in
-	// hookbridge.MaxInlineBytes; ResultsOmitted says why they are not here
-	// when the batch has some: read them from the blobs.
-	Results        []json.RawMessage `json:"results,omitempty"`
-	ResultsOmitted string            `json:"results_omitted,omitempty"`
-	CompletedVia   string            `json:"completed_via,omitempty"`
-	// ObjectBlob holds the whole batch object when it is too large to inline.
-	ObjectBlob *hookbridge.BlobRef `json:"object_blob,omitempty"`
 }
 
 // SmallBatchRequests is the largest batch whose result lines Batch
@@ -416,9 +328,9 @@ const batchFilesOnce = "batch-files-once"
 // the blob store (copied by the event workflow of its webhook, or here when
 // a poll found it finished) and returns counts, blob references and the
 // result lines when they fit.
-func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
+func Batch(ctx workflow.Context, in hookbridge.BatchInput) (hookbridge.BatchResult, error) {
 	if (len(in.Requests) == 0) == (in.InputFileID == "") {
-		return BatchResult{}, temporal.NewNonRetryableApplicationError("give either requests or input_file_id", "InvalidInput", nil)
+		return hookbridge.BatchResult{}, temporal.NewNonRetryableApplicationError("give either requests or input_file_id", "InvalidInput", nil)
 	}
 	by := creator(ctx)
 	fileID := in.InputFileID
@@ -426,7 +338,7 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, createOptions), a.UploadBatchInput,
 			activities.UploadBatchInputRequest{Project: in.Project, Creator: by, Lines: in.Requests}).Get(ctx, &fileID)
 		if err != nil {
-			return BatchResult{}, err
+			return hookbridge.BatchResult{}, err
 		}
 	}
 	req := activities.CreateBatchRequest{Project: in.Project, Creator: by, InputFileID: fileID, Endpoint: in.Endpoint, CompletionWindow: in.CompletionWindow, Metadata: in.Metadata}
@@ -445,7 +357,7 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 		poll:            activityFunc(retrieveActivity(hookbridge.ObjectBatch), retrieveOptions, inProject(in.Project)),
 		cancel:          activityFunc(a.CancelBatch, retrieveOptions, inProject(in.Project)),
 	}, nil)
-	res := BatchResult{BatchID: obj.ID, Status: obj.Status, RequestCounts: obj.RequestCounts, Error: obj.Error, CompletedVia: via, ObjectBlob: obj.ObjectBlob}
+	res := hookbridge.BatchResult{BatchID: obj.ID, Status: obj.Status, RequestCounts: obj.RequestCounts, Error: obj.Error, CompletedVia: via, ObjectBlob: obj.ObjectBlob}
 	if err != nil {
 		return res, err
 	}
@@ -467,7 +379,7 @@ func Batch(ctx workflow.Context, in BatchInput) (BatchResult, error) {
 
 // readResults puts the batch's result lines in res, or, when they do not
 // fit, the reason in res.ResultsOmitted: a batch never fails for its size.
-func readResults(ctx workflow.Context, batch hookbridge.Object, res BatchResult) (BatchResult, error) {
+func readResults(ctx workflow.Context, batch hookbridge.Object, res hookbridge.BatchResult) (hookbridge.BatchResult, error) {
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, retrieveOptions), a.ReadBatchResults, batch).Get(ctx, &res.Results)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeBatchResultsTooLarge {
@@ -488,7 +400,7 @@ func filesStored(batch hookbridge.Object) bool {
 // download the lines of a batch of at most SmallBatchRequests requests. Only
 // an outcome that used to fail the workflow differs: lines too large to
 // inline, which no history of a running workflow holds.
-func storeAndReadSmallBatch(ctx workflow.Context, obj hookbridge.Object, res BatchResult) (BatchResult, error) {
+func storeAndReadSmallBatch(ctx workflow.Context, obj hookbridge.Object, res hookbridge.BatchResult) (hookbridge.BatchResult, error) {
 	stored, err := storeBatchFiles(ctx, obj)
 	if err != nil {
 		return res, err
@@ -500,40 +412,10 @@ func storeAndReadSmallBatch(ctx workflow.Context, obj hookbridge.Object, res Bat
 	return res, nil
 }
 
-// FineTuningJobInput is the input of FineTuningJob.
-type FineTuningJobInput struct {
-	// Project is the OpenAI project to work in, as hookbridge names it in
-	// HOOKBRIDGE_PROJECTS; "" is the default project.
-	Project        string            `json:"project,omitempty"`
-	Model          string            `json:"model"`
-	TrainingFile   string            `json:"training_file"`
-	ValidationFile string            `json:"validation_file,omitempty"`
-	Suffix         string            `json:"suffix,omitempty"`
-	Metadata       map[string]string `json:"metadata,omitempty"`
-	// Params are further fields of the create request (method,
-	// hyperparameters, seed...), sent as they are.
-	Params              map[string]json.RawMessage `json:"params,omitempty"`
-	PollIntervalSeconds int                        `json:"poll_interval_seconds,omitempty"`
-	// TimeoutSeconds and CancelOnTimeout: as in BackgroundResponseInput.
-	TimeoutSeconds  int  `json:"timeout_seconds,omitempty"`
-	CancelOnTimeout bool `json:"cancel_on_timeout,omitempty"`
-}
-
-// FineTuningJobResult is the result of FineTuningJob.
-type FineTuningJobResult struct {
-	JobID          string                  `json:"job_id"`
-	Status         string                  `json:"status"`
-	FineTunedModel string                  `json:"fine_tuned_model,omitempty"`
-	Error          *hookbridge.ObjectError `json:"error,omitempty"`
-	CompletedVia   string                  `json:"completed_via,omitempty"`
-	// ObjectBlob holds the whole job when it is too large to inline.
-	ObjectBlob *hookbridge.BlobRef `json:"object_blob,omitempty"`
-}
-
 // FineTuningJob creates a fine-tuning job and returns it once it is over.
-func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobResult, error) {
+func FineTuningJob(ctx workflow.Context, in hookbridge.FineTuningJobInput) (hookbridge.FineTuningJobResult, error) {
 	if in.Model == "" || in.TrainingFile == "" {
-		return FineTuningJobResult{}, temporal.NewNonRetryableApplicationError("model and training_file are required", "InvalidInput", nil)
+		return hookbridge.FineTuningJobResult{}, temporal.NewNonRetryableApplicationError("model and training_file are required", "InvalidInput", nil)
 	}
 	obj, via, _, err := createThenAwait(ctx, a.CreateFineTuningJob, activities.CreateFineTuningJobRequest{
 		Project:        in.Project,
@@ -553,41 +435,16 @@ func FineTuningJob(ctx workflow.Context, in FineTuningJobInput) (FineTuningJobRe
 		poll:            activityFunc(retrieveActivity(hookbridge.ObjectFineTuningJob), retrieveOptions, inProject(in.Project)),
 		cancel:          activityFunc(a.CancelFineTuningJob, retrieveOptions, inProject(in.Project)),
 	}, nil)
-	return FineTuningJobResult{JobID: obj.ID, Status: obj.Status, FineTunedModel: obj.FineTunedModel, Error: obj.Error, CompletedVia: via, ObjectBlob: obj.ObjectBlob}, err
-}
-
-// EvalRunInput is the input of EvalRun.
-type EvalRunInput struct {
-	// Project is the OpenAI project to work in, as hookbridge names it in
-	// HOOKBRIDGE_PROJECTS; "" is the default project.
-	Project             string            `json:"project,omitempty"`
-	EvalID              string            `json:"eval_id"`
-	Name                string            `json:"name,omitempty"`
-	DataSource          json.RawMessage   `json:"data_source"`
-	Metadata            map[string]string `json:"metadata,omitempty"`
-	PollIntervalSeconds int               `json:"poll_interval_seconds,omitempty"`
-	// TimeoutSeconds and CancelOnTimeout: as in BackgroundResponseInput.
-	TimeoutSeconds  int  `json:"timeout_seconds,omitempty"`
-	CancelOnTimeout bool `json:"cancel_on_timeout,omitempty"`
-}
-
-// EvalRunResult is the result of EvalRun.
-type EvalRunResult struct {
-	RunID        string                   `json:"run_id"`
-	EvalID       string                   `json:"eval_id"`
-	Status       string                   `json:"status"`
-	ResultCounts *hookbridge.ResultCounts `json:"result_counts,omitempty"`
-	Error        *hookbridge.ObjectError  `json:"error,omitempty"`
-	CompletedVia string                   `json:"completed_via,omitempty"`
+	return hookbridge.FineTuningJobResult{JobID: obj.ID, Status: obj.Status, FineTunedModel: obj.FineTunedModel, Error: obj.Error, CompletedVia: via, ObjectBlob: obj.ObjectBlob}, err
 }
 
 // EvalRun starts a run of an eval and returns it once it is over. eval.run
 // events carry only the run id, so the workflow records the run as its
 // OpenAIObjectID search attribute and the eval id in its memo: that is how
 // the event workflow finds the eval id and this workflow.
-func EvalRun(ctx workflow.Context, in EvalRunInput) (EvalRunResult, error) {
+func EvalRun(ctx workflow.Context, in hookbridge.EvalRunInput) (hookbridge.EvalRunResult, error) {
 	if in.EvalID == "" || missing(in.DataSource) {
-		return EvalRunResult{}, temporal.NewNonRetryableApplicationError("eval_id and data_source are required", "InvalidInput", nil)
+		return hookbridge.EvalRunResult{}, temporal.NewNonRetryableApplicationError("eval_id and data_source are required", "InvalidInput", nil)
 	}
 	ref := func(id string) activities.EvalRunRef {
 		return activities.EvalRunRef{Project: in.Project, EvalID: in.EvalID, RunID: id}
@@ -613,5 +470,5 @@ func EvalRun(ctx workflow.Context, in EvalRunInput) (EvalRunResult, error) {
 		}
 		return workflow.UpsertTypedSearchAttributes(ctx, hookbridge.ObjectIDKey.ValueSet(created.ID))
 	})
-	return EvalRunResult{RunID: obj.ID, EvalID: in.EvalID, Status: obj.Status, ResultCounts: obj.ResultCounts, Error: obj.Error, CompletedVia: via}, err
+	return hookbridge.EvalRunResult{RunID: obj.ID, EvalID: in.EvalID, Status: obj.Status, ResultCounts: obj.ResultCounts, Error: obj.Error, CompletedVia: via}, err
 }

@@ -28,7 +28,7 @@ func response(id, status string) hookbridge.Object {
 	return o
 }
 
-var responseInput = workflows.BackgroundResponseInput{Model: "gpt-4.1-mini", Input: json.RawMessage(`"say hello"`), PollIntervalSeconds: 60}
+var responseInput = hookbridge.BackgroundResponseInput{Model: "gpt-4.1-mini", Input: json.RawMessage(`"say hello"`), PollIntervalSeconds: 60}
 
 func awaitEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
@@ -66,9 +66,9 @@ func completed[T any](t *testing.T, env *testsuite.TestWorkflowEnvironment) T {
 	return res
 }
 
-func backgroundResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.BackgroundResponseResult {
+func backgroundResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) hookbridge.BackgroundResponseResult {
 	t.Helper()
-	return completed[workflows.BackgroundResponseResult](t, env)
+	return completed[hookbridge.BackgroundResponseResult](t, env)
 }
 
 func TestBackgroundResponseCompletesOnTheWebhookSignal(t *testing.T) {
@@ -80,7 +80,7 @@ func TestBackgroundResponseCompletesOnTheWebhookSignal(t *testing.T) {
 	polls := countStarts(env, "RetrieveResponse")
 	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
 	res := backgroundResult(t, env)
-	if res.ResponseID != "resp_1" || res.Status != "completed" || res.OutputText != "hello" || res.CompletedVia != workflows.ViaWebhook {
+	if res.ResponseID != "resp_1" || res.Status != "completed" || res.OutputText != "hello" || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("result = %+v", res)
 	}
 	if n := polls(); n != 0 {
@@ -96,7 +96,7 @@ func TestBackgroundResponsePollsWhenNoWebhookComes(t *testing.T) {
 	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "completed"), nil).Once()
 	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
 	res := backgroundResult(t, env)
-	if res.Status != "completed" || res.CompletedVia != workflows.ViaPoll {
+	if res.Status != "completed" || res.CompletedVia != hookbridge.ViaPoll {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -107,7 +107,7 @@ func TestAWebhookBeforeTheCreateReturnedIsNotLost(t *testing.T) {
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_1", "completed")) }, time.Second)
 	polls := countStarts(env, "RetrieveResponse")
 	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
-	if res := backgroundResult(t, env); res.CompletedVia != workflows.ViaWebhook || res.Status != "completed" {
+	if res := backgroundResult(t, env); res.CompletedVia != hookbridge.ViaWebhook || res.Status != "completed" {
 		t.Errorf("result = %+v", res)
 	}
 	if n := polls(); n != 0 {
@@ -122,7 +122,7 @@ func TestDuplicateWebhooksAreHarmless(t *testing.T) {
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_1", "completed")) }, at)
 	}
 	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
-	if res := backgroundResult(t, env); res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook {
+	if res := backgroundResult(t, env); res.Status != "completed" || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -171,15 +171,15 @@ func TestBatchUploadsCreatesWaitsAndReturnsResults(t *testing.T) {
 	env.OnActivity(a.StoreBatchFiles, mock.Anything, done).Return(stored, nil).Once()
 	env.OnActivity(a.ReadBatchResults, mock.Anything, stored).Return([]json.RawMessage{json.RawMessage(`{"custom_id":"a"}`)}, nil).Once()
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, done) }, time.Second)
-	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{Requests: lines})
+	env.ExecuteWorkflow(workflows.Batch, hookbridge.BatchInput{Requests: lines})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var res workflows.BatchResult
+	var res hookbridge.BatchResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.BatchID != "batch_1" || res.Status != "completed" || res.OutputBlob == nil || len(res.Results) != 1 || res.CompletedVia != workflows.ViaWebhook {
+	if res.BatchID != "batch_1" || res.Status != "completed" || res.OutputBlob == nil || len(res.Results) != 1 || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -210,9 +210,9 @@ func TestBatchTakesTheFilesTheEventWorkflowStored(t *testing.T) {
 	lines := []json.RawMessage{json.RawMessage(`{"custom_id":"a"}`)}
 	env.OnActivity(a.ReadBatchResults, mock.Anything, stored).Return(lines, nil).Once()
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, stored) }, time.Second)
-	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 3600})
-	res := completed[workflows.BatchResult](t, env)
-	if *res.OutputBlob != *stored.OutputBlob || *res.ErrorBlob != *stored.ErrorBlob || len(res.Results) != 1 || res.CompletedVia != workflows.ViaWebhook {
+	env.ExecuteWorkflow(workflows.Batch, hookbridge.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 3600})
+	res := completed[hookbridge.BatchResult](t, env)
+	if *res.OutputBlob != *stored.OutputBlob || *res.ErrorBlob != *stored.ErrorBlob || len(res.Results) != 1 || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("result = %+v", res)
 	}
 	env.AssertNotCalled(t, "StoreBatchFiles", mock.Anything, mock.Anything)
@@ -226,8 +226,8 @@ func TestBatchFinishedByAPollStoresItsFiles(t *testing.T) {
 	env.OnActivity("RetrieveBatch", mock.Anything, ref("batch_1")).Return(done, nil).Once()
 	env.OnActivity(a.StoreBatchFiles, mock.Anything, done).Return(stored, nil).Once()
 	env.OnActivity(a.ReadBatchResults, mock.Anything, stored).Return([]json.RawMessage{json.RawMessage(`{}`)}, nil).Once()
-	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 60})
-	if res := completed[workflows.BatchResult](t, env); res.CompletedVia != workflows.ViaPoll || res.OutputBlob == nil || len(res.Results) != 1 {
+	env.ExecuteWorkflow(workflows.Batch, hookbridge.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 60})
+	if res := completed[hookbridge.BatchResult](t, env); res.CompletedVia != hookbridge.ViaPoll || res.OutputBlob == nil || len(res.Results) != 1 {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -240,8 +240,8 @@ func TestBatchWithResultsTooLargeToInlineCompletes(t *testing.T) {
 	tooLarge := temporal.NewNonRetryableApplicationError("the results take 716810 bytes or more", activities.ErrTypeBatchResultsTooLarge, nil)
 	env.OnActivity(a.ReadBatchResults, mock.Anything, stored).Return(nil, tooLarge).Once()
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, stored) }, time.Second)
-	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 3600})
-	res := completed[workflows.BatchResult](t, env)
+	env.ExecuteWorkflow(workflows.Batch, hookbridge.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 3600})
+	res := completed[hookbridge.BatchResult](t, env)
 	if res.Status != "completed" || res.RequestCounts.Total != 3 || res.OutputBlob == nil || res.ErrorBlob == nil || len(res.Results) != 0 {
 		t.Errorf("result = %+v", res)
 	}
@@ -261,8 +261,8 @@ func TestBatchFromBeforeTheUpgradeKeepsItsStepsAndCompletes(t *testing.T) {
 	tooLarge := temporal.NewNonRetryableApplicationError("too large", activities.ErrTypeBatchResultsTooLarge, nil)
 	env.OnActivity(a.ReadBatchResults, mock.Anything, stored).Return(nil, tooLarge).Once()
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, stored) }, time.Second)
-	env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 3600})
-	if res := completed[workflows.BatchResult](t, env); res.ResultsOmitted != "too large" || res.OutputBlob == nil {
+	env.ExecuteWorkflow(workflows.Batch, hookbridge.BatchInput{InputFileID: "file-in", PollIntervalSeconds: 3600})
+	if res := completed[hookbridge.BatchResult](t, env); res.ResultsOmitted != "too large" || res.OutputBlob == nil {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -288,7 +288,7 @@ func TestFineTuningJobCancelReachesOpenAI(t *testing.T) {
 	env.OnActivity(a.CreateFineTuningJob, mock.Anything, mock.Anything).Return(hookbridge.Object{Type: hookbridge.ObjectFineTuningJob, ID: "ftjob-1", Status: "queued"}, nil).Once()
 	env.OnActivity(a.CancelFineTuningJob, mock.Anything, ref("ftjob-1")).Return(hookbridge.Object{Type: hookbridge.ObjectFineTuningJob, ID: "ftjob-1", Status: "cancelled"}, nil).Once()
 	env.RegisterDelayedCallback(env.CancelWorkflow, time.Second)
-	env.ExecuteWorkflow(workflows.FineTuningJob, workflows.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: "file-train"})
+	env.ExecuteWorkflow(workflows.FineTuningJob, hookbridge.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: "file-train"})
 	if err := env.GetWorkflowError(); !temporal.IsCanceledError(err) {
 		t.Errorf("workflow error = %v, want canceled", err)
 	}
@@ -303,11 +303,11 @@ func TestEvalRunRecordsTheMappingAndCompletes(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.SignalWorkflow(hookbridge.SignalName, hookbridge.Object{Type: hookbridge.ObjectEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed"})
 	}, time.Second)
-	env.ExecuteWorkflow(workflows.EvalRun, workflows.EvalRunInput{EvalID: "eval_1", DataSource: json.RawMessage(`{"type":"jsonl"}`)})
+	env.ExecuteWorkflow(workflows.EvalRun, hookbridge.EvalRunInput{EvalID: "eval_1", DataSource: json.RawMessage(`{"type":"jsonl"}`)})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var res workflows.EvalRunResult
+	var res hookbridge.EvalRunResult
 	if err := env.GetWorkflowResult(&res); err != nil || res.RunID != "evalrun_1" || res.Status != "completed" {
 		t.Errorf("result = %+v, %v", res, err)
 	}
@@ -316,16 +316,16 @@ func TestEvalRunRecordsTheMappingAndCompletes(t *testing.T) {
 func TestAwaitWorkflowsRefuseIncompleteInput(t *testing.T) {
 	tests := map[string]func(env *testsuite.TestWorkflowEnvironment){
 		"response without input": func(env *testsuite.TestWorkflowEnvironment) {
-			env.ExecuteWorkflow(workflows.BackgroundResponse, workflows.BackgroundResponseInput{Model: "m"})
+			env.ExecuteWorkflow(workflows.BackgroundResponse, hookbridge.BackgroundResponseInput{Model: "m"})
 		},
 		"batch with both inputs": func(env *testsuite.TestWorkflowEnvironment) {
-			env.ExecuteWorkflow(workflows.Batch, workflows.BatchInput{InputFileID: "f", Requests: []json.RawMessage{json.RawMessage(`{}`)}})
+			env.ExecuteWorkflow(workflows.Batch, hookbridge.BatchInput{InputFileID: "f", Requests: []json.RawMessage{json.RawMessage(`{}`)}})
 		},
 		"job without training file": func(env *testsuite.TestWorkflowEnvironment) {
-			env.ExecuteWorkflow(workflows.FineTuningJob, workflows.FineTuningJobInput{Model: "m"})
+			env.ExecuteWorkflow(workflows.FineTuningJob, hookbridge.FineTuningJobInput{Model: "m"})
 		},
 		"eval run without eval": func(env *testsuite.TestWorkflowEnvironment) {
-			env.ExecuteWorkflow(workflows.EvalRun, workflows.EvalRunInput{DataSource: json.RawMessage(`{}`)})
+			env.ExecuteWorkflow(workflows.EvalRun, hookbridge.EvalRunInput{DataSource: json.RawMessage(`{}`)})
 		},
 	}
 	for name, run := range tests {
@@ -342,7 +342,7 @@ func TestAwaitWorkflowsRefuseIncompleteInput(t *testing.T) {
 
 // timedResponseInput polls after 60 s, then 120 s later, and gives up 150 s
 // after the create: the second poll is cut from 180 s to 150 s.
-var timedResponseInput = workflows.BackgroundResponseInput{Model: "gpt-4.1-mini", Input: json.RawMessage(`"say hello"`),
+var timedResponseInput = hookbridge.BackgroundResponseInput{Model: "gpt-4.1-mini", Input: json.RawMessage(`"say hello"`),
 	PollIntervalSeconds: 60, TimeoutSeconds: 150}
 
 // timedOut returns the object a TimedOut failure carries, or fails the test
@@ -401,7 +401,7 @@ func TestALastPollAtTheDeadlineCanStillComplete(t *testing.T) {
 	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "completed"), nil).Once()
 	start := env.Now()
 	env.ExecuteWorkflow(workflows.BackgroundResponse, timedResponseInput)
-	if res := backgroundResult(t, env); res.Status != "completed" || res.CompletedVia != workflows.ViaPoll {
+	if res := backgroundResult(t, env); res.Status != "completed" || res.CompletedVia != hookbridge.ViaPoll {
 		t.Errorf("result = %+v", res)
 	}
 	if took := env.Now().Sub(start); took != 150*time.Second {
@@ -418,7 +418,7 @@ func TestAWebhookBeforeTheDeadlineWins(t *testing.T) {
 	in := timedResponseInput
 	in.CancelOnTimeout = true
 	env.ExecuteWorkflow(workflows.BackgroundResponse, in)
-	if res := backgroundResult(t, env); res.Status != "completed" || res.CompletedVia != workflows.ViaWebhook {
+	if res := backgroundResult(t, env); res.Status != "completed" || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("result = %+v", res)
 	}
 	env.AssertNotCalled(t, "CancelResponse", mock.Anything, mock.Anything)
@@ -475,7 +475,7 @@ func TestTheObjectOfAnotherProjectDoesNotCount(t *testing.T) {
 	other.Project = "team-b"
 	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, other) }, time.Second)
 	env.ExecuteWorkflow(workflows.BackgroundResponse, responseInput)
-	if res := backgroundResult(t, env); res.CompletedVia != workflows.ViaPoll {
+	if res := backgroundResult(t, env); res.CompletedVia != hookbridge.ViaPoll {
 		t.Errorf("result = %+v, want completed by the poll", res)
 	}
 }

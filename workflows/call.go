@@ -62,48 +62,15 @@ func (p CallPolicy) withDefaults() CallPolicy {
 }
 
 // Fallback is the decision for a kind of call when no decider decides: its
-// answer, or a 603 rejection when it has none; by is DecidedByConfiguration
-// or DecidedByDefault.
+// answer, or a 603 rejection when it has none; by is hookbridge.DecidedByConfiguration
+// or hookbridge.DecidedByDefault.
 func (p CallPolicy) Fallback(kind hookbridge.ObjectKind) (d hookbridge.CallDecision, by string) {
 	answer, ok := p.Answers[kind]
 	if !ok || answer.Validate() != nil {
-		return hookbridge.CallDecision{Reject: &hookbridge.CallRejection{}}, DecidedByDefault
+		return hookbridge.CallDecision{Reject: &hookbridge.CallRejection{}}, hookbridge.DecidedByDefault
 	}
-	return answer, DecidedByConfiguration
+	return answer, hookbridge.DecidedByConfiguration
 }
-
-// Outcomes of an incoming call.
-const (
-	// OutcomeAnswered: OpenAI took the decision (accept or reject).
-	OutcomeAnswered Outcome = "answered"
-	// OutcomeExpired: the call was past its deadline, or OpenAI no longer
-	// knew it, before it could be answered. It is never answered late.
-	OutcomeExpired Outcome = "expired"
-)
-
-// CallResult is what happened to an incoming call.
-type CallResult struct {
-	Decision hookbridge.CallDecision `json:"decision"`
-	// DecidedBy is "decider" (the decider workflow decided in time),
-	// "configuration" (HOOKBRIDGE_CALL_ANSWER, or its fallback when the
-	// decider did not decide in time) or "default" (nothing configured:
-	// reject).
-	DecidedBy string `json:"decided_by,omitempty"`
-	// DeciderError says why the decider's decision was not used.
-	DeciderError string                 `json:"decider_error,omitempty"`
-	SIPHeaders   []hookbridge.SIPHeader `json:"sip_headers"`
-	// AnsweredAt is when OpenAI took the answer; LatencyMS the time from
-	// the receiver's receipt of the delivery to then.
-	AnsweredAt time.Time `json:"answered_at,omitzero"`
-	LatencyMS  float64   `json:"latency_ms,omitempty"`
-}
-
-// Who decided a call.
-const (
-	DecidedByDecider       = "decider"
-	DecidedByConfiguration = "configuration"
-	DecidedByDefault       = "default"
-)
 
 // answerRetry retries an answer quickly: the call's deadline, as the local
 // activity's ScheduleToCloseTimeout, bounds the whole.
@@ -116,19 +83,19 @@ var answerRetry = &temporal.RetryPolicy{
 // incomingCall answers an incoming call with the policy's decision (or the
 // decider's), records the decision, the SIP headers and the latency, then
 // routes the event like any other.
-func (w *EventWorkflows) incomingCall(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
-	return w.handle(ctx, ev, func(ctx workflow.Context, k hookbridge.Kind, res *EventResult) error {
+func (w *EventWorkflows) incomingCall(ctx workflow.Context, ev hookbridge.Event) (hookbridge.EventResult, error) {
+	return w.handle(ctx, ev, func(ctx workflow.Context, k hookbridge.Kind, res *hookbridge.EventResult) error {
 		var policy CallPolicy
 		if err := workflow.SideEffect(ctx, func(workflow.Context) any { return w.Calls.withDefaults() }).Get(&policy); err != nil {
 			return err
 		}
 		// Decoding the event's own JSON is deterministic, whatever
 		// workflowcheck infers from encoding/json's use of reflection.
-		call := &CallResult{SIPHeaders: sipHeaders(ev.Payload)} //workflowcheck:ignore
+		call := &hookbridge.CallResult{SIPHeaders: sipHeaders(ev.Payload)} //workflowcheck:ignore
 		res.Call = call
 		deadline := time.Unix(ev.CreatedAt, 0).Add(policy.Deadline)
 		if !workflow.Now(ctx).Before(deadline) {
-			res.Outcome = OutcomeExpired
+			res.Outcome = hookbridge.OutcomeExpired
 			workflow.GetLogger(ctx).Warn("call past its deadline when its workflow ran: not answered", "call_id", ev.ObjectID, "deadline", deadline)
 			return nil
 		}
@@ -143,18 +110,18 @@ func (w *EventWorkflows) incomingCall(ctx workflow.Context, ev hookbridge.Event)
 		var appErr *temporal.ApplicationError
 		switch {
 		case err == nil:
-			res.Outcome, call.AnsweredAt = OutcomeAnswered, answered.At
+			res.Outcome, call.AnsweredAt = hookbridge.OutcomeAnswered, answered.At
 			if !ev.ReceivedAt.IsZero() {
 				call.LatencyMS = float64(answered.At.Sub(ev.ReceivedAt).Microseconds()) / 1000
 			}
 		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRejected:
-			res.Outcome, res.APIError = OutcomeRejected, apiErrorDetails(appErr)
+			res.Outcome, res.APIError = hookbridge.OutcomeRejected, apiErrorDetails(appErr)
 			workflow.GetLogger(ctx).Error("OpenAI refused the answer: check the call's session configuration", "call_id", ev.ObjectID, "error", err)
 		case ctx.Err() != nil:
 			return err
 		default:
 			// The deadline passed, or OpenAI forgot the call (404).
-			res.Outcome = OutcomeExpired
+			res.Outcome = hookbridge.OutcomeExpired
 			if errors.As(err, &appErr) {
 				res.APIError = apiErrorDetails(appErr)
 			}
@@ -206,7 +173,7 @@ func decide(ctx workflow.Context, ev hookbridge.Event, kind hookbridge.ObjectKin
 	sel.Select(ctx)
 	switch {
 	case decided != nil:
-		return *decided, DecidedByDecider, ""
+		return *decided, hookbridge.DecidedByDecider, ""
 	case timedOut:
 		return answer, fallback, "the decider did not decide within " + wait.String()
 	default:

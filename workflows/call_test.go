@@ -76,7 +76,7 @@ func TestCallAnsweredWithTheConfiguredDecision(t *testing.T) {
 			env.ExecuteWorkflow("IncomingCall", callEvent(eventType, "rtc_1"))
 			res := result(t, env)
 			c := res.Call
-			if res.Outcome != workflows.OutcomeAnswered || c == nil || c.DecidedBy != workflows.DecidedByConfiguration || string(c.Decision.Accept) != string(want.Accept) {
+			if res.Outcome != hookbridge.OutcomeAnswered || c == nil || c.DecidedBy != hookbridge.DecidedByConfiguration || string(c.Decision.Accept) != string(want.Accept) {
 				t.Fatalf("result = %+v, call %+v", res, c)
 			}
 			if c.LatencyMS != 150 {
@@ -96,7 +96,7 @@ func TestCallWithNothingConfiguredIsDeclined(t *testing.T) {
 		return a.Decision.Reject != nil && a.Decision.RejectStatus() == hookbridge.DeclineStatus
 	})).Return(answeredAt(time.Second), nil).Once()
 	env.ExecuteWorkflow("IncomingCall", callEvent("realtime.call.incoming", "rtc_1"))
-	if res := result(t, env); res.Outcome != workflows.OutcomeAnswered || res.Call.DecidedBy != workflows.DecidedByDefault || res.Call.Decision.String() != "reject 603" {
+	if res := result(t, env); res.Outcome != hookbridge.OutcomeAnswered || res.Call.DecidedBy != hookbridge.DecidedByDefault || res.Call.Decision.String() != "reject 603" {
 		t.Errorf("result = %+v, call %+v", res, res.Call)
 	}
 }
@@ -106,7 +106,7 @@ func TestCallPastItsDeadlineIsNotAnswered(t *testing.T) {
 	env := callEnv(t, workflows.CallPolicy{Answers: answers}, 6*time.Second)
 	answered := countStarts(env, "AnswerRealtimeCall")
 	env.ExecuteWorkflow("IncomingCall", callEvent("realtime.call.incoming", "rtc_1"))
-	if res := result(t, env); res.Outcome != workflows.OutcomeExpired || res.Call == nil || !res.Call.AnsweredAt.IsZero() {
+	if res := result(t, env); res.Outcome != hookbridge.OutcomeExpired || res.Call == nil || !res.Call.AnsweredAt.IsZero() {
 		t.Errorf("result = %+v", res)
 	}
 	if n := answered(); n != 0 {
@@ -118,12 +118,12 @@ func TestCallAnswerFailures(t *testing.T) {
 	tests := []struct {
 		name         string
 		err          error
-		want         workflows.Outcome
+		want         hookbridge.Outcome
 		wantAPIError bool
 	}{
-		{"OpenAI forgot the call", apiError(activities.ErrTypeNotFound, 404), workflows.OutcomeExpired, true},
-		{"OpenAI refused the session configuration", apiError(activities.ErrTypeRejected, 400), workflows.OutcomeRejected, true},
-		{"OpenAI down until the deadline", apiError(activities.ErrTypeUnavailable, 503), workflows.OutcomeExpired, false},
+		{"OpenAI forgot the call", apiError(activities.ErrTypeNotFound, 404), hookbridge.OutcomeExpired, true},
+		{"OpenAI refused the session configuration", apiError(activities.ErrTypeRejected, 400), hookbridge.OutcomeRejected, true},
+		{"OpenAI down until the deadline", apiError(activities.ErrTypeUnavailable, 503), hookbridge.OutcomeExpired, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,16 +155,16 @@ func TestCallDecider(t *testing.T) {
 				return hookbridge.CallDecision{}, errors.New("the decider got the wrong call")
 			}
 			return reject486, nil
-		}, "reject 486", workflows.DecidedByDecider, false},
+		}, "reject 486", hookbridge.DecidedByDecider, false},
 		{"too slow", func(ctx workflow.Context, _ hookbridge.IncomingCall) (hookbridge.CallDecision, error) {
 			return reject486, workflow.Sleep(ctx, time.Minute)
-		}, "accept", workflows.DecidedByConfiguration, true},
+		}, "accept", hookbridge.DecidedByConfiguration, true},
 		{"fails", func(workflow.Context, hookbridge.IncomingCall) (hookbridge.CallDecision, error) {
 			return hookbridge.CallDecision{}, errors.New("no idea")
-		}, "accept", workflows.DecidedByConfiguration, true},
+		}, "accept", hookbridge.DecidedByConfiguration, true},
 		{"decides nonsense", func(workflow.Context, hookbridge.IncomingCall) (hookbridge.CallDecision, error) {
 			return hookbridge.CallDecision{Reject: &hookbridge.CallRejection{StatusCode: 200}}, nil
-		}, "accept", workflows.DecidedByConfiguration, true},
+		}, "accept", hookbridge.DecidedByConfiguration, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,7 +178,7 @@ func TestCallDecider(t *testing.T) {
 			}).Once()
 			env.ExecuteWorkflow("IncomingCall", callEvent("realtime.call.incoming", "rtc_1"))
 			res := result(t, env)
-			if res.Outcome != workflows.OutcomeAnswered || res.Call.DecidedBy != tt.wantBy || (res.Call.DeciderError != "") != tt.wantProblem {
+			if res.Outcome != hookbridge.OutcomeAnswered || res.Call.DecidedBy != tt.wantBy || (res.Call.DeciderError != "") != tt.wantProblem {
 				t.Errorf("result = %+v, call %+v", res, res.Call)
 			}
 		})
@@ -203,7 +203,7 @@ func TestCallDeciderIDFromTheWorkflowID(t *testing.T) {
 	})
 	env.OnActivity("AnswerRealtimeCall", mock.Anything, mock.Anything).Return(answeredAt(2*time.Second), nil).Once()
 	env.ExecuteWorkflow("IncomingCall", ev)
-	if res := result(t, env); res.Call.DecidedBy != workflows.DecidedByDecider {
+	if res := result(t, env); res.Call.DecidedBy != hookbridge.DecidedByDecider {
 		t.Fatalf("decided by %q (%s), want the decider", res.Call.DecidedBy, res.Call.DeciderError)
 	}
 	if want := hookbridge.ChildWorkflowID(parent, "DecideCall"); childID != want || len(childID) > 1000 || !strings.HasPrefix(childID, "staging/") {

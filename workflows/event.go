@@ -16,49 +16,6 @@ import (
 	"github.com/hookbridge/hookbridge/activities"
 )
 
-// Outcome says what an event workflow did with its event.
-type Outcome string
-
-// Outcomes of an event workflow.
-const (
-	// OutcomeRetrieved: the object was retrieved from OpenAI.
-	OutcomeRetrieved Outcome = "retrieved"
-	// OutcomeNotFound: OpenAI does not know the object (dashboard test
-	// events carry sample ids).
-	OutcomeNotFound Outcome = "not_found"
-	// OutcomeRejected: OpenAI answered that the request itself is invalid
-	// (400, 422: a malformed object id), which no retry can change.
-	OutcomeRejected Outcome = "rejected"
-	// OutcomeRecorded: the event type has nothing to retrieve; the event is
-	// recorded in the workflow's input and history.
-	OutcomeRecorded Outcome = "recorded"
-	// OutcomeMalformed: the event is of a known type, but its data does not
-	// name the object (missing, or not an object at all). It is recorded;
-	// retrying could not change it.
-	OutcomeMalformed Outcome = "malformed"
-)
-
-// EventResult is the result of every event workflow. The retrieved object's
-// fields (status, output_text, fine_tuned_model, request_counts...) are
-// inlined in its JSON.
-type EventResult struct {
-	WebhookID string  `json:"webhook_id"`
-	EventID   string  `json:"event_id"`
-	EventType string  `json:"event_type"`
-	Outcome   Outcome `json:"outcome"`
-	hookbridge.Object
-	// APIError is OpenAI's answer when the outcome is not_found or rejected.
-	APIError *activities.APIErrorDetails `json:"api_error,omitempty"`
-	// Signalled is the workflow named in the object's metadata, signalled
-	// with the object; SignalError says why that failed (it had ended).
-	Signalled   string `json:"signalled_workflow_id,omitempty"`
-	SignalError string `json:"signal_error,omitempty"`
-	// RoutedTo lists the user workflows started for this event.
-	RoutedTo []string `json:"routed_to,omitempty"`
-	// Call is what happened to an incoming call.
-	Call *CallResult `json:"call,omitempty"`
-}
-
 var a *activities.Activities
 
 // Every step of an event workflow that reaches OpenAI or Temporal retries
@@ -125,7 +82,7 @@ type EventWorkflows struct {
 
 // Workflow returns the event workflow of a family, to be registered under
 // the family's WorkflowType (see package worker).
-func (w *EventWorkflows) Workflow(f hookbridge.Family) func(workflow.Context, hookbridge.Event) (EventResult, error) {
+func (w *EventWorkflows) Workflow(f hookbridge.Family) func(workflow.Context, hookbridge.Event) (hookbridge.EventResult, error) {
 	switch f {
 	case hookbridge.FamilyBatch:
 		return w.batchEvent
@@ -142,7 +99,7 @@ func (w *EventWorkflows) Workflow(f hookbridge.Family) func(workflow.Context, ho
 
 // retrievedEvent retrieves the object of the event's row of
 // hookbridge.Kinds with its Retrieve activity.
-func (w *EventWorkflows) retrievedEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+func (w *EventWorkflows) retrievedEvent(ctx workflow.Context, ev hookbridge.Event) (hookbridge.EventResult, error) {
 	return w.handle(ctx, ev, retrieved(func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
 		return retrieve(ctx, k.Retrieve, activities.ObjectRef{Project: ev.Project, ID: ev.ObjectID})
 	}))
@@ -150,7 +107,7 @@ func (w *EventWorkflows) retrievedEvent(ctx workflow.Context, ev hookbridge.Even
 
 // batchEvent retrieves the batch and, once the batch is over, copies its
 // output and error files to the blob store.
-func (w *EventWorkflows) batchEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+func (w *EventWorkflows) batchEvent(ctx workflow.Context, ev hookbridge.Event) (hookbridge.EventResult, error) {
 	return w.handle(ctx, ev, retrieved(func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
 		o, err := retrieve(ctx, k.Retrieve, activities.ObjectRef{Project: ev.Project, ID: ev.ObjectID})
 		if err != nil {
@@ -163,7 +120,7 @@ func (w *EventWorkflows) batchEvent(ctx workflow.Context, ev hookbridge.Event) (
 // evalRunEvent handles eval.run.* events. They carry only the run id, and
 // retrieving a run needs its eval id: the EvalRun workflow that started the
 // run knows it. Runs started elsewhere are recorded.
-func (w *EventWorkflows) evalRunEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+func (w *EventWorkflows) evalRunEvent(ctx workflow.Context, ev hookbridge.Event) (hookbridge.EventResult, error) {
 	if ev.ObjectID == "" {
 		return w.handle(ctx, ev, nil)
 	}
@@ -175,7 +132,7 @@ func (w *EventWorkflows) evalRunEvent(ctx workflow.Context, ev hookbridge.Event)
 		workflow.GetLogger(ctx).Info("no EvalRun workflow started this run: recording the event", "run_id", ev.ObjectID)
 		return w.handle(ctx, ev, nil)
 	case err != nil:
-		return EventResult{}, err
+		return hookbridge.EventResult{}, err
 	}
 	return w.handle(ctx, ev, retrieved(func(ctx workflow.Context, k hookbridge.Kind) (hookbridge.Object, error) {
 		return retrieve(ctx, k.Retrieve, activities.EvalRunRef{Project: ev.Project, EvalID: owner.EvalID, RunID: ev.ObjectID})
@@ -184,7 +141,7 @@ func (w *EventWorkflows) evalRunEvent(ctx workflow.Context, ev hookbridge.Event)
 
 // otherEvent records events of every other type, known or not: nothing
 // verified is dropped.
-func (w *EventWorkflows) otherEvent(ctx workflow.Context, ev hookbridge.Event) (EventResult, error) {
+func (w *EventWorkflows) otherEvent(ctx workflow.Context, ev hookbridge.Event) (hookbridge.EventResult, error) {
 	return w.handle(ctx, ev, nil)
 }
 
@@ -217,21 +174,21 @@ func storeBatchFiles(ctx workflow.Context, batch hookbridge.Object) (hookbridge.
 // step is what an event workflow does with the object of its event: it
 // sets res.Outcome and what goes with it, or fails with an error that ends
 // the workflow (only cancellation: every step outlasts transient failures).
-type step func(ctx workflow.Context, k hookbridge.Kind, res *EventResult) error
+type step func(ctx workflow.Context, k hookbridge.Kind, res *hookbridge.EventResult) error
 
 // retrieved is the step that retrieves the object, turning OpenAI's final
 // answers into clean outcomes.
 func retrieved(retrieve func(workflow.Context, hookbridge.Kind) (hookbridge.Object, error)) step {
-	return func(ctx workflow.Context, k hookbridge.Kind, res *EventResult) error {
+	return func(ctx workflow.Context, k hookbridge.Kind, res *hookbridge.EventResult) error {
 		obj, err := retrieve(ctx, k)
 		var appErr *temporal.ApplicationError
 		switch {
 		case err == nil:
-			res.Outcome, res.Object = OutcomeRetrieved, obj
+			res.Outcome, res.Object = hookbridge.OutcomeRetrieved, obj
 		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotFound:
-			res.Outcome, res.APIError = OutcomeNotFound, apiErrorDetails(appErr)
+			res.Outcome, res.APIError = hookbridge.OutcomeNotFound, apiErrorDetails(appErr)
 		case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeRejected:
-			res.Outcome, res.APIError = OutcomeRejected, apiErrorDetails(appErr)
+			res.Outcome, res.APIError = hookbridge.OutcomeRejected, apiErrorDetails(appErr)
 			workflow.GetLogger(ctx).Error("OpenAI refused the request as invalid", "error", err)
 		default:
 			return err
@@ -245,8 +202,8 @@ func retrieved(retrieve func(workflow.Context, hookbridge.Kind) (hookbridge.Obje
 // outcome on: a signal to the workflow named in a retrieved object's
 // metadata, and a child workflow per matching route. An event without the
 // id of its object is recorded as malformed.
-func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, act step) (EventResult, error) {
-	res := EventResult{
+func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, act step) (hookbridge.EventResult, error) {
+	res := hookbridge.EventResult{
 		WebhookID: ev.WebhookID,
 		EventID:   ev.ID,
 		EventType: ev.Type,
@@ -257,9 +214,9 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, act s
 		res.Type = kind.Object
 	}
 	skipLegacyEventIDLookup(ctx)
-	res.Outcome = OutcomeRecorded
+	res.Outcome = hookbridge.OutcomeRecorded
 	if known && ev.ObjectID == "" {
-		res.Outcome = OutcomeMalformed
+		res.Outcome = hookbridge.OutcomeMalformed
 		workflow.GetLogger(ctx).Warn("the event has no object id where OpenAI puts it: recorded", "event_type", ev.Type, "id_field", "data."+kind.IDField)
 		return finish(ctx, res), nil
 	}
@@ -268,7 +225,7 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, act s
 			return res, err
 		}
 	}
-	if res.Outcome == OutcomeRetrieved {
+	if res.Outcome == hookbridge.OutcomeRetrieved {
 		res.Signalled, res.SignalError = signalWaiter(ctx, res.Object)
 	}
 	routed, err := w.route(ctx, ev.Project, res)
@@ -308,7 +265,7 @@ func signalWaiter(ctx workflow.Context, obj hookbridge.Object) (signalled, signa
 // route starts the routed user workflows of the event as abandoned
 // children, with IDs derived from the workflow's so that they start once.
 // The routes are matched in a side effect: the history keeps which matched.
-func (w *EventWorkflows) route(ctx workflow.Context, project string, res EventResult) ([]string, error) {
+func (w *EventWorkflows) route(ctx workflow.Context, project string, res hookbridge.EventResult) ([]string, error) {
 	var routes []hookbridge.Route
 	err := workflow.SideEffect(ctx, func(workflow.Context) any {
 		var matching []hookbridge.Route
@@ -347,7 +304,7 @@ func (w *EventWorkflows) route(ctx workflow.Context, project string, res EventRe
 }
 
 // finish shows the outcome in the Temporal UI next to the static summary.
-func finish(ctx workflow.Context, res EventResult) EventResult {
+func finish(ctx workflow.Context, res hookbridge.EventResult) hookbridge.EventResult {
 	details := fmt.Sprintf("**%s** %s", res.Outcome, res.EventType)
 	if res.ID != "" {
 		details += " " + res.ID
@@ -359,8 +316,8 @@ func finish(ctx workflow.Context, res EventResult) EventResult {
 	return res
 }
 
-func apiErrorDetails(err *temporal.ApplicationError) *activities.APIErrorDetails {
-	var d activities.APIErrorDetails
+func apiErrorDetails(err *temporal.ApplicationError) *hookbridge.APIErrorDetails {
+	var d hookbridge.APIErrorDetails
 	if err.Details(&d) != nil {
 		return nil
 	}

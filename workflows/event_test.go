@@ -43,7 +43,7 @@ func newEnv(t *testing.T, routes ...hookbridge.Route) *testsuite.TestWorkflowEnv
 	return env
 }
 
-func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.EventResult {
+func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) hookbridge.EventResult {
 	t.Helper()
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
@@ -51,7 +51,7 @@ func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.Even
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("workflow failed: %v", err)
 	}
-	var res workflows.EventResult
+	var res hookbridge.EventResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func result(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.Even
 
 // apiError is what the activities return for an OpenAI error of that type.
 func apiError(errType string, status int) error {
-	d := activities.APIErrorDetails{StatusCode: status, Message: "from OpenAI"}
+	d := hookbridge.APIErrorDetails{StatusCode: status, Message: "from OpenAI"}
 	if errType == activities.ErrTypeUnavailable || errType == activities.ErrTypeAccessDenied {
 		return temporal.NewApplicationErrorWithOptions("unavailable", errType, temporal.ApplicationErrorOptions{Details: []any{d}})
 	}
@@ -74,7 +74,7 @@ func TestResponseEventRetrievesTheResponse(t *testing.T) {
 	}, nil).Once()
 	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 	res := result(t, env)
-	if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.OutputText != "hello" {
+	if res.Outcome != hookbridge.OutcomeRetrieved || res.Status != "completed" || res.OutputText != "hello" {
 		t.Errorf("result = %+v", res)
 	}
 	if res.EventID != "evt_1" || res.EventType != "response.completed" || res.ID != "resp_1" || res.WebhookID != "wh_1" {
@@ -86,12 +86,12 @@ func TestRetrieveFailures(t *testing.T) {
 	tests := []struct {
 		name       string
 		err        error
-		want       workflows.Outcome
+		want       hookbridge.Outcome
 		wantStatus int
 	}{
-		{"404 ends with not_found", apiError(activities.ErrTypeNotFound, 404), workflows.OutcomeNotFound, 404},
-		{"400 ends with rejected", apiError(activities.ErrTypeRejected, 400), workflows.OutcomeRejected, 400},
-		{"422 ends with rejected", apiError(activities.ErrTypeRejected, 422), workflows.OutcomeRejected, 422},
+		{"404 ends with not_found", apiError(activities.ErrTypeNotFound, 404), hookbridge.OutcomeNotFound, 404},
+		{"400 ends with rejected", apiError(activities.ErrTypeRejected, 400), hookbridge.OutcomeRejected, 400},
+		{"422 ends with rejected", apiError(activities.ErrTypeRejected, 422), hookbridge.OutcomeRejected, 422},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,7 +116,7 @@ func TestRetrieveRetriesUnavailableAndNetworkErrors(t *testing.T) {
 			env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(hookbridge.Object{}, first).Times(2)
 			env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "failed"}, nil).Once()
 			env.ExecuteWorkflow("ResponseEvent", event("response.failed", "resp_1"))
-			if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "failed" {
+			if res := result(t, env); res.Outcome != hookbridge.OutcomeRetrieved || res.Status != "failed" {
 				t.Errorf("result = %+v", res)
 			}
 		})
@@ -151,7 +151,7 @@ func TestRetrieveOutlastsLongOutages(t *testing.T) {
 				return hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil
 			})
 			env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
-			if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" {
+			if res := result(t, env); res.Outcome != hookbridge.OutcomeRetrieved || res.Status != "completed" {
 				t.Errorf("result = %+v", res)
 			}
 			// Backoff is capped at a minute: recovery is noticed within one.
@@ -188,7 +188,7 @@ func TestRetrieveFallsBackToAnActivityAfterTheLocalBudget(t *testing.T) {
 		return hookbridge.Object{Type: hookbridge.ObjectResponse, ID: "resp_1", Status: "completed"}, nil
 	})
 	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
-	if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved {
+	if res := result(t, env); res.Outcome != hookbridge.OutcomeRetrieved {
 		t.Errorf("result = %+v", res)
 	}
 	if local == 0 || durable == 0 || local+durable != 8 {
@@ -201,7 +201,7 @@ func TestFinalAnswersAreNotRetried(t *testing.T) {
 	env := newEnv(t)
 	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(hookbridge.Object{}, apiError(activities.ErrTypeNotFound, 404)).Once()
 	env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
-	if res := result(t, env); res.Outcome != workflows.OutcomeNotFound {
+	if res := result(t, env); res.Outcome != hookbridge.OutcomeNotFound {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -243,7 +243,7 @@ func TestEventsWithoutRetrievalAreRecorded(t *testing.T) {
 			env := newEnv(t)
 			env.ExecuteWorkflow(hookbridge.OtherEventWorkflow, tt.ev)
 			res := result(t, env)
-			if res.Outcome != workflows.OutcomeRecorded || res.EventType != tt.ev.Type || res.ID != tt.ev.ObjectID {
+			if res.Outcome != hookbridge.OutcomeRecorded || res.EventType != tt.ev.Type || res.ID != tt.ev.ObjectID {
 				t.Errorf("result = %+v", res)
 			}
 		})
@@ -255,7 +255,7 @@ func TestEvalRunEventWithoutOwnerIsRecorded(t *testing.T) {
 	env.OnActivity(a.FindEvalRunOwner, mock.Anything, "evalrun_1").
 		Return(activities.EvalRunOwner{}, temporal.NewNonRetryableApplicationError("none", activities.ErrTypeOwnerNotFound, nil)).Once()
 	env.ExecuteWorkflow("EvalRunEvent", event("eval.run.succeeded", "evalrun_1"))
-	if res := result(t, env); res.Outcome != workflows.OutcomeRecorded || res.ID != "evalrun_1" {
+	if res := result(t, env); res.Outcome != hookbridge.OutcomeRecorded || res.ID != "evalrun_1" {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -271,7 +271,7 @@ func TestEvalRunOwnerLookupOutlastsThrottling(t *testing.T) {
 	env.OnActivity(a.RetrieveEvalRun, mock.Anything, activities.EvalRunRef{EvalID: "eval_1", RunID: "evalrun_1"}).
 		Return(hookbridge.Object{Type: hookbridge.ObjectEvalRun, ID: "evalrun_1", EvalID: "eval_1", Status: "completed"}, nil).Once()
 	env.ExecuteWorkflow("EvalRunEvent", event("eval.run.succeeded", "evalrun_1"))
-	if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" {
+	if res := result(t, env); res.Outcome != hookbridge.OutcomeRetrieved || res.Status != "completed" {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -285,7 +285,7 @@ func TestEvalRunEventIsRetrievedThroughItsOwnerAndSignalsIt(t *testing.T) {
 	env.OnSignalExternalWorkflow(mock.Anything, "eval-wf", "", hookbridge.SignalName, run).Return(nil).Once()
 	env.ExecuteWorkflow("EvalRunEvent", event("eval.run.succeeded", "evalrun_1"))
 	res := result(t, env)
-	if res.Outcome != workflows.OutcomeRetrieved || res.Status != "completed" || res.Signalled != "eval-wf" {
+	if res.Outcome != hookbridge.OutcomeRetrieved || res.Status != "completed" || res.Signalled != "eval-wf" {
 		t.Errorf("result = %+v", res)
 	}
 }
@@ -308,7 +308,7 @@ func TestTheWorkflowNamedInMetadataIsSignalled(t *testing.T) {
 			env.OnSignalExternalWorkflow(mock.Anything, "waiting-wf", "", hookbridge.SignalName, obj).Return(tt.signalErr).Once()
 			env.ExecuteWorkflow("ResponseEvent", event("response.completed", "resp_1"))
 			res := result(t, env)
-			if res.Outcome != workflows.OutcomeRetrieved || (res.Signalled == "waiting-wf") != tt.wantSignalled || (res.SignalError != "") != tt.wantEr {
+			if res.Outcome != hookbridge.OutcomeRetrieved || (res.Signalled == "waiting-wf") != tt.wantSignalled || (res.SignalError != "") != tt.wantEr {
 				t.Errorf("result = %+v", res)
 			}
 		})
@@ -320,8 +320,8 @@ func TestRoutesStartUserWorkflowsAsChildren(t *testing.T) {
 		hookbridge.Route{Match: "response.*", WorkflowType: "HandleResponse", TaskQueue: "billing"},
 		hookbridge.Route{Match: "batch.*", WorkflowType: "HandleBatch"},
 	)
-	var got workflows.EventResult
-	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in workflows.EventResult) error {
+	var got hookbridge.EventResult
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in hookbridge.EventResult) error {
 		got = in
 		return nil
 	}, workflow.RegisterOptions{Name: "HandleResponse"})
@@ -356,7 +356,7 @@ func TestEveryKindIsRetrievedByItsRow(t *testing.T) {
 					env.OnActivity(a.StoreBatchFiles, mock.Anything, mock.Anything).Return(hookbridge.Object{}, nil).Maybe()
 				}
 				env.ExecuteWorkflow(k.WorkflowType, event(eventType, id))
-				if res := result(t, env); res.Outcome != workflows.OutcomeRetrieved || res.Type != k.Object || res.ID != id {
+				if res := result(t, env); res.Outcome != hookbridge.OutcomeRetrieved || res.Type != k.Object || res.ID != id {
 					t.Errorf("result = %+v, want %s %s retrieved", res, k.Object, id)
 				}
 			})
@@ -371,7 +371,7 @@ func TestEventsWithoutTheirObjectIDAreMalformed(t *testing.T) {
 		t.Run(k.EventTypes[0], func(t *testing.T) {
 			env := newEnv(t)
 			env.ExecuteWorkflow(k.WorkflowType, event(k.EventTypes[0], ""))
-			if res := result(t, env); res.Outcome != workflows.OutcomeMalformed || res.Type != k.Object {
+			if res := result(t, env); res.Outcome != hookbridge.OutcomeMalformed || res.Type != k.Object {
 				t.Errorf("result = %+v, want malformed", res)
 			}
 		})

@@ -204,7 +204,7 @@ func logCallPolicy(logger *slog.Logger, p workflows.CallPolicy) {
 		switch {
 		case p.Decider != "":
 			logger.Info("incoming calls: decided by your workflow", "kind", c.kind, "decider", p.Decider, "timeout", p.DeciderTimeout.String(), "fallback", fallback.String())
-		case by == workflows.DecidedByDefault:
+		case by == hookbridge.DecidedByDefault:
 			logger.Warn("incoming calls: neither "+c.variable+" nor HOOKBRIDGE_CALL_DECIDER is set, so every such call is rejected (603)", "kind", c.kind)
 		default:
 			logger.Info("incoming calls: answered as configured", "kind", c.kind, "answer", fallback.String())

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/hookbridge/hookbridge"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 // followUpOf marks the follow-ups: their own response.completed event is
@@ -41,10 +40,10 @@ type FollowUp struct {
 // HandleResponseEvent returns the workflow, registered as
 // "HandleResponseEvent". A change of settings reaches new workflows only:
 // a settings change must not alter the commands of a running one.
-func HandleResponseEvent(s Settings) func(workflow.Context, workflows.EventResult) (FollowUp, error) {
-	return func(ctx workflow.Context, ev workflows.EventResult) (FollowUp, error) {
+func HandleResponseEvent(s Settings) func(workflow.Context, hookbridge.EventResult) (FollowUp, error) {
+	return func(ctx workflow.Context, ev hookbridge.EventResult) (FollowUp, error) {
 		out := FollowUp{ResponseID: ev.ID}
-		if ev.Outcome != workflows.OutcomeRetrieved || ev.Status != "completed" {
+		if ev.Outcome != hookbridge.OutcomeRetrieved || ev.Status != "completed" {
 			out.Skipped = "the response is " + cmp.Or(ev.Status, string(ev.Outcome))
 			return out, nil
 		}
@@ -65,8 +64,8 @@ func HandleResponseEvent(s Settings) func(workflow.Context, workflows.EventResul
 			// Derived from this workflow's own ID, so that a retry cannot ask twice.
 			WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID + "/follow-up",
 		})
-		var res workflows.BackgroundResponseResult
-		err = workflow.ExecuteChildWorkflow(ctx, hookbridge.BackgroundResponseWorkflow, workflows.BackgroundResponseInput{
+		var res hookbridge.BackgroundResponseResult
+		err = workflow.ExecuteChildWorkflow(ctx, hookbridge.BackgroundResponseWorkflow, hookbridge.BackgroundResponseInput{
 			Project:  ev.Project,
 			Model:    settings.Model,
 			Input:    input,

@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/hookbridge/hookbridge"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -47,7 +46,7 @@ func tour(ctx context.Context, s devStack, out io.Writer) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	fmt.Fprintf(out, "demo 3/4: the receiver started workflow %s (its ID is the webhook-id); the worker retrieves the response...\n", workflowID)
-	var res workflows.EventResult
+	var res hookbridge.EventResult
 	if err := s.temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, &res); err != nil {
 		return fmt.Errorf("demo: workflow %s: %w", workflowID, err)
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/hookbridge/hookbridge/internal/secrets"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 // `hookbridge endpoint` manages a project's webhook endpoints at OpenAI
@@ -438,7 +437,7 @@ func followTestWorkflow(ctx context.Context, c client.Client, namespace, ui, eve
 		return fmt.Errorf("no %s workflow started in namespace %s after %d visibility queries: does the endpoint's URL reach a hookbridge receiver connected to this Temporal?", eventType, namespace, queries)
 	}
 	fmt.Fprintf(out, "workflow %s: %s\n", workflowID, workflowURL(ui, namespace, workflowID))
-	var res workflows.EventResult
+	var res hookbridge.EventResult
 	if err := c.GetWorkflow(ctx, workflowID, "").Get(ctx, &res); err != nil {
 		return fmt.Errorf("workflow %s: %w", workflowID, err)
 	}
@@ -446,7 +445,7 @@ func followTestWorkflow(ctx context.Context, c client.Client, namespace, ui, eve
 	if res.APIError != nil {
 		fmt.Fprintf(out, " (%s)", res.APIError.Message)
 	}
-	if res.Outcome == workflows.OutcomeNotFound {
+	if res.Outcome == hookbridge.OutcomeNotFound {
 		fmt.Fprint(out, ": test events carry sample object ids, so this is what a working setup shows")
 	}
 	fmt.Fprintln(out)

@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/hookbridge/hookbridge"
-	"github.com/hookbridge/hookbridge/workflows"
 )
 
 // maxInlineBatch bounds the request lines `submit batch` puts in the
@@ -41,7 +40,7 @@ var submissions = map[string]submission{
 				return nil, fmt.Errorf("%w: --model and --input are required", errUsage)
 			}
 			text, _ := json.Marshal(*input)
-			return workflows.BackgroundResponseInput{Project: project, Model: *model, Input: text, Instructions: *instructions, PollIntervalSeconds: *poll}, nil
+			return hookbridge.BackgroundResponseInput{Project: project, Model: *model, Input: text, Instructions: *instructions, PollIntervalSeconds: *poll}, nil
 		}
 	}},
 	"batch": {hookbridge.BatchWorkflow, "FILE.jsonl | --input-file-id ID", func(fs *flag.FlagSet) func([]string, string) (any, error) {
@@ -50,7 +49,7 @@ var submissions = map[string]submission{
 		window := fs.String("completion-window", "24h", "completion window")
 		poll := fs.Int("poll", 0, "seconds before polling OpenAI when no webhook comes (default 300)")
 		return func(args []string, project string) (any, error) {
-			in := workflows.BatchInput{Project: project, InputFileID: *fileID, Endpoint: *endpoint, CompletionWindow: *window, PollIntervalSeconds: *poll}
+			in := hookbridge.BatchInput{Project: project, InputFileID: *fileID, Endpoint: *endpoint, CompletionWindow: *window, PollIntervalSeconds: *poll}
 			switch {
 			case len(args) == 1 && *fileID == "":
 				lines, err := readRequestLines(args[0])
@@ -73,7 +72,7 @@ var submissions = map[string]submission{
 			if *model == "" || *training == "" {
 				return nil, fmt.Errorf("%w: --model and --training-file are required", errUsage)
 			}
-			return workflows.FineTuningJobInput{Project: project, Model: *model, TrainingFile: *training, ValidationFile: *validation, Suffix: *suffix, PollIntervalSeconds: *poll}, nil
+			return hookbridge.FineTuningJobInput{Project: project, Model: *model, TrainingFile: *training, ValidationFile: *validation, Suffix: *suffix, PollIntervalSeconds: *poll}, nil
 		}
 	}},
 }
