@@ -32,13 +32,25 @@ const (
 )
 
 // Workflow types of the ready-made workflows that create OpenAI work and
-// wait for it (see package workflows).
+// wait for it (see package workflows). The "hookbridge." prefix keeps them
+// apart from users' own workflow types on a shared task queue.
 const (
-	BackgroundResponseWorkflow = "BackgroundResponse"
-	BatchWorkflow              = "Batch"
-	FineTuningJobWorkflow      = "FineTuningJob"
-	EvalRunWorkflow            = "EvalRun"
+	BackgroundResponseWorkflow = "hookbridge.BackgroundResponse"
+	BatchWorkflow              = "hookbridge.Batch"
+	FineTuningJobWorkflow      = "hookbridge.FineTuningJob"
+	EvalRunWorkflow            = "hookbridge.EvalRun"
 )
+
+// OldWorkflowTypes are the names the ready-made workflows had before 0.4.0,
+// by their current name. The worker registers each under both for as long
+// as workflows started under an old name may run; start new ones by the
+// current name.
+var OldWorkflowTypes = map[string]string{
+	BackgroundResponseWorkflow: "BackgroundResponse",
+	BatchWorkflow:              "Batch",
+	FineTuningJobWorkflow:      "FineTuningJob",
+	EvalRunWorkflow:            "EvalRun",
+}
 
 // Event is a verified webhook delivery: the Standard Webhooks id plus the
 // OpenAI event envelope. It is the input of every event workflow.

@@ -38,7 +38,8 @@ type EvalRunOwner struct {
 // retried. An owner still missing OwnerLag after the first attempt is
 // final: the run was not started by hookbridge.
 func (a *Activities) FindEvalRunOwner(ctx context.Context, runID string) (EvalRunOwner, error) {
-	query := fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), runID, hookbridge.EvalRunWorkflow)
+	query := fmt.Sprintf("%s = %q AND WorkflowType IN (%q, %q)", hookbridge.ObjectIDKey.GetName(), runID,
+		hookbridge.EvalRunWorkflow, hookbridge.OldWorkflowTypes[hookbridge.EvalRunWorkflow])
 	resp, err := a.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1})
 	if err != nil {
 		return EvalRunOwner{}, fmt.Errorf("find the EvalRun workflow of %s: %w", runID, err)

@@ -410,7 +410,7 @@ func Summarize(ctx workflow.Context, text string) (string, error) {
 		OutputText string `json:"output_text"`
 	}
 	input := map[string]any{"model": "gpt-4.1-mini", "input": "Summarize: " + text}
-	err := workflow.ExecuteChildWorkflow(ctx, "BackgroundResponse", input).Get(ctx, &res)
+	err := workflow.ExecuteChildWorkflow(ctx, "hookbridge.BackgroundResponse", input).Get(ctx, &res)
 	return res.OutputText, err
 }
 

@@ -194,13 +194,14 @@ func upgradeFrom(t *testing.T, r release.Release, oldBin string) {
 			w.routed = append(w.routed, id)
 		}
 	}
-	// Waiting for a webhook: every ready-made workflow.
-	w.waits["upgrade-bg"] = s.run(t, hookbridge.BackgroundResponseWorkflow, "upgrade-bg", hello(3600))
-	w.waits["upgrade-batch"] = s.run(t, hookbridge.BatchWorkflow, "upgrade-batch", hookbridge.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
+	// Waiting for a webhook: every ready-made workflow, by the names the old
+	// releases register.
+	w.waits["upgrade-bg"] = s.run(t, hookbridge.OldWorkflowTypes[hookbridge.BackgroundResponseWorkflow], "upgrade-bg", hello(3600))
+	w.waits["upgrade-batch"] = s.run(t, hookbridge.OldWorkflowTypes[hookbridge.BatchWorkflow], "upgrade-batch", hookbridge.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
 		json.RawMessage(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`),
 	}})
-	w.waits["upgrade-ft"] = s.run(t, hookbridge.FineTuningJobWorkflow, "upgrade-ft", hookbridge.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: s.trainingFile(t), PollIntervalSeconds: 3600})
-	w.waits["upgrade-eval"] = s.run(t, hookbridge.EvalRunWorkflow, "upgrade-eval", oneItemEvalRun("eval_upgrade"))
+	w.waits["upgrade-ft"] = s.run(t, hookbridge.OldWorkflowTypes[hookbridge.FineTuningJobWorkflow], "upgrade-ft", hookbridge.FineTuningJobInput{Model: "gpt-4.1-mini", TrainingFile: s.trainingFile(t), PollIntervalSeconds: 3600})
+	w.waits["upgrade-eval"] = s.run(t, hookbridge.OldWorkflowTypes[hookbridge.EvalRunWorkflow], "upgrade-eval", oneItemEvalRun("eval_upgrade"))
 
 	s.waitInFlight(t, w)
 	for id := range w.outages {

@@ -46,6 +46,10 @@ func TestRegisterWorkflowsPinsEventsAndUpgradesWaits(t *testing.T) {
 	for _, k := range hookbridge.Kinds {
 		want[k.WorkflowType] = workflow.VersioningBehaviorPinned
 	}
+	// Waits started under the names before 0.4.0 still run.
+	for _, old := range hookbridge.OldWorkflowTypes {
+		want[old] = workflow.VersioningBehaviorAutoUpgrade
+	}
 	if len(got) != len(want) {
 		t.Errorf("registered %d workflows, want %d: %v", len(got), len(want), got)
 	}

@@ -187,6 +187,7 @@ func RegisterWorkflows(r WorkflowRegistry, events *workflows.EventWorkflows) {
 		hookbridge.EvalRunWorkflow:            workflows.EvalRun,
 	} {
 		register(name, wait, workflow.VersioningBehaviorAutoUpgrade)
+		register(hookbridge.OldWorkflowTypes[name], wait, workflow.VersioningBehaviorAutoUpgrade)
 	}
 }
 
