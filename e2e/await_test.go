@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/flow"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 )
 
@@ -404,13 +405,10 @@ func TestSubmitPrintsTheResult(t *testing.T) {
 // Summarize is the README's example of a user workflow calling
 // BackgroundResponse as a child, kept here so the example stays true.
 func Summarize(ctx workflow.Context, text string) (string, error) {
-	ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{TaskQueue: "openai-webhooks"})
-	var res struct {
-		Status     string `json:"status"`
-		OutputText string `json:"output_text"`
-	}
-	input := map[string]any{"model": "gpt-4.1-mini", "input": "Summarize: " + text}
-	err := workflow.ExecuteChildWorkflow(ctx, "hookbridge.BackgroundResponse", input).Get(ctx, &res)
+	res, err := flow.BackgroundResponse(ctx, hookbridge.BackgroundResponseInput{
+		Model: "gpt-4.1-mini",
+		Input: json.RawMessage(strconv.Quote("Summarize: " + text)),
+	})
 	return res.OutputText, err
 }
 

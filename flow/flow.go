@@ -1,0 +1,68 @@
+// Package flow runs hookbridge's ready-made workflows from a user's own
+// Temporal workflow, as typed child workflows on hookbridge's task queue.
+// It depends on the Temporal SDK and the root package only.
+package flow
+
+import (
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/hookbridge/hookbridge"
+)
+
+// Option changes how a ready-made workflow is started.
+type Option func(*workflow.ChildWorkflowOptions)
+
+// TaskQueue is the task queue hookbridge's worker polls. Default
+// hookbridge.DefaultTaskQueue ("openai-webhooks").
+func TaskQueue(name string) Option {
+	return func(o *workflow.ChildWorkflowOptions) { o.TaskQueue = name }
+}
+
+// WorkflowID is the child's workflow ID. Default: the SDK's, unique per
+// child.
+func WorkflowID(id string) Option {
+	return func(o *workflow.ChildWorkflowOptions) { o.WorkflowID = id }
+}
+
+// BackgroundResponse creates a background response and returns it once it
+// has finished.
+func BackgroundResponse(ctx workflow.Context, in hookbridge.BackgroundResponseInput, opts ...Option) (hookbridge.BackgroundResponseResult, error) {
+	return run[hookbridge.BackgroundResponseResult](ctx, hookbridge.BackgroundResponseWorkflow, in, opts)
+}
+
+// Batch creates a batch and returns its counts, blob references and, when
+// they fit, its result lines once it is over.
+func Batch(ctx workflow.Context, in hookbridge.BatchInput, opts ...Option) (hookbridge.BatchResult, error) {
+	return run[hookbridge.BatchResult](ctx, hookbridge.BatchWorkflow, in, opts)
+}
+
+// FineTuningJob creates a fine-tuning job and returns it once it is over.
+func FineTuningJob(ctx workflow.Context, in hookbridge.FineTuningJobInput, opts ...Option) (hookbridge.FineTuningJobResult, error) {
+	return run[hookbridge.FineTuningJobResult](ctx, hookbridge.FineTuningJobWorkflow, in, opts)
+}
+
+// EvalRun starts a run of an eval and returns it once it is over.
+func EvalRun(ctx workflow.Context, in hookbridge.EvalRunInput, opts ...Option) (hookbridge.EvalRunResult, error) {
+	return run[hookbridge.EvalRunResult](ctx, hookbridge.EvalRunWorkflow, in, opts)
+}
+
+// run runs the ready-made workflow workflowType as a child and waits for
+// its result.
+func run[R any](ctx workflow.Context, workflowType string, in any, opts []Option) (R, error) {
+	o := workflow.ChildWorkflowOptions{TaskQueue: hookbridge.DefaultTaskQueue}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var res R
+	err := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, o), workflowType, in).Get(ctx, &res)
+	return res, err
+}
+
+// Metadata is the metadata to put on an OpenAI object that the calling
+// workflow creates itself (with openai-go, in an activity), so that the
+// object's webhook signals this run (hookbridge.SignalName) with the
+// retrieved object.
+func Metadata(ctx workflow.Context) map[string]string {
+	run := workflow.GetInfo(ctx).WorkflowExecution
+	return map[string]string{hookbridge.MetadataWorkflowID: run.ID, hookbridge.MetadataRunID: run.RunID}
+}
