@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/flow"
 )
 
 // followUpOf marks the follow-ups: their own response.completed event is
@@ -59,18 +60,13 @@ func HandleResponseEvent(s Settings) func(workflow.Context, hookbridge.EventResu
 		if err != nil {
 			return out, err
 		}
-		ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			TaskQueue: settings.HookbridgeTaskQueue,
-			// Derived from this workflow's own ID, so that a retry cannot ask twice.
-			WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID + "/follow-up",
-		})
-		var res hookbridge.BackgroundResponseResult
-		err = workflow.ExecuteChildWorkflow(ctx, hookbridge.BackgroundResponseWorkflow, hookbridge.BackgroundResponseInput{
+		// The child's ID derives from this workflow's own, so that a retry cannot ask twice.
+		res, err := flow.BackgroundResponse(ctx, hookbridge.BackgroundResponseInput{
 			Project:  ev.Project,
 			Model:    settings.Model,
 			Input:    input,
 			Metadata: map[string]string{followUpOf: ev.ID},
-		}).Get(ctx, &res)
+		}, flow.TaskQueue(settings.HookbridgeTaskQueue), flow.WorkflowID(workflow.GetInfo(ctx).WorkflowExecution.ID+"/follow-up"))
 		if err != nil {
 			return out, fmt.Errorf("follow-up: %w", err)
 		}

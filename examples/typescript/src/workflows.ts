@@ -18,7 +18,7 @@ export interface EventResult {
   metadata?: Record<string, string>;
 }
 
-// BackgroundResponse's input and result (workflows/await.go), in part.
+// BackgroundResponse's input and result (hookbridge's result.go), in part.
 interface BackgroundResponseInput {
   project?: string;
   model: string;
@@ -65,7 +65,7 @@ export async function HandleResponseEvent(event: EventResult): Promise<FollowUp>
     metadata: { [followUpOf]: event.object_id ?? '' },
   };
   const followUp = await executeChild<(input: BackgroundResponseInput) => Promise<BackgroundResponseResult>>(
-    'BackgroundResponse',
+    'hookbridge.BackgroundResponse',
     {
       taskQueue: hookbridgeTaskQueue,
       // Derived from this workflow's own ID, so that a retry cannot ask twice.
