@@ -39,6 +39,9 @@ const (
 	BatchWorkflow              = "hookbridge.Batch"
 	FineTuningJobWorkflow      = "hookbridge.FineTuningJob"
 	EvalRunWorkflow            = "hookbridge.EvalRun"
+	// AwaitWorkflow waits for an object its caller created itself (see
+	// AwaitInput); it creates nothing.
+	AwaitWorkflow = "hookbridge.Await"
 )
 
 // OldWorkflowTypes are the names the ready-made workflows had before 0.4.0,

@@ -239,3 +239,28 @@ type EvalRunResult struct {
 	Error        *ObjectError  `json:"error,omitempty"`
 	CompletedVia string        `json:"completed_via,omitempty"`
 }
+
+// AwaitInput is the input of Await: an OpenAI object that the calling
+// workflow created itself, with the metadata flow.AwaitMetadata gave it so
+// that the object's webhook signals the wait.
+type AwaitInput struct {
+	// Kind is ObjectResponse, ObjectBatch or ObjectFineTuningJob. (Eval
+	// runs are found by their EvalRun workflow: start one with EvalRun.)
+	Kind ObjectKind `json:"kind"`
+	ID   string     `json:"id"`
+	// Project is the OpenAI project of the object, as hookbridge names it in
+	// HOOKBRIDGE_PROJECTS; "" is the default project.
+	Project string `json:"project,omitempty"`
+	// PollIntervalSeconds, TimeoutSeconds and CancelOnTimeout: as in
+	// BackgroundResponseInput.
+	PollIntervalSeconds int  `json:"poll_interval_seconds,omitempty"`
+	TimeoutSeconds      int  `json:"timeout_seconds,omitempty"`
+	CancelOnTimeout     bool `json:"cancel_on_timeout,omitempty"`
+}
+
+// AwaitResult is the result of Await: the object once it is terminal.
+type AwaitResult struct {
+	Object Object `json:"object"`
+	// CompletedVia is "webhook" or "poll".
+	CompletedVia string `json:"completed_via,omitempty"`
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/log"
@@ -56,6 +57,45 @@ func ExampleMetadata() {
 	}
 	fmt.Println(md[hookbridge.MetadataWorkflowID] != "", md[hookbridge.MetadataRunID] != "")
 	// Output: true true
+}
+
+// CreateResponse stands for the user's own activity that creates a
+// background response with openai-go, passing the metadata it is given.
+func CreateResponse(metadata map[string]string) (string, error) {
+	if metadata[hookbridge.MetadataWorkflowID] == "" {
+		return "", fmt.Errorf("no metadata for the webhook to find the wait")
+	}
+	return "resp_1", nil
+}
+
+// FollowUp creates a response itself, then waits for it for at most an hour.
+func FollowUp(ctx workflow.Context) (string, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	var id string
+	if err := workflow.ExecuteActivity(ctx, CreateResponse, flow.AwaitMetadata(ctx, "answer")).Get(ctx, &id); err != nil {
+		return "", err
+	}
+	res, err := flow.Await(ctx, "answer", hookbridge.AwaitInput{Kind: hookbridge.ObjectResponse, ID: id, TimeoutSeconds: 3600})
+	return res.Object.Status + " via " + res.CompletedVia, err
+}
+
+func ExampleAwait() {
+	suite := quietSuite()
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflow(FollowUp)
+	env.RegisterActivity(CreateResponse)
+	env.RegisterWorkflowWithOptions(func(workflow.Context, hookbridge.AwaitInput) (hookbridge.AwaitResult, error) {
+		return hookbridge.AwaitResult{}, nil
+	}, workflow.RegisterOptions{Name: hookbridge.AwaitWorkflow})
+	env.OnWorkflow(hookbridge.AwaitWorkflow, mock.Anything, hookbridge.AwaitInput{Kind: hookbridge.ObjectResponse, ID: "resp_1", TimeoutSeconds: 3600}).Return(
+		hookbridge.AwaitResult{Object: hookbridge.Object{ID: "resp_1", Status: "completed"}, CompletedVia: "webhook"}, nil)
+	env.ExecuteWorkflow(FollowUp)
+	var out string
+	if err := env.GetWorkflowResult(&out); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println(out)
+	// Output: completed via webhook
 }
 
 // quietSuite keeps the SDK's log lines out of the examples' output.

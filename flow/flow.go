@@ -66,3 +66,26 @@ func Metadata(ctx workflow.Context) map[string]string {
 	run := workflow.GetInfo(ctx).WorkflowExecution
 	return map[string]string{hookbridge.MetadataWorkflowID: run.ID, hookbridge.MetadataRunID: run.RunID}
 }
+
+// AwaitMetadata is the metadata to put on an OpenAI object that the calling
+// workflow creates itself (with openai-go, in an activity) and then waits
+// for with Await under the same key: the object's webhook then signals that
+// wait. The key tells apart the waits of one workflow.
+func AwaitMetadata(ctx workflow.Context, key string) map[string]string {
+	return map[string]string{hookbridge.MetadataWorkflowID: awaitID(ctx, key)}
+}
+
+// Await waits for the object in.ID that the calling workflow created with
+// AwaitMetadata(ctx, key), by its webhook or else by polling, and returns it
+// once it is terminal. Past in.TimeoutSeconds it fails with a non-retryable
+// application error of type "TimedOut" holding the object's last state.
+// The wait runs as hookbridge's Await workflow, a child whose ID the key
+// gives (do not pass WorkflowID).
+func Await(ctx workflow.Context, key string, in hookbridge.AwaitInput, opts ...Option) (hookbridge.AwaitResult, error) {
+	return run[hookbridge.AwaitResult](ctx, hookbridge.AwaitWorkflow, in, append([]Option{WorkflowID(awaitID(ctx, key))}, opts...))
+}
+
+// awaitID is the workflow ID of the calling workflow's Await of key.
+func awaitID(ctx workflow.Context, key string) string {
+	return hookbridge.ChildWorkflowID(workflow.GetInfo(ctx).WorkflowExecution.ID, hookbridge.AwaitWorkflow+"/"+key)
+}

@@ -56,3 +56,37 @@ func TestChildNameTaskQueueAndID(t *testing.T) {
 		})
 	}
 }
+
+// The webhook of an object made with AwaitMetadata(ctx, key) signals the
+// workflow its metadata names: that must be the Await of the same key, and
+// the Awaits of two keys must differ.
+func TestAwaitRunsUnderTheIDItsMetadataNames(t *testing.T) {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(func(workflow.Context, hookbridge.AwaitInput) (hookbridge.AwaitResult, error) {
+		return hookbridge.AwaitResult{}, nil
+	}, workflow.RegisterOptions{Name: hookbridge.AwaitWorkflow})
+	var started []string
+	env.OnWorkflow(hookbridge.AwaitWorkflow, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, in hookbridge.AwaitInput) (hookbridge.AwaitResult, error) {
+			started = append(started, workflow.GetInfo(ctx).WorkflowExecution.ID)
+			return hookbridge.AwaitResult{Object: hookbridge.Object{ID: in.ID, Status: "completed"}}, nil
+		})
+	env.ExecuteWorkflow(func(ctx workflow.Context) ([]string, error) {
+		var named []string
+		for _, key := range []string{"a", "b"} {
+			named = append(named, flow.AwaitMetadata(ctx, key)[hookbridge.MetadataWorkflowID])
+			if _, err := flow.Await(ctx, key, hookbridge.AwaitInput{Kind: hookbridge.ObjectResponse, ID: "resp_" + key}); err != nil {
+				return nil, err
+			}
+		}
+		return named, nil
+	})
+	var named []string
+	if err := env.GetWorkflowResult(&named); err != nil {
+		t.Fatal(err)
+	}
+	if len(started) != 2 || started[0] != named[0] || started[1] != named[1] || named[0] == named[1] {
+		t.Errorf("Awaits ran as %q, their metadata named %q: want the same two, distinct", started, named)
+	}
+}

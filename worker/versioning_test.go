@@ -42,6 +42,7 @@ func TestRegisterWorkflowsPinsEventsAndUpgradesWaits(t *testing.T) {
 		hookbridge.BatchWorkflow:              workflow.VersioningBehaviorAutoUpgrade,
 		hookbridge.FineTuningJobWorkflow:      workflow.VersioningBehaviorAutoUpgrade,
 		hookbridge.EvalRunWorkflow:            workflow.VersioningBehaviorAutoUpgrade,
+		hookbridge.AwaitWorkflow:              workflow.VersioningBehaviorAutoUpgrade,
 	}
 	for _, k := range hookbridge.Kinds {
 		want[k.WorkflowType] = workflow.VersioningBehaviorPinned

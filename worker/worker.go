@@ -189,6 +189,7 @@ func RegisterWorkflows(r WorkflowRegistry, events *workflows.EventWorkflows) {
 		register(name, wait, workflow.VersioningBehaviorAutoUpgrade)
 		register(hookbridge.OldWorkflowTypes[name], wait, workflow.VersioningBehaviorAutoUpgrade)
 	}
+	register(hookbridge.AwaitWorkflow, workflows.Await, workflow.VersioningBehaviorAutoUpgrade)
 }
 
 // Run runs the workers until ctx is done, then stops them: polling ends at

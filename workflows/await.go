@@ -55,6 +55,9 @@ type waiter struct {
 	cancelOnTimeout bool
 	// poll retrieves the object; cancel cancels it.
 	poll, cancel func(workflow.Context, string) (hookbridge.Object, error)
+	// adopted says the caller made the object, not this workflow: another
+	// object signalled here is never a stray of this workflow's create.
+	adopted bool
 }
 
 // waitTimeout is TimeoutSeconds as a duration; 0 (or less) waits forever.
@@ -164,7 +167,7 @@ func (w waiter) judge(ctx workflow.Context, o hookbridge.Object) verdict {
 func (w waiter) verdict(o hookbridge.Object, checked bool) verdict {
 	ours := !checked || o.Project == w.project
 	switch {
-	case o.Type == w.kind && o.ID != w.id && o.ID != "" && ours && (!checked || w.madeByThisRun(o)):
+	case !w.adopted && o.Type == w.kind && o.ID != w.id && o.ID != "" && ours && (!checked || w.madeByThisRun(o)):
 		return stray
 	case o.ID == w.id && o.Terminal() && ours:
 		return finished
@@ -471,4 +474,41 @@ func EvalRun(ctx workflow.Context, in hookbridge.EvalRunInput) (hookbridge.EvalR
 		return workflow.UpsertTypedSearchAttributes(ctx, hookbridge.ObjectIDKey.ValueSet(created.ID))
 	})
 	return hookbridge.EvalRunResult{RunID: obj.ID, EvalID: in.EvalID, Status: obj.Status, ResultCounts: obj.ResultCounts, Error: obj.Error, CompletedVia: via}, err
+}
+
+// awaitCancel is the cancel activity of each kind of object Await waits for.
+var awaitCancel = map[hookbridge.ObjectKind]any{
+	hookbridge.ObjectResponse:      a.CancelResponse,
+	hookbridge.ObjectBatch:         a.CancelBatch,
+	hookbridge.ObjectFineTuningJob: a.CancelFineTuningJob,
+}
+
+// Await waits for an object that its caller (a user's workflow, through
+// flow.Await) created with flow.AwaitMetadata, and returns it once it is
+// terminal, as the other ready-made workflows wait for theirs. It polls at
+// once first: the object may have finished, and its webhook come, before
+// Await started.
+func Await(ctx workflow.Context, in hookbridge.AwaitInput) (hookbridge.AwaitResult, error) {
+	cancel, ok := awaitCancel[in.Kind]
+	if !ok || in.ID == "" {
+		return hookbridge.AwaitResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("kind %q with id %q: want a response, batch or fine_tuning.job and its id", in.Kind, in.ID), "InvalidInput", nil)
+	}
+	w := waiter{
+		kind:            in.Kind,
+		project:         in.Project,
+		id:              in.ID,
+		adopted:         true,
+		interval:        pollInterval(in.PollIntervalSeconds),
+		timeout:         waitTimeout(in.TimeoutSeconds),
+		cancelOnTimeout: in.CancelOnTimeout,
+		poll:            activityFunc(retrieveActivity(in.Kind), retrieveOptions, inProject(in.Project)),
+		cancel:          activityFunc(cancel, retrieveOptions, inProject(in.Project)),
+	}
+	obj, err := w.poll(ctx, in.ID)
+	if err != nil || obj.Terminal() {
+		return hookbridge.AwaitResult{Object: obj, CompletedVia: hookbridge.ViaPoll}, err
+	}
+	obj, via, _, err := awaitObject(ctx, w)
+	return hookbridge.AwaitResult{Object: obj, CompletedVia: via}, err
 }

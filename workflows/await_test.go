@@ -479,3 +479,58 @@ func TestTheObjectOfAnotherProjectDoesNotCount(t *testing.T) {
 		t.Errorf("result = %+v, want completed by the poll", res)
 	}
 }
+
+// Await waits for an object its caller made: a first poll at once finds
+// one that finished before it started (its webhook then signalled nobody).
+func TestAwaitReturnsAnObjectFinishedBeforeItStarted(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "completed"), nil).Once()
+	start := env.Now()
+	env.ExecuteWorkflow(workflows.Await, hookbridge.AwaitInput{Kind: hookbridge.ObjectResponse, ID: "resp_1", PollIntervalSeconds: 60})
+	res := completed[hookbridge.AwaitResult](t, env)
+	if res.Object.ID != "resp_1" || res.Object.OutputText != "hello" || res.CompletedVia != hookbridge.ViaPoll {
+		t.Errorf("result = %+v, want resp_1 completed by the first poll", res)
+	}
+	if took := env.Now().Sub(start); took != 0 {
+		t.Errorf("completed after %v, want at once", took)
+	}
+}
+
+// The caller made the object, so another object signalled to the wait is
+// not a stray of a retried create: nothing is cancelled.
+func TestAwaitCompletesByItsWebhookAndCancelsNothingElse(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "in_progress"), nil).Once()
+	cancels := countStarts(env, "CancelResponse")
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_other", "in_progress")) }, 10*time.Second)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(hookbridge.SignalName, response("resp_1", "completed")) }, 20*time.Second)
+	env.ExecuteWorkflow(workflows.Await, hookbridge.AwaitInput{Kind: hookbridge.ObjectResponse, ID: "resp_1", PollIntervalSeconds: 60})
+	if res := completed[hookbridge.AwaitResult](t, env); res.Object.Status != "completed" || res.CompletedVia != hookbridge.ViaWebhook {
+		t.Errorf("result = %+v, want completed by its webhook", res)
+	}
+	if n := cancels(); n != 0 {
+		t.Errorf("%d cancels, want none: the other object is not the wait's", n)
+	}
+}
+
+func TestAwaitTimesOutAndCancelsWhenAsked(t *testing.T) {
+	env := awaitEnv(t)
+	env.OnActivity("RetrieveResponse", mock.Anything, ref("resp_1")).Return(response("resp_1", "in_progress"), nil)
+	env.OnActivity(a.CancelResponse, mock.Anything, ref("resp_1")).Return(response("resp_1", "cancelled"), nil).Once()
+	env.ExecuteWorkflow(workflows.Await, hookbridge.AwaitInput{Kind: hookbridge.ObjectResponse, ID: "resp_1",
+		PollIntervalSeconds: 60, TimeoutSeconds: 150, CancelOnTimeout: true})
+	if last := timedOut(t, env); last.Status != "cancelled" {
+		t.Errorf("details = %+v, want the cancelled state", last)
+	}
+}
+
+func TestAwaitRefusesAKindItCannotWaitFor(t *testing.T) {
+	for _, in := range []hookbridge.AwaitInput{{Kind: hookbridge.ObjectEvalRun, ID: "evalrun_1"}, {Kind: hookbridge.ObjectResponse}} {
+		env := awaitEnv(t)
+		env.ExecuteWorkflow(workflows.Await, in)
+		var appErr *temporal.ApplicationError
+		if err := env.GetWorkflowError(); !errorsAs(err, &appErr) || appErr.Type() != "InvalidInput" || !appErr.NonRetryable() {
+			t.Errorf("%+v: error = %v, want a non-retryable InvalidInput", in, err)
+		}
+	}
+}
