@@ -20,6 +20,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/responses"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -426,5 +427,53 @@ func TestTheREADMEChildWorkflowExampleWorks(t *testing.T) {
 	}
 	if out := get[string](t, run); out != "simulated answer to: Summarize: a long text" {
 		t.Errorf("Summarize = %q", out)
+	}
+}
+
+// The README's wait for an object a user's workflow made itself: the
+// workflow creates a background response with openai-go in its own
+// activity, with flow.AwaitMetadata, then flow.Await finds it finished by
+// its webhook (the poll interval is an hour).
+func TestAUserWorkflowAwaitsTheResponseItCreated(t *testing.T) {
+	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 300 * time.Millisecond}})
+	oa := s.openAI()
+	create := func(ctx context.Context, metadata map[string]string) (string, error) {
+		r, err := oa.Responses.New(ctx, responses.ResponseNewParams{
+			Model:      "gpt-4.1-mini",
+			Background: openai.Bool(true),
+			Input:      responses.ResponseNewParamsInputUnion{OfString: openai.String("say hello")},
+			Metadata:   metadata,
+		})
+		return r.ID, err
+	}
+	followUp := func(ctx workflow.Context) (hookbridge.AwaitResult, error) {
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+		var id string
+		if err := workflow.ExecuteActivity(actx, "CreateOwnResponse", flow.AwaitMetadata(ctx, "answer")).Get(ctx, &id); err != nil {
+			return hookbridge.AwaitResult{}, err
+		}
+		return flow.Await(ctx, "answer", hookbridge.AwaitInput{Kind: hookbridge.ObjectResponse, ID: id, PollIntervalSeconds: 3600, TimeoutSeconds: 600})
+	}
+	w := worker.New(s.client, "user-queue", worker.Options{})
+	w.RegisterWorkflowWithOptions(followUp, workflow.RegisterOptions{Name: "FollowUp"})
+	w.RegisterActivityWithOptions(create, activity.RegisterOptions{Name: "CreateOwnResponse"})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	run, err := s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "follow-up-1", TaskQueue: "user-queue"}, "FollowUp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := get[hookbridge.AwaitResult](t, run)
+	if res.Object.Status != "completed" || res.Object.OutputText == "" || res.CompletedVia != hookbridge.ViaWebhook {
+		t.Fatalf("result = %+v, want the response completed, known by its webhook", res)
+	}
+	ids := s.workflowIDs(t, fmt.Sprintf("%s = %q", hookbridge.ObjectIDKey.GetName(), res.Object.ID))
+	if len(ids) != 1 {
+		t.Fatalf("event workflows for %s: %v, want one", res.Object.ID, ids)
+	}
+	if ev := s.result(t, ids[0]); ev.Signalled != hookbridge.ChildWorkflowID("follow-up-1", hookbridge.AwaitWorkflow+"/answer") {
+		t.Errorf("event result = %+v, want it to have signalled the Await", ev)
 	}
 }
