@@ -218,7 +218,10 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, act s
 	if known && ev.ObjectID == "" {
 		res.Outcome = hookbridge.OutcomeMalformed
 		workflow.GetLogger(ctx).Warn("the event has no object id where OpenAI puts it: recorded", "event_type", ev.Type, "id_field", "data."+kind.IDField)
-		return finish(ctx, res), nil
+		if workflow.GetVersion(ctx, routeMalformed, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return finish(ctx, res), nil
+		}
+		return w.routeThenFinish(ctx, ev, res)
 	}
 	if act != nil {
 		if err := act(ctx, kind, &res); err != nil {
@@ -228,6 +231,16 @@ func (w *EventWorkflows) handle(ctx workflow.Context, ev hookbridge.Event, act s
 	if res.Outcome == hookbridge.OutcomeRetrieved {
 		res.Signalled, res.SignalError = signalWaiter(ctx, res.Object)
 	}
+	return w.routeThenFinish(ctx, ev, res)
+}
+
+// routeMalformed is the change after which malformed events are routed too
+// (a route may match the outcome "malformed"); before it they were only
+// recorded.
+const routeMalformed = "route-malformed"
+
+// routeThenFinish starts the routed workflows of the event, then finishes.
+func (w *EventWorkflows) routeThenFinish(ctx workflow.Context, ev hookbridge.Event, res hookbridge.EventResult) (hookbridge.EventResult, error) {
 	routed, err := w.route(ctx, ev.Project, res)
 	if err != nil {
 		return res, err

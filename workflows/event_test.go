@@ -391,3 +391,23 @@ func TestAgentSessionActionRequiredSignalsItsWorkflow(t *testing.T) {
 		t.Errorf("result = %+v", res)
 	}
 }
+
+// A route may match the outcome "malformed": such events reach the user's
+// workflow too (since route-malformed), others of the type do not match.
+func TestMalformedEventsAreRoutedByOutcome(t *testing.T) {
+	env := newEnv(t, hookbridge.Route{Match: "response.*", Outcome: string(hookbridge.OutcomeMalformed), WorkflowType: "HandleMalformed"})
+	var got hookbridge.EventResult
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in hookbridge.EventResult) error {
+		got = in
+		return nil
+	}, workflow.RegisterOptions{Name: "HandleMalformed"})
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "wh_1"})
+	env.ExecuteWorkflow("ResponseEvent", event("response.completed", ""))
+	res := result(t, env)
+	if res.Outcome != hookbridge.OutcomeMalformed || len(res.RoutedTo) != 1 || res.RoutedTo[0] != "wh_1/HandleMalformed" {
+		t.Errorf("result = %+v, want malformed and routed to wh_1/HandleMalformed", res)
+	}
+	if got.EventID != "evt_1" || got.Outcome != hookbridge.OutcomeMalformed {
+		t.Errorf("the routed workflow got %+v", got)
+	}
+}
