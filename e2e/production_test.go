@@ -127,9 +127,11 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 	s.waitEventsClosed(t, backlog)
 	phase("backlog drained in %v: %.0f events/s", time.Since(drainBegan).Round(time.Second), float64(len(backlog))/time.Since(drainBegan).Seconds())
 
-	// The incidents end; their events complete.
+	// The incidents end; their events complete: within 3 minutes of the
+	// outage's end, or of the backlog's drain when that ended later (on a
+	// busy machine it did, and a deadline already past failed every one).
 	for id := range outages {
-		res := s.resultWithin(t, id, time.Until(began.Add(prodOutage))+3*time.Minute)
+		res := s.resultWithin(t, id, max(time.Until(began.Add(prodOutage)), 0)+3*time.Minute)
 		if res.Outcome != hookbridge.OutcomeRetrieved || res.Status == "" {
 			t.Errorf("event %s after the outage: %+v, want the object retrieved", id, res)
 		}
