@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,9 +20,12 @@ import (
 	hookbridgeworker "github.com/hookbridge/hookbridge/worker"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/internal/signing"
 	"github.com/hookbridge/hookbridge/workflows"
 )
@@ -247,43 +251,80 @@ func TestTemporalOutageIsRetriedNotLost(t *testing.T) {
 	}
 }
 
-var updateHistories = flag.Bool("update-histories", false, "write the recorded histories to workflows/testdata/histories")
+var updateHistories = flag.Bool("update-histories", false, "write the recorded histories that workflows/testdata/histories does not hold yet (delete a file to re-record it: the files kept record the workflows of older code)")
 
 // The histories real runs record replay against the current workflow code.
 // With -update-histories they are saved for the workflows package, whose
 // replay test then guards every later change against breaking workflows
 // that are already running.
 func TestRecordedHistoriesReplay(t *testing.T) {
-	s := newStack(t, stackOptions{})
-	histories := map[string]string{} // file name -> workflow ID
-	for _, eventType := range []string{"response.completed", "batch.completed", "fine_tuning.job.succeeded", "eval.run.succeeded", "unknown.type"} {
+	// Videos are routed, so that a routed child's start is in a history.
+	s := newStack(t, stackOptions{env: []string{"HOOKBRIDGE_ROUTES=video.*=RecordedRoute@history-routed"}})
+	histories := map[string]recorded{} // file name -> workflow
+	for _, eventType := range []string{"response.completed", "batch.completed", "fine_tuning.job.succeeded", "eval.run.succeeded", "unknown.type",
+		"realtime.call.incoming", "agent.session.idle", "safety.alert.created"} {
 		d, err := s.sim.Emit(eventType, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.result(t, d.WebhookID)
-		histories[eventType] = d.WebhookID
+		histories[eventType] = recorded{s, d.WebhookID}
 	}
+	// Its webhook-id is the one workflows/replay_test.go replays it under:
+	// the routed child's ID derives from it.
+	if _, err := s.sim.Seed("video.completed", "video_history_routed"); err != nil {
+		t.Fatal(err)
+	}
+	s.post(t, "wh_history_routed", eventBody("evt_routed", "video.completed", "video_history_routed"))
+	if res := s.result(t, "wh_history_routed"); len(res.RoutedTo) != 1 {
+		t.Fatalf("video event result %+v, want it routed", res)
+	}
+	histories["video.completed.routed"] = recorded{s, "wh_history_routed"}
 	s.post(t, "wh_not_found", eventBody("evt_nf", "response.completed", "resp_unknown"))
 	s.result(t, "wh_not_found")
-	histories["response.not_found"] = "wh_not_found"
+	histories["response.not_found"] = recorded{s, "wh_not_found"}
 
 	// The ready-made workflows, each continued by its webhook.
 	get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "history-bg", hello(3600)))
-	histories["BackgroundResponse"] = "history-bg"
+	histories["BackgroundResponse"] = recorded{s, "history-bg"}
 	get[hookbridge.BatchResult](t, s.run(t, hookbridge.BatchWorkflow, "history-batch", hookbridge.BatchInput{PollIntervalSeconds: 3600, Requests: []json.RawMessage{
 		json.RawMessage(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`),
 	}}))
-	histories["Batch"] = "history-batch"
+	histories["Batch"] = recorded{s, "history-batch"}
 	evalRun := get[hookbridge.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "history-eval", oneItemEvalRun("eval_history")))
-	histories["EvalRun"] = "history-eval"
-	histories["eval.run.succeeded.mapped"] = s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), evalRun.RunID, hookbridge.WorkflowTypeOf("eval.run.succeeded")))[0]
+	histories["EvalRun"] = recorded{s, "history-eval"}
+	histories["eval.run.succeeded.mapped"] = recorded{s, s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), evalRun.RunID, hookbridge.WorkflowTypeOf("eval.run.succeeded")))[0]}
+	// Await of an object that finished first: its first poll.
+	if _, err := s.sim.Seed("response.completed", "resp_history_await"); err != nil {
+		t.Fatal(err)
+	}
+	get[hookbridge.AwaitResult](t, s.run(t, hookbridge.AwaitWorkflow, "history-await", hookbridge.AwaitInput{Kind: hookbridge.ObjectResponse, ID: "resp_history_await"}))
+	histories["Await.poll"] = recorded{s, "history-await"}
+
+	// Waits whose response never finishes: polled until a timeout that
+	// cancels it, and cancelled while waiting.
+	slow := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: time.Hour}})
+	timed := hello(1)
+	timed.TimeoutSeconds, timed.CancelOnTimeout = 3, true
+	if err := slow.run(t, hookbridge.BackgroundResponseWorkflow, "history-bg-timeout", timed).Get(testContext(t, time.Minute), nil); !strings.Contains(fmt.Sprint(err), workflows.ErrTypeTimedOut) {
+		t.Fatalf("timed wait: %v, want %s", err, workflows.ErrTypeTimedOut)
+	}
+	histories["BackgroundResponse.timeout"] = recorded{slow, "history-bg-timeout"}
+	cancelled := slow.run(t, hookbridge.BackgroundResponseWorkflow, "history-bg-cancel", hello(3600))
+	waitFor(t, time.Minute, "the wait to start its timer", func() bool { return slow.historyHas(t, "history-bg-cancel", enumspb.EVENT_TYPE_TIMER_STARTED) })
+	if err := slow.client.CancelWorkflow(context.Background(), "history-bg-cancel", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := cancelled.Get(testContext(t, time.Minute), nil); !temporal.IsCanceledError(err) {
+		t.Fatalf("cancelled wait: %v, want cancelled", err)
+	}
+	histories["BackgroundResponse.cancel"] = recorded{slow, "history-bg-cancel"}
 
 	replayer := worker.NewWorkflowReplayer()
 	hookbridgeworker.RegisterWorkflows(replayer, &workflows.EventWorkflows{})
-	for name, id := range histories {
+	for name, r := range histories {
 		history := &historypb.History{}
-		it := s.client.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		it := r.s.client.GetWorkflowHistory(context.Background(), r.id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			event, err := it.Next()
 			if err != nil {
@@ -291,17 +332,24 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 			}
 			history.Events = append(history.Events, event)
 		}
-		if err := replayer.ReplayWorkflowHistory(nil, history); err != nil {
-			t.Errorf("replaying %s: %v", id, err)
+		if err := replayer.ReplayWorkflowHistoryWithOptions(nil, history, worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: r.id}}); err != nil {
+			t.Errorf("replaying %s: %v", r.id, err)
 		}
-		if *updateHistories {
+		file := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
+		if _, err := os.Stat(file); *updateHistories && errors.Is(err, fs.ErrNotExist) {
 			b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", "histories", name+".json"), b, 0o644); err != nil {
+			if err := os.WriteFile(file, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+}
+
+// recorded is a workflow whose history the replay corpus keeps.
+type recorded struct {
+	s  *stack
+	id string
 }
