@@ -79,6 +79,11 @@ func (h *healthChecker) close() {
 // with "Namespace default has no mapping defined for search attribute".
 func (c *Cluster) setUpNamespace(ctx context.Context, cl client.Client) error {
 	var run client.WorkflowRun
+	// One ID for every try: a start that landed after its try timed out is
+	// then the one the next try gets (the SDK returns the running workflow
+	// of the ID), and deleted, instead of left running under an ID of its
+	// own (seen: one probe Running among the suite's executions).
+	probeID := probeWorkflow + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	steps := []struct {
 		what string
 		do   func(context.Context, client.Client) error
@@ -86,7 +91,7 @@ func (c *Cluster) setUpNamespace(ctx context.Context, cl client.Client) error {
 		{"register namespace " + strconv.Quote(c.namespace), c.registerNamespace},
 		{"add search attributes", c.addSearchAttributes},
 		{"start a probe workflow", func(ctx context.Context, cl client.Client) error {
-			return c.startProbe(ctx, cl, &run)
+			return c.startProbe(ctx, cl, probeID, &run)
 		}},
 		{"delete the probe workflow", func(ctx context.Context, cl client.Client) error {
 			return c.deleteProbe(ctx, cl, run)
@@ -180,15 +185,15 @@ func (c *Cluster) addSearchAttributes(ctx context.Context, cl client.Client) err
 	return errors.New("added, not yet listed")
 }
 
-// startProbe starts a workflow carrying every search attribute, on a task
-// queue no worker polls, and sets *run to it.
-func (c *Cluster) startProbe(ctx context.Context, cl client.Client, run *client.WorkflowRun) error {
+// startProbe starts a workflow of the ID carrying every search attribute,
+// on a task queue no worker polls, and sets *run to it.
+func (c *Cluster) startProbe(ctx context.Context, cl client.Client, id string, run *client.WorkflowRun) error {
 	updates := make([]temporal.SearchAttributeUpdate, 0, len(c.searchAttributes))
 	for _, name := range c.searchAttributes {
 		updates = append(updates, temporal.NewSearchAttributeKeyKeyword(name).ValueSet(probeWorkflow))
 	}
 	r, err := cl.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    probeWorkflow + "-" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		ID:                    id,
 		TaskQueue:             probeWorkflow,
 		TypedSearchAttributes: temporal.NewSearchAttributes(updates...),
 	}, probeWorkflow)
