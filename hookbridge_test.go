@@ -49,8 +49,8 @@ func TestKindOf(t *testing.T) {
 func TestKindsTableIsConsistent(t *testing.T) {
 	seen := map[string]hookbridge.ObjectKind{}
 	workflowOf := map[hookbridge.Family]string{}
-	for _, k := range hookbridge.Kinds {
-		for _, eventType := range k.EventTypes {
+	for k := range hookbridge.Kinds() {
+		for _, eventType := range k.EventTypes() {
 			if other, ok := seen[eventType]; ok {
 				t.Errorf("%s is in the rows of %s and %s", eventType, other, k.Object)
 			}
@@ -60,8 +60,8 @@ func TestKindsTableIsConsistent(t *testing.T) {
 			t.Errorf("family %s has workflows %s and %s", k.Family, w, k.WorkflowType)
 		}
 		workflowOf[k.Family] = k.WorkflowType
-		if (k.Retrieve == "") == (k.Answer == "") || k.IDField == "" || k.IDPrefix == "" || k.Does == "" || k.WorkflowType == "" {
-			t.Errorf("row %s: want one of Retrieve and Answer, an IDField, an IDPrefix, a WorkflowType and Does: %+v", k.Object, k)
+		if (k.Retrieve == "") == (k.Answer == "") || k.IDField == "" || k.IDPrefix == "" || k.WorkflowType == "" {
+			t.Errorf("row %s: want one of Retrieve and Answer, an IDField, an IDPrefix and a WorkflowType: %+v", k.Object, k)
 		}
 	}
 	if got := len(hookbridge.EventTypes()); got != 32 {

@@ -1,6 +1,7 @@
 package hookbridge
 
 import (
+	"iter"
 	"slices"
 	"strings"
 )
@@ -45,16 +46,15 @@ const (
 // Kind is one row of the table of everything OpenAI's webhooks announce: the
 // event types about one kind of object, the event workflow that handles
 // them, how that workflow gets at the object and which of its statuses are
-// final. The receiver, the workflows, the worker's registrations, the
-// OpenAI simulator and the README's event table all read it.
+// final. The receiver, the workflows, the worker's registrations and the
+// OpenAI simulator read it through Kinds, KindOf and KindByObject; its
+// lists are unexported, so that no package can change what running
+// workflows take for final.
 type Kind struct {
 	Object ObjectKind
 	Family Family
 	// WorkflowType is the event workflow the receiver starts.
 	WorkflowType string
-	// EventTypes are the types that announce the object, as OpenAI names
-	// them; a new type with the same prefix (see Prefixes) lands here too.
-	EventTypes []string
 	// IDField is the field of the event's data holding the object's id.
 	IDField string
 	// IDPrefix starts the object's ids, e.g. "resp_".
@@ -65,98 +65,87 @@ type Kind struct {
 	// Answer names the activity that answers an incoming call; empty for
 	// every other kind.
 	Answer string
-	// Terminal lists the object's statuses after which it no longer changes.
-	Terminal []string
-	// Does says what the event workflow does, and Result what its result
-	// holds beyond what every result has, for the README.
-	Does, Result string
+	// eventTypes are the types that announce the object, as OpenAI names
+	// them; a new type with the same prefix (see KindOf) lands here too.
+	eventTypes []string
+	// terminal lists the object's statuses after which it no longer changes.
+	terminal []string
 }
 
-// Kinds is the table. Its order is the README's.
-var Kinds = []Kind{
+// EventTypes returns the types that announce the object, as OpenAI names
+// them, in a slice of the caller's own.
+func (k Kind) EventTypes() []string { return slices.Clone(k.eventTypes) }
+
+// TerminalStatuses returns the object's statuses after which it no longer
+// changes, in a slice of the caller's own (see Object.Terminal).
+func (k Kind) TerminalStatuses() []string { return slices.Clone(k.terminal) }
+
+// Kinds yields the rows of the table, in the README's order.
+func Kinds() iter.Seq[Kind] { return slices.Values(kinds) }
+
+// kinds is the table.
+var kinds = []Kind{
 	{
 		Object: ObjectResponse, Family: FamilyResponse, WorkflowType: "ResponseEvent", IDField: "id", IDPrefix: "resp_",
-		EventTypes: []string{"response.completed", "response.failed", "response.cancelled", "response.incomplete"},
+		eventTypes: []string{"response.completed", "response.failed", "response.cancelled", "response.incomplete"},
 		Retrieve:   "RetrieveResponse",
-		Terminal:   []string{"completed", "failed", "cancelled", "incomplete"},
-		Does:       "retrieves the response (`Responses.Get`)",
-		Result:     "`status`, `output_text`, `error`, `incomplete_reason`, `usage`, `metadata`; when too large to inline, `object_blob` and `truncated`",
+		terminal:   []string{"completed", "failed", "cancelled", "incomplete"},
 	},
 	{
 		Object: ObjectBatch, Family: FamilyBatch, WorkflowType: "BatchEvent", IDField: "id", IDPrefix: "batch_",
-		EventTypes: []string{"batch.completed", "batch.failed", "batch.expired", "batch.cancelled"},
+		eventTypes: []string{"batch.completed", "batch.failed", "batch.expired", "batch.cancelled"},
 		Retrieve:   "RetrieveBatch",
-		Terminal:   []string{"completed", "failed", "expired", "cancelled"},
-		Does:       "retrieves the batch (`Batches.Get`); once it is over, streams its output and error files to the blob store",
-		Result:     "`status`, `request_counts`, `output_blob`, `error_blob`, `metadata`",
+		terminal:   []string{"completed", "failed", "expired", "cancelled"},
 	},
 	{
 		Object: ObjectFineTuningJob, Family: FamilyFineTuning, WorkflowType: "FineTuningJobEvent", IDField: "id", IDPrefix: "ftjob-",
-		EventTypes: []string{"fine_tuning.job.succeeded", "fine_tuning.job.failed", "fine_tuning.job.cancelled"},
+		eventTypes: []string{"fine_tuning.job.succeeded", "fine_tuning.job.failed", "fine_tuning.job.cancelled"},
 		Retrieve:   "RetrieveFineTuningJob",
-		Terminal:   []string{"succeeded", "failed", "cancelled"},
-		Does:       "retrieves the job (`FineTuning.Jobs.Get`)",
-		Result:     "`status`, `fine_tuned_model`, `error`, `metadata`",
+		terminal:   []string{"succeeded", "failed", "cancelled"},
 	},
 	{
 		Object: ObjectEvalRun, Family: FamilyEvalRun, WorkflowType: "EvalRunEvent", IDField: "id", IDPrefix: "evalrun_",
-		EventTypes: []string{"eval.run.succeeded", "eval.run.failed", "eval.run.canceled"},
+		eventTypes: []string{"eval.run.succeeded", "eval.run.failed", "eval.run.canceled"},
 		Retrieve:   "RetrieveEvalRun",
-		Terminal:   []string{"completed", "failed", "canceled"},
-		Does:       "finds the `EvalRun` workflow that started the run (the event carries only the run id) and retrieves the run; records runs started elsewhere",
-		Result:     "`status`, `eval_id`, `result_counts`, `metadata`",
+		terminal:   []string{"completed", "failed", "canceled"},
 	},
 	{
 		Object: ObjectAgentEnvironment, Family: FamilyAgentEnvironment, WorkflowType: "AgentEnvironmentEvent", IDField: "id", IDPrefix: "env_",
-		EventTypes: []string{"agent.environment.ready", "agent.environment.failed", "agent.environment.suspended", "agent.environment.expired"},
+		eventTypes: []string{"agent.environment.ready", "agent.environment.failed", "agent.environment.suspended", "agent.environment.expired"},
 		Retrieve:   "RetrieveAgentEnvironment",
-		Terminal:   []string{"failed", "expired"},
-		Does:       "retrieves the environment (`Beta.Agents.Environments.Get`)",
-		Result:     "`status`",
+		terminal:   []string{"failed", "expired"},
 	},
 	{
 		Object: ObjectAgentSession, Family: FamilyAgentSession, WorkflowType: "AgentSessionEvent", IDField: "id", IDPrefix: "sess_",
-		EventTypes: []string{"agent.session.created", "agent.session.action_required", "agent.session.in_progress", "agent.session.idle", "agent.session.failed"},
+		eventTypes: []string{"agent.session.created", "agent.session.action_required", "agent.session.in_progress", "agent.session.idle", "agent.session.failed"},
 		Retrieve:   "RetrieveAgentSession",
-		Terminal:   []string{"failed"},
-		Does:       "retrieves the session (`Beta.Agents.Sessions.Get`)",
-		Result:     "`status`, `required_actions`, `error`, `metadata`; when too large to inline, `object_blob` and `truncated`",
+		terminal:   []string{"failed"},
 	},
 	{
 		Object: ObjectSafetyAlert, Family: FamilySafety, WorkflowType: "SafetyEvent", IDField: "id", IDPrefix: "alert_",
-		EventTypes: []string{"safety.alert.created", "safety.org_alert.created"},
+		eventTypes: []string{"safety.alert.created", "safety.org_alert.created"},
 		Retrieve:   "RetrieveSafetyAlert",
-		Does:       "retrieves the alert (`Safety.Alerts.Get`)",
-		Result:     "`category` (the error type), `reason`, `model`, `response_id`",
 	},
 	{
 		Object: ObjectSafetyCase, Family: FamilySafety, WorkflowType: "SafetyEvent", IDField: "id", IDPrefix: "case_",
-		EventTypes: []string{"safety.warning_issued", "safety.deactivation_issued"},
+		eventTypes: []string{"safety.warning_issued", "safety.deactivation_issued"},
 		Retrieve:   "RetrieveSafetyCase",
-		Does:       "retrieves the case (`Safety.Cases.Get`)",
-		Result:     "`category` (the notice type), `reason`, `entity`",
 	},
 	{
 		Object: ObjectVideo, Family: FamilyVideo, WorkflowType: "VideoEvent", IDField: "id", IDPrefix: "video_",
-		EventTypes: []string{"video.completed", "video.failed"},
+		eventTypes: []string{"video.completed", "video.failed"},
 		Retrieve:   "RetrieveVideo",
-		Terminal:   []string{"completed", "failed"},
-		Does:       "retrieves the video (`Videos.Get`)",
-		Result:     "`status`, `model`, `progress`, `error`",
+		terminal:   []string{"completed", "failed"},
 	},
 	{
 		Object: ObjectRealtimeCall, Family: FamilyCall, WorkflowType: "IncomingCall", IDField: "call_id", IDPrefix: "rtc_",
-		EventTypes: []string{"realtime.call.incoming"},
+		eventTypes: []string{"realtime.call.incoming"},
 		Answer:     "AnswerRealtimeCall",
-		Does:       "answers the call within seconds with your decision (`Realtime.Calls.Accept` / `Reject`)",
-		Result:     "`call`: `decision`, `decided_by`, `sip_headers`, `answered_at`, `latency_ms`",
 	},
 	{
 		Object: ObjectLiveSession, Family: FamilyCall, WorkflowType: "IncomingCall", IDField: "session_id", IDPrefix: "live_",
-		EventTypes: []string{"live.transport.incoming", "live.call.incoming"},
+		eventTypes: []string{"live.transport.incoming", "live.call.incoming"},
 		Answer:     "AnswerLiveSession",
-		Does:       "answers the call within seconds with your decision (`Live.Sessions.Accept` / `Reject`)",
-		Result:     "`call`: `decision`, `decided_by`, `sip_headers`, `answered_at`, `latency_ms`",
 	},
 }
 
@@ -169,8 +158,8 @@ const OtherEventWorkflow = "OtherEvent"
 // type OpenAI adds to a known object lands with it. ok is false for every
 // other type: FamilyOther.
 func KindOf(eventType string) (k Kind, ok bool) {
-	for _, k := range Kinds {
-		if slices.Contains(k.EventTypes, eventType) {
+	for _, k := range kinds {
+		if slices.Contains(k.eventTypes, eventType) {
 			return k, true
 		}
 	}
@@ -178,8 +167,8 @@ func KindOf(eventType string) (k Kind, ok bool) {
 	if !found {
 		return Kind{}, false
 	}
-	for _, k := range Kinds {
-		for _, t := range k.EventTypes {
+	for _, k := range kinds {
+		for _, t := range k.eventTypes {
 			if p, _, _ := cutLast(t); p == prefix {
 				return k, true
 			}
@@ -191,11 +180,11 @@ func KindOf(eventType string) (k Kind, ok bool) {
 // KindByObject returns the row of an object kind; ok is false for a kind
 // the table does not have.
 func KindByObject(o ObjectKind) (k Kind, ok bool) {
-	i := slices.IndexFunc(Kinds, func(k Kind) bool { return k.Object == o })
+	i := slices.IndexFunc(kinds, func(k Kind) bool { return k.Object == o })
 	if i < 0 {
 		return Kind{}, false
 	}
-	return Kinds[i], true
+	return kinds[i], true
 }
 
 // cutLast cuts s around its last dot.
@@ -227,8 +216,8 @@ func WorkflowTypeOf(eventType string) string {
 // EventTypes returns every event type of the table, in its order.
 func EventTypes() []string {
 	var types []string
-	for _, k := range Kinds {
-		types = append(types, k.EventTypes...)
+	for _, k := range kinds {
+		types = append(types, k.eventTypes...)
 	}
 	return types
 }

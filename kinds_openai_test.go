@@ -18,7 +18,7 @@ func TestKindsSayWhatOpenAIPublishes(t *testing.T) {
 	spec := openaispec.MustLoad(t)
 	for _, ev := range spec.Events {
 		k, ok := hookbridge.KindOf(ev.Type)
-		if !ok || !slices.Contains(k.EventTypes, ev.Type) {
+		if !ok || !slices.Contains(k.EventTypes(), ev.Type) {
 			t.Errorf("OpenAI sends %s (openai-go %s), which no row of hookbridge.Kinds lists", ev.Type, spec.Version)
 			continue
 		}
@@ -66,7 +66,7 @@ func checkTerminal(t *testing.T, k hookbridge.Kind, o *openaispec.Object) {
 			t.Errorf("row %s: %q is terminal; OpenAI says the object leaves it (%s)", k.Object, status, o.FinalSource)
 		}
 	}
-	for _, status := range k.Terminal {
+	for _, status := range k.TerminalStatuses() {
 		if o.StatusesKnown() && !slices.Contains(o.Statuses, status) {
 			t.Errorf("row %s: terminal %q is no status of OpenAI's object (%s: %v)", k.Object, status, o.StatusSource, o.Statuses)
 		}

@@ -118,5 +118,5 @@ type BlobRef struct {
 // Terminal reports whether the object has reached a final status.
 func (o Object) Terminal() bool {
 	k, _ := KindByObject(o.Type)
-	return slices.Contains(k.Terminal, o.Status)
+	return slices.Contains(k.terminal, o.Status)
 }

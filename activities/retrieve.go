@@ -72,7 +72,7 @@ type Registry interface {
 func Register(r Registry, a *Activities) {
 	r.RegisterActivity(a)
 	registerRetired(r)
-	for _, k := range hookbridge.Kinds {
+	for k := range hookbridge.Kinds() {
 		if get, ok := retrievers[k.Object]; ok {
 			r.RegisterActivityWithOptions(a.retrieve(k.Object, get), activity.RegisterOptions{Name: k.Retrieve})
 		}

@@ -79,7 +79,7 @@ func TestQueriesParseAndSelectTheEventWorkflows(t *testing.T) {
 		t.Fatalf("%d dashboard queries, %d rules", len(dashboard), len(rules))
 	}
 	var eventTypes []string
-	for _, k := range hookbridge.Kinds {
+	for k := range hookbridge.Kinds() {
 		if !slices.Contains(eventTypes, k.WorkflowType) {
 			eventTypes = append(eventTypes, k.WorkflowType)
 		}

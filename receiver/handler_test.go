@@ -136,8 +136,8 @@ func TestWebhookStartsTheEventWorkflow(t *testing.T) {
 // Every row of hookbridge.Kinds starts its workflow, calls on their own
 // task queue, with the object id read from the row's data field.
 func TestWebhookStartsEachKindsWorkflow(t *testing.T) {
-	for _, k := range hookbridge.Kinds {
-		for _, eventType := range k.EventTypes {
+	for k := range hookbridge.Kinds() {
+		for _, eventType := range k.EventTypes() {
 			t.Run(eventType, func(t *testing.T) {
 				wantQueue := "openai-webhooks"
 				if k.Family == hookbridge.FamilyCall {

@@ -44,7 +44,7 @@ func TestRegisterWorkflowsPinsEventsAndUpgradesWaits(t *testing.T) {
 		hookbridge.EvalRunWorkflow:            workflow.VersioningBehaviorAutoUpgrade,
 		hookbridge.AwaitWorkflow:              workflow.VersioningBehaviorAutoUpgrade,
 	}
-	for _, k := range hookbridge.Kinds {
+	for k := range hookbridge.Kinds() {
 		want[k.WorkflowType] = workflow.VersioningBehaviorPinned
 	}
 	// Waits started under the names before 0.4.0 still run.

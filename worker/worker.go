@@ -173,7 +173,7 @@ func RegisterWorkflows(r WorkflowRegistry, events *workflows.EventWorkflows) {
 		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name, VersioningBehavior: behavior})
 	}
 	registered := map[string]bool{}
-	for _, k := range hookbridge.Kinds {
+	for k := range hookbridge.Kinds() {
 		if !registered[k.WorkflowType] {
 			register(k.WorkflowType, events.Workflow(k.Family), workflow.VersioningBehaviorPinned)
 			registered[k.WorkflowType] = true

@@ -343,11 +343,11 @@ func errorsAs(err error, target any) bool { return errors.As(err, target) }
 // Every row of hookbridge.Kinds that is retrieved by id runs under its
 // workflow type and retrieves with its Retrieve activity.
 func TestEveryKindIsRetrievedByItsRow(t *testing.T) {
-	for _, k := range hookbridge.Kinds {
+	for k := range hookbridge.Kinds() {
 		if k.Retrieve == "" || k.Family == hookbridge.FamilyEvalRun {
 			continue
 		}
-		for _, eventType := range k.EventTypes {
+		for _, eventType := range k.EventTypes() {
 			t.Run(eventType, func(t *testing.T) {
 				env := newEnv(t)
 				id := k.IDPrefix + "1"
@@ -367,10 +367,11 @@ func TestEveryKindIsRetrievedByItsRow(t *testing.T) {
 // A known type whose data does not name its object is recorded as
 // malformed at once: no retrieve, no retry.
 func TestEventsWithoutTheirObjectIDAreMalformed(t *testing.T) {
-	for _, k := range hookbridge.Kinds {
-		t.Run(k.EventTypes[0], func(t *testing.T) {
+	for k := range hookbridge.Kinds() {
+		eventType := k.EventTypes()[0]
+		t.Run(eventType, func(t *testing.T) {
 			env := newEnv(t)
-			env.ExecuteWorkflow(k.WorkflowType, event(k.EventTypes[0], ""))
+			env.ExecuteWorkflow(k.WorkflowType, event(eventType, ""))
 			if res := result(t, env); res.Outcome != hookbridge.OutcomeMalformed || res.Type != k.Object {
 				t.Errorf("result = %+v, want malformed", res)
 			}

@@ -50,7 +50,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	row, known := hookbridge.KindOf(eventType)
-	listed := known && slices.Contains(row.EventTypes, eventType)
+	listed := known && slices.Contains(row.EventTypes(), eventType)
 	if *objectID == "" && *simulator != "" && listed && row.Answer != "" {
 		if d, ok := emitCall(ctx, *simulator, eventType); ok {
 			fmt.Fprintf(stdout, "the simulator at %s sent %s %s to its webhook URL\n", *simulator, eventType, d.ObjectID)

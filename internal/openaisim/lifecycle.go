@@ -20,7 +20,7 @@ import (
 // none does.
 func eventFor(k kind, status string) string {
 	row, _ := rowOf(k)
-	for _, t := range row.EventTypes {
+	for _, t := range row.EventTypes() {
 		if eventStatus(k, t) == status {
 			return t
 		}
@@ -74,7 +74,7 @@ func normalizeStatus(k kind, status string) string {
 func (s *Server) SetOutcome(selector, status string) error {
 	if status != "" {
 		valid := false
-		for _, row := range hookbridge.Kinds {
+		for row := range hookbridge.Kinds() {
 			if normalizeStatus(row.Object, status) != "" {
 				valid = true
 			}

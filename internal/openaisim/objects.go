@@ -127,7 +127,7 @@ var objectNames = map[kind]string{
 
 // rowOf returns the row of hookbridge.Kinds about kind k.
 func rowOf(k kind) (hookbridge.Kind, bool) {
-	for _, row := range hookbridge.Kinds {
+	for row := range hookbridge.Kinds() {
 		if row.Object == k {
 			return row, true
 		}
@@ -139,8 +139,8 @@ func rowOf(k kind) (hookbridge.Kind, bool) {
 // itself; unlike hookbridge.KindOf, a new type of a known prefix is not
 // enough, since the simulator cannot know the state it announces.
 func rowListing(eventType string) (hookbridge.Kind, bool) {
-	for _, row := range hookbridge.Kinds {
-		if slices.Contains(row.EventTypes, eventType) {
+	for row := range hookbridge.Kinds() {
+		if slices.Contains(row.EventTypes(), eventType) {
 			return row, true
 		}
 	}
@@ -149,7 +149,7 @@ func rowListing(eventType string) (hookbridge.Kind, bool) {
 
 // kindByPrefix guesses the kind of an id from its prefix, "" when unknown.
 func kindByPrefix(id string) kind {
-	for _, row := range hookbridge.Kinds {
+	for row := range hookbridge.Kinds() {
 		if strings.HasPrefix(id, row.IDPrefix) {
 			return row.Object
 		}
@@ -165,8 +165,7 @@ func kindByPrefix(id string) kind {
 
 // isTerminal reports whether kind k never leaves status.
 func isTerminal(k kind, status string) bool {
-	row, _ := rowOf(k)
-	return slices.Contains(row.Terminal, status)
+	return hookbridge.Object{Type: k, Status: status}.Terminal()
 }
 
 // newID returns a new id for an object of kind k: the table's prefix (an

@@ -36,11 +36,11 @@ var seededWant = map[string]string{
 func TestSeedThenGetEveryRetrievableType(t *testing.T) {
 	sim, _, client := start(t, openaisim.Options{})
 	ctx := testContext(t)
-	for _, row := range hookbridge.Kinds {
+	for row := range hookbridge.Kinds() {
 		if row.Retrieve == "" {
 			continue
 		}
-		for _, eventType := range row.EventTypes {
+		for _, eventType := range row.EventTypes() {
 			t.Run(eventType, func(t *testing.T) {
 				obj, err := sim.Seed(eventType, "")
 				if err != nil {
