@@ -109,31 +109,6 @@ func TestEventSummaryAndSearchAttributes(t *testing.T) {
 	}
 }
 
-func TestParseRoutes(t *testing.T) {
-	routes, err := hookbridge.ParseRoutes(" response.completed=HandleResponse@billing-queue, batch.*=HandleBatch ,*=Audit@audit")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []hookbridge.Route{
-		{Match: "response.completed", WorkflowType: "HandleResponse", TaskQueue: "billing-queue"},
-		{Match: "batch.*", WorkflowType: "HandleBatch"},
-		{Match: "*", WorkflowType: "Audit", TaskQueue: "audit"},
-	}
-	if len(routes) != len(want) {
-		t.Fatalf("routes = %+v", routes)
-	}
-	for i := range want {
-		if routes[i] != want[i] {
-			t.Errorf("route %d = %+v, want %+v", i, routes[i], want[i])
-		}
-	}
-	for _, bad := range []string{"response.completed", "=Handle", "x=", "x=Handle@", "batch*=H", "ba*ch.completed=H"} {
-		if _, err := hookbridge.ParseRoutes(bad); err == nil {
-			t.Errorf("ParseRoutes(%q) succeeded", bad)
-		}
-	}
-}
-
 func TestRouteMatches(t *testing.T) {
 	tests := []struct {
 		match, eventType string

@@ -206,16 +206,6 @@ func (d *Decider) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// Routes are routes written as in hookbridge.ParseRoutes.
-type Routes []hookbridge.Route
-
-// UnmarshalText parses routes for caarlos0/env.
-func (r *Routes) UnmarshalText(text []byte) error {
-	routes, err := hookbridge.ParseRoutes(string(text))
-	*r = routes
-	return err
-}
-
 // ParseTemporal reads and checks the Temporal connection settings alone, for
 // tools such as `hookbridge setup`.
 func ParseTemporal(environ map[string]string) (Temporal, error) {
