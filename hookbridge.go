@@ -1,7 +1,12 @@
-// Package hookbridge holds the domain types shared by the receiver, the
-// workflows and the activities: the verified webhook event, the names that
-// tie the processes together, and the search attributes every event
-// workflow carries.
+// Package hookbridge holds hookbridge's contracts, what the receiver, the
+// workflows, the activities and users' own code agree on, and nothing
+// else: the verified webhook event and the read-only table of what OpenAI's
+// webhooks announce (Kinds); the task queues, workflow types, signal,
+// metadata keys and search attributes that tie the processes together; the
+// IDs of event workflows and of their routed children (Route); and the
+// inputs and results of every workflow, the objects they carry and the
+// answers to incoming calls, which histories and users decode. Besides the
+// standard library it imports only the Temporal SDK's temporal package.
 package hookbridge
 
 import (

@@ -1,6 +1,10 @@
-// Package workflows holds hookbridge's deterministic workflow code: one event
-// workflow per event family, each started by the receiver with the
-// webhook-id as workflow ID.
+// Package workflows holds hookbridge's deterministic workflow code: the
+// event workflows, one per family of hookbridge.Kinds, that the receiver
+// starts under hookbridge.WorkflowID of the event's project and webhook-id
+// (IncomingCall answers calls on a task queue of its own), and the
+// ready-made workflows (BackgroundResponse, Batch, FineTuningJob, EvalRun
+// and Await) that create OpenAI work, or take work created elsewhere, and
+// wait for its webhook.
 package workflows
 
 import (

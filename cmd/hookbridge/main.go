@@ -1,6 +1,11 @@
 // Command hookbridge is the developer and operator CLI: `dev` runs the whole
-// stack locally, `send` signs and sends a test event, `setup` prepares a
-// namespace. Run `hookbridge help` for the list.
+// stack locally, `send` signs and sends a test event, `endpoint` manages a
+// project's OpenAI webhook endpoints, `setup` prepares a namespace,
+// `upgrade` carries over what earlier releases left in flight, `submit`
+// starts a ready-made workflow, `simulate` and `demo` run the OpenAI
+// simulator alone and a guided tour, and `probe` is a container health
+// check. The subcommands live in internal/cli; run `hookbridge help` for
+// the list.
 package main
 
 import (

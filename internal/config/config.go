@@ -1,6 +1,8 @@
 // Package config parses the environment of each hookbridge process into one
-// Config struct per process (caarlos0/env). Only the cmd/ mains call it;
-// library packages take plain values.
+// Config struct per process (caarlos0/env), and holds the formats of its
+// variables (routes, projects, deciders). Only the commands read it (the
+// cmd/ mains, the hookbridge command's internal/cli and the start-up steps
+// of internal/startup); library packages take plain values.
 package config
 
 import (
