@@ -130,3 +130,21 @@ func TestRouteMatches(t *testing.T) {
 		t.Errorf("ChildWorkflowID = %q", got)
 	}
 }
+
+// What Kinds hands out is the caller's own: changing it changes no row
+// that running workflows read.
+func TestKindsTableIsReadOnly(t *testing.T) {
+	for k := range hookbridge.Kinds() {
+		types, terminal := k.EventTypes(), k.TerminalStatuses()
+		types[0] = "changed"
+		for i := range terminal {
+			terminal[i] = "changed"
+		}
+	}
+	if k, _ := hookbridge.KindOf("response.completed"); k.EventTypes()[0] != "response.completed" {
+		t.Errorf("row %s lists %v after its caller changed its copy", k.Object, k.EventTypes())
+	}
+	if (hookbridge.Object{Type: hookbridge.ObjectResponse, Status: "changed"}).Terminal() {
+		t.Error(`"changed" became a terminal status of responses`)
+	}
+}
