@@ -24,9 +24,10 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 all: build
 
 # -buildvcs=auto: the binaries name their commit in --version even where
-# GOFLAGS turns VCS stamping off.
+# GOFLAGS turns VCS stamping off. The shipped commands only: cmd/bench runs
+# with go run.
 build:
-	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/...
+	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/hookbridge ./cmd/receiver ./cmd/worker
 
 $(BIN)/temporal:
 	@echo "building Temporal CLI $(TEMPORAL_CLI_VERSION) into ./bin (about 6 minutes the first time)..."
@@ -158,9 +159,9 @@ fuzz:
 	done)
 
 # Ratios against baselines measured in the same run (about 9 minutes on 2 cores);
-# the report goes to stdout and BENCHMARKS.md. `go run ./internal/bench -quick` is a smoke run.
+# the report goes to stdout and BENCHMARKS.md. `go run ./cmd/bench -quick` is a smoke run.
 bench: temporal-cli temporal-server postgresql
-	$(GO) run ./internal/bench -out BENCHMARKS.md
+	$(GO) run ./cmd/bench -out BENCHMARKS.md
 
 clean:
 	rm -rf $(BIN)/hookbridge $(BIN)/receiver $(BIN)/worker

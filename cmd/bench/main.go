@@ -16,13 +16,13 @@
 // 1's traced levels (section 1a), which exports its spans to an OTLP
 // endpoint in the bench process:
 //
-//	go run ./internal/bench -out BENCHMARKS.md
-//	go run ./internal/bench -quick   # a smoke run of about two minutes
-//	go run ./internal/bench -run reject -cpuprofile cpu.out   # one scenario, profiled
-//	go run ./internal/bench -quick -run cluster   # the cluster alone
-//	go run ./internal/bench -run calls   # incoming calls under load, on a dev server
-//	go run ./internal/bench -quick -run ingest   # ingest, and its tracing overhead
-//	go run ./internal/bench -run hostile   # forgeries at worst and sockets that send nothing
+//	go run ./cmd/bench -out BENCHMARKS.md
+//	go run ./cmd/bench -quick   # a smoke run of about two minutes
+//	go run ./cmd/bench -run reject -cpuprofile cpu.out   # one scenario, profiled
+//	go run ./cmd/bench -quick -run cluster   # the cluster alone
+//	go run ./cmd/bench -run calls   # incoming calls under load, on a dev server
+//	go run ./cmd/bench -quick -run ingest   # ingest, and its tracing overhead
+//	go run ./cmd/bench -run hostile   # forgeries at worst and sockets that send nothing
 //
 // Progress goes to stderr (-v adds the output of the dev servers, receivers
 // and workers); the report goes to stdout and to -out.
