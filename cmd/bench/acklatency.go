@@ -26,7 +26,7 @@ func (b *bench) ackLatency(ctx context.Context) (_ []section, err error) {
 	// Open loop: as many connections as requests in flight, all kept.
 	hc := newHTTPClient(4096)
 	defer hc.CloseIdleConnections()
-	warm := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: "ackwarm"}
+	warm := &deliverer{client: hc, url: sys.ReceiverURL, secret: secret, tag: "ackwarm"}
 	closedLoop(ctx, closedLoad{Workers: 64, Duration: time.Second}, warm.deliver)
 
 	s := section{
@@ -64,7 +64,7 @@ type ackRun struct {
 // p.AckDuration, open loop, with webhook-ids from tag. what starts the
 // progress line.
 func (b *bench) ackLevel(ctx context.Context, sys *system, hc *http.Client, rate float64, tag, what string) ackRun {
-	d := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: tag}
+	d := &deliverer{client: hc, url: sys.ReceiverURL, secret: secret, tag: tag}
 	run := ackRun{samples: openLoop(ctx, rate, b.p.AckDuration, d.deliver)}
 	lat := make([]time.Duration, len(run.samples))
 	var firstErr error

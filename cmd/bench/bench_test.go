@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -233,37 +232,12 @@ func TestForgedDeliveryFailsOnlyItsSignature(t *testing.T) {
 	}
 }
 
-func TestParseStatusKB(t *testing.T) {
-	status := "Name:\treceiver\nVmPeak:\t  812345 kB\nVmHWM:\t   43210 kB\nVmRSS:\t   40000 kB\n"
-	if got, err := parseStatusKB(strings.NewReader(status), "VmHWM:"); err != nil || got != 43210 {
-		t.Errorf("parseStatusKB(VmHWM) = %d, %v; want 43210", got, err)
-	}
-	if got, err := parseStatusKB(strings.NewReader(status), "VmRSS:"); err != nil || got != 40000 {
-		t.Errorf("parseStatusKB(VmRSS) = %d, %v; want 40000", got, err)
-	}
-	if _, err := parseStatusKB(strings.NewReader("Name:\tx\n"), "VmHWM:"); err == nil {
-		t.Error("parseStatusKB without a VmHWM line: no error")
-	}
-}
-
 func TestSectionMarkdown(t *testing.T) {
 	var buf bytes.Buffer
 	section{Title: "T", Text: "x", Header: []string{"a", "b"}, Rows: [][]string{{"1", "2"}}, Notes: []string{"n"}}.markdown(&buf)
 	want := "## T\n\nx\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n- n\n\n"
 	if buf.String() != want {
 		t.Errorf("markdown =\n%q\nwant\n%q", buf.String(), want)
-	}
-}
-
-func TestParseCPUTime(t *testing.T) {
-	// A command name with spaces and parentheses, utime 250 and stime 50 ticks.
-	stat := "1234 (a (b) c) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 12345 1000000 2000 18446744073709551615"
-	got, err := parseCPUTime(stat)
-	if err != nil || got != 3*time.Second {
-		t.Errorf("parseCPUTime = %v, %v; want 3s", got, err)
-	}
-	if _, err := parseCPUTime("garbage"); err == nil {
-		t.Error("parseCPUTime(garbage): no error")
 	}
 }
 
@@ -304,20 +278,6 @@ func TestCallTimesAreTheStartAndTheFirstPickup(t *testing.T) {
 	}
 	if _, picked := callTimes(&historypb.History{Events: h.Events[:2]}); !picked.IsZero() {
 		t.Errorf("callTimes without a pickup = %v, want zero", picked)
-	}
-}
-
-func TestEnvironWithoutDropsThePrefix(t *testing.T) {
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
-	t.Setenv("BENCH_TEST_KEPT", "1")
-	env := environWithout("OTEL_")
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "OTEL_") {
-			t.Errorf("%s kept", kv)
-		}
-	}
-	if !slices.Contains(env, "BENCH_TEST_KEPT=1") {
-		t.Error("BENCH_TEST_KEPT dropped")
 	}
 }
 

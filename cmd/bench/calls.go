@@ -128,7 +128,7 @@ func (b *bench) measureCalls(ctx context.Context, sys *system, what string, drai
 	}
 	hc := newHTTPClient(256)
 	defer hc.CloseIdleConnections()
-	d := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: tag}
+	d := &deliverer{client: hc, url: sys.ReceiverURL, secret: secret, tag: tag}
 	var loaded []string
 	var emitErr error
 	cr.drain, err = b.drainBacklog(ctx, sys, what+" with load", "callsbacklog", func() int {
@@ -165,14 +165,14 @@ func (b *bench) measureCalls(ctx context.Context, sys *system, what string, drai
 func (b *bench) emitCalls(ctx context.Context, sys *system) ([]string, error) {
 	ids := make([]string, int(callRate*b.p.CallsDuration.Seconds()))
 	samples := openLoop(ctx, callRate, b.p.CallsDuration, func(_ context.Context, seq int) error {
-		d, err := sys.sim.Emit(callEventType, "")
+		d, err := sys.Sim.Emit(callEventType, "")
 		ids[seq] = d.ObjectID
 		return err
 	})
 	ids = ids[:len(samples)]
 	for {
 		pending := 0
-		for _, c := range sys.sim.IncomingCalls() {
+		for _, c := range sys.Sim.IncomingCalls() {
 			if c.Outcome == openaisim.CallPending {
 				pending++
 			}
@@ -192,7 +192,7 @@ func (b *bench) emitCalls(ctx context.Context, sys *system) ([]string, error) {
 func callOutcomes(ctx context.Context, sys *system, ids []string, spawned time.Time) (callRun, error) {
 	r := callRun{emitted: len(ids)}
 	byID := map[string]openaisim.Call{}
-	for _, c := range sys.sim.IncomingCalls() {
+	for _, c := range sys.Sim.IncomingCalls() {
 		byID[c.ID] = c
 	}
 	var answered []openaisim.Call

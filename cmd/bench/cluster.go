@@ -174,16 +174,16 @@ func (b *bench) steadyLoad(ctx context.Context, cl *cluster.Cluster, sys *system
 	if err != nil {
 		return r, err
 	}
-	retrieves := sys.sim.Calls("GET", "/v1/responses/")
+	retrieves := sys.Sim.Calls("GET", "/v1/responses/")
 	r.ack = b.ackLevel(ctx, sys, hc, clusterAckRate, tag, "cluster ack latency")
 	r.events = len(r.ack.samples) - r.ack.failed
 	deadline := time.Now().Add(retrieveWait)
-	for sys.sim.Calls("GET", "/v1/responses/")-retrieves < r.events && time.Now().Before(deadline) {
+	for sys.Sim.Calls("GET", "/v1/responses/")-retrieves < r.events && time.Now().Before(deadline) {
 		if err := pause(ctx, 100*time.Millisecond); err != nil {
 			return r, err
 		}
 	}
-	r.retrievesMissing = max(r.events-(sys.sim.Calls("GET", "/v1/responses/")-retrieves), 0)
+	r.retrievesMissing = max(r.events-(sys.Sim.Calls("GET", "/v1/responses/")-retrieves), 0)
 	// Each workflow completes in the workflow task that made its retrieve:
 	// the after reading waits for as many completions as events.
 	var after map[string]float64

@@ -106,7 +106,7 @@ func (b *bench) drainBacklog(ctx context.Context, sys *system, what, tag string,
 	}
 	hc := newHTTPClient(64)
 	defer hc.CloseIdleConnections()
-	d := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: tag}
+	d := &deliverer{client: hc, url: sys.ReceiverURL, secret: secret, tag: tag}
 	dr.deliveries = closedLoop(ctx, closedLoad{Workers: 64, Count: n}, d.deliver)
 	b.logRun(what+" backlog", "deliveries", dr.deliveries)
 	if err := ctx.Err(); err != nil {
@@ -123,7 +123,7 @@ func (b *bench) drainBacklog(ctx context.Context, sys *system, what, tag string,
 	if during != nil {
 		want += int64(during())
 	}
-	closedCount, err := sys.waitClosed(ctx, want, b.p.DrainTimeout)
+	closedCount, err := sys.WaitClosed(ctx, want, b.p.DrainTimeout)
 	if err != nil {
 		return dr, err
 	}
@@ -150,8 +150,8 @@ func closedExecutions(ctx context.Context, sys *system) (closedSet, error) {
 	var cs closedSet
 	var token []byte
 	for {
-		resp, err := sys.client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Query:         sys.closedQuery(),
+		resp, err := sys.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query:         sys.ClosedQuery(),
 			PageSize:      1000,
 			NextPageToken: token,
 		})

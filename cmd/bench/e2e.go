@@ -31,7 +31,7 @@ func (b *bench) endToEnd(ctx context.Context) ([]section, error) {
 	}
 	hc := newHTTPClient(64)
 	defer hc.CloseIdleConnections()
-	d := &deliverer{client: hc, url: sys.receiverURL, secret: secret, tag: tag}
+	d := &deliverer{client: hc, url: sys.ReceiverURL, secret: secret, tag: tag}
 	samples := openLoop(ctx, p.E2ERate, p.E2EDuration, d.deliver)
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -111,7 +111,7 @@ func (s *system) waitOutcomes(ctx context.Context, tag string, samples []sample,
 		}
 		webhookID, _, _ := eventIDs(tag, i)
 		for {
-			d, err := s.client.DescribeWorkflow(ctx, webhookID, "")
+			d, err := s.Client.DescribeWorkflow(ctx, webhookID, "")
 			if err != nil {
 				return err
 			}
@@ -155,7 +155,7 @@ func histories(ctx context.Context, sys *system, ids []string) ([]*historypb.His
 	hs := make([]*historypb.History, len(ids))
 	res := closedLoop(ctx, closedLoad{Workers: 8, Count: len(ids)}, func(ctx context.Context, i int) error {
 		h := &historypb.History{}
-		it := sys.client.GetWorkflowHistory(ctx, ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		it := sys.Client.GetWorkflowHistory(ctx, ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			e, err := it.Next()
 			if err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/hookbridge/hookbridge/internal/signing"
+	"github.com/hookbridge/hookbridge/internal/stack"
 )
 
 // otherSecret is the second secret of the hostile scenario's receivers, as
@@ -48,7 +49,7 @@ func (b *bench) hostile(ctx context.Context) ([]section, error) {
 		return nil, err
 	}
 	defer sys.Close()
-	rcv, err := sys.startReceiverWith(ctx, hostileReceiver, "OPENAI_WEBHOOK_SECRET="+secret+","+otherSecret)
+	rcv, err := sys.StartReceiverWith(ctx, hostileReceiver, "OPENAI_WEBHOOK_SECRET="+secret+","+otherSecret)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ type cpuRun struct {
 // forgedCPU is section 2a: the receiver binary's CPU time per forged
 // request at worst, against its CPU time per genuine delivery of the same
 // size.
-func (b *bench) forgedCPU(ctx context.Context, rcv extraReceiver) (section, error) {
+func (b *bench) forgedCPU(ctx context.Context, rcv stack.Receiver) (section, error) {
 	p := b.p
 	hc := newHTTPClient(2)
 	defer hc.CloseIdleConnections()
@@ -116,14 +117,14 @@ func (b *bench) forgedCPU(ctx context.Context, rcv extraReceiver) (section, erro
 				return err
 			}
 			h.Set("Content-Type", "application/json")
-			return post(ctx, hc, rcv.url, h, body, http.StatusOK)
+			return post(ctx, hc, rcv.URL, h, body, http.StatusOK)
 		}
 	}
 	forged := func(signatures int) func(context.Context, int) error {
 		body := hugeBody("evt_forged", hugeBodyBytes)
 		return func(ctx context.Context, seq int) error {
 			h := forgedHeaders(fmt.Sprintf("wh_forged_%d_%07d", signatures, seq), signatures)
-			return post(ctx, hc, rcv.url, h, body, http.StatusBadRequest)
+			return post(ctx, hc, rcv.URL, h, body, http.StatusBadRequest)
 		}
 	}
 	closedLoop(ctx, closedLoad{Workers: 1, Count: 3}, genuine("hostilewarm"))
@@ -175,7 +176,7 @@ func (b *bench) forgedCPU(ctx context.Context, rcv extraReceiver) (section, erro
 
 // measureCPU runs op, whose expected answer is want, under load against
 // rcv and returns the receiver process's CPU time per request.
-func (b *bench) measureCPU(ctx context.Context, rcv extraReceiver, what string, want int, load closedLoad, op func(context.Context, int) error) (cpuRun, error) {
+func (b *bench) measureCPU(ctx context.Context, rcv stack.Receiver, what string, want int, load closedLoad, op func(context.Context, int) error) (cpuRun, error) {
 	run := cpuRun{what: what, answers: map[int]int{}}
 	var mu sync.Mutex
 	counted := func(ctx context.Context, seq int) error {
@@ -193,12 +194,12 @@ func (b *bench) measureCPU(ctx context.Context, rcv extraReceiver, what string, 
 		mu.Unlock()
 		return err
 	}
-	before, err := cpuTime(rcv.p.PID())
+	before, err := stack.CPUTime(rcv.Process.PID())
 	if err != nil {
 		return run, err
 	}
 	res := closedLoop(ctx, load, counted)
-	after, err := cpuTime(rcv.p.PID())
+	after, err := stack.CPUTime(rcv.Process.PID())
 	if err != nil {
 		return run, err
 	}
@@ -279,11 +280,11 @@ func (b *bench) worstRejects(ctx context.Context) (section, error) {
 // idleSockets is section 2c: the receiver's memory while many sockets
 // announce a body of the largest size and send none of it, and the
 // latency of genuine deliveries meanwhile.
-func (b *bench) idleSockets(ctx context.Context, rcv extraReceiver) (section, error) {
+func (b *bench) idleSockets(ctx context.Context, rcv stack.Receiver) (section, error) {
 	p := b.p
 	hc := newHTTPClient(64)
 	defer hc.CloseIdleConnections()
-	warm := &deliverer{client: hc, url: rcv.url, secret: secret, tag: "idlewarm"}
+	warm := &deliverer{client: hc, url: rcv.URL, secret: secret, tag: "idlewarm"}
 	closedLoop(ctx, closedLoad{Workers: 4, Count: 200}, warm.deliver)
 	// Let the warm-up's garbage go before the idle figures.
 	time.Sleep(2 * time.Second)
@@ -292,7 +293,7 @@ func (b *bench) idleSockets(ctx context.Context, rcv extraReceiver) (section, er
 		return section{}, err
 	}
 
-	u, err := url.Parse(rcv.url)
+	u, err := url.Parse(rcv.URL)
 	if err != nil {
 		return section{}, err
 	}
@@ -322,7 +323,7 @@ func (b *bench) idleSockets(ctx context.Context, rcv extraReceiver) (section, er
 			}
 		}
 	}()
-	d := &deliverer{client: hc, url: rcv.url, secret: secret, tag: "idlegenuine"}
+	d := &deliverer{client: hc, url: rcv.URL, secret: secret, tag: "idlegenuine"}
 	samples := openLoop(ctx, p.HostileRate, p.HostileFor, d.deliver)
 	close(stopSampling)
 	<-sampled
@@ -422,12 +423,12 @@ func (m memory) max(o memory) memory {
 }
 
 // sampleMemory returns the receiver's Go heap, from its metrics, and RSS.
-func sampleMemory(ctx context.Context, rcv extraReceiver) (memory, error) {
-	heap, err := gauge(ctx, rcv.metricsURL, "go_memstats_heap_alloc_bytes")
+func sampleMemory(ctx context.Context, rcv stack.Receiver) (memory, error) {
+	heap, err := gauge(ctx, rcv.MetricsURL, "go_memstats_heap_alloc_bytes")
 	if err != nil {
 		return memory{}, err
 	}
-	rss, err := procStatusKB(rcv.p.PID(), "VmRSS:")
+	rss, err := stack.ProcStatusKB(rcv.Process.PID(), "VmRSS:")
 	return memory{heap: int64(heap), rss: rss << 10}, err
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/proc"
+	"github.com/hookbridge/hookbridge/internal/stack"
 	"github.com/hookbridge/hookbridge/internal/tracing/otlptest"
 	"github.com/hookbridge/hookbridge/receiver"
 )
@@ -201,7 +202,7 @@ func (pa *ingestPath) measure(ctx context.Context, load closedLoad, tag string, 
 	var before time.Duration
 	cpuErr := errors.New("no process")
 	if pa.proc != nil && round {
-		before, cpuErr = cpuTime(pa.proc.PID())
+		before, cpuErr = stack.CPUTime(pa.proc.PID())
 	}
 	res := closedLoop(ctx, load, pa.op(tag))
 	pa.run.sent += res.OK + res.Failed
@@ -210,7 +211,7 @@ func (pa *ingestPath) measure(ctx context.Context, load closedLoad, tag string, 
 	}
 	pa.rounds, pa.run.failed = append(pa.rounds, res), pa.run.failed+res.Failed
 	if cpuErr == nil {
-		if after, err := cpuTime(pa.proc.PID()); err == nil {
+		if after, err := stack.CPUTime(pa.proc.PID()); err == nil {
 			pa.cpu += after - before
 			pa.cpuOps += res.OK + res.Failed
 		}
@@ -254,7 +255,7 @@ func (b *bench) ingestLevel(ctx context.Context, sys *system, c int, what string
 	}
 	paths := []*ingestPath{
 		{name: "raw", unit: "starts", tag: "raw", op: func(tag string) func(context.Context, int) error { return rawStarter(sys, tag) }},
-		{name: "receiver", unit: "deliveries", tag: "rcv", op: deliver(sys.receiverURL), proc: sys.process("receiver")},
+		{name: "receiver", unit: "deliveries", tag: "rcv", op: deliver(sys.ReceiverURL), proc: sys.Process("receiver")},
 	}
 	var spansBefore int
 	if sink != nil {
@@ -310,9 +311,9 @@ func rawStarter(sys *system, tag string) func(context.Context, int) error {
 		}
 		ctx, cancel := context.WithTimeout(ctx, startTimeout)
 		defer cancel()
-		_, err = sys.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		_, err = sys.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID:                                       ev.WebhookID,
-			TaskQueue:                                sys.taskQueue,
+			TaskQueue:                                sys.TaskQueue,
 			WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 			WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 			WorkflowExecutionErrorWhenAlreadyStarted: true,

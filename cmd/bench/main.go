@@ -47,6 +47,7 @@ import (
 
 	"github.com/hookbridge/hookbridge/internal/cluster"
 	"github.com/hookbridge/hookbridge/internal/devserver"
+	"github.com/hookbridge/hookbridge/internal/stack"
 )
 
 // params are the sizes of the scenarios; -quick shrinks them.
@@ -232,7 +233,7 @@ func (b *bench) run(ctx context.Context) ([]byte, error) {
 	defer os.RemoveAll(dir)
 	b.binDir = dir
 	began := time.Now()
-	if err := buildBinaries(ctx, dir); err != nil {
+	if err := stack.Build(ctx, dir, "receiver", "worker"); err != nil {
 		return nil, err
 	}
 	b.log.Info("built receiver and worker", "took", time.Since(began).Round(time.Millisecond))
