@@ -135,7 +135,7 @@ func testMutualTLSAndTokens(t *testing.T, version string) {
 	refusedBefore := s.workerRefusals(t)
 	var held []openaisim.Delivery
 	for _, eventType := range []string{"response.completed", "batch.completed", "fine_tuning.job.succeeded", "video.completed", "brand.new.type"} {
-		d, err := s.sim.Emit(eventType, "")
+		d, err := s.Sim.Emit(eventType, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func testMutualTLSAndTokens(t *testing.T, version string) {
 	})
 	var retried []openaisim.Delivery
 	for _, eventType := range []string{"response.completed", "eval.run.succeeded", "brand.new.type"} {
-		d, err := s.sim.Emit(eventType, "")
+		d, err := s.Sim.Emit(eventType, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +192,7 @@ func testMutualTLSAndTokens(t *testing.T, version string) {
 	// Valid tokens again: both take them up by themselves.
 	writeKey(t, workerKey, writer("hookbridge-worker"))
 	writeKey(t, receiverKey, writer("hookbridge-receiver"))
-	if err := s.sim.WaitIdle(testContext(t, 2*time.Minute)); err != nil {
+	if err := s.Sim.WaitIdle(testContext(t, 2*time.Minute)); err != nil {
 		t.Fatalf("deliveries not done: %v", err)
 	}
 	s.waitEventsClosed(t, append(held, retried...))
@@ -218,7 +218,7 @@ func (s *stack) checkRefused(t *testing.T, pki *serverTLS, own testcreds.KeyPair
 	hour := time.Now().Add(time.Hour)
 	quiet := sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 	connect := func(tlsConfig *tls.Config, tok string) client.Client {
-		opts := client.Options{HostPort: s.cluster.Address(), Namespace: "default", Logger: quiet, ConnectionOptions: client.ConnectionOptions{TLS: tlsConfig}}
+		opts := client.Options{HostPort: s.Cluster.Address(), Namespace: "default", Logger: quiet, ConnectionOptions: client.ConnectionOptions{TLS: tlsConfig}}
 		if tok != "" {
 			opts.Credentials = client.NewAPIKeyStaticCredentials(tok)
 		}
@@ -248,7 +248,7 @@ func (s *stack) checkRefused(t *testing.T, pki *serverTLS, own testcreds.KeyPair
 	// (with TLS 1.3 the client learns it on its first read), so no call
 	// gets through; with one, the connection stays open.
 	for _, cert := range []*testcreds.KeyPair{nil, &own} {
-		err := handshake(s.cluster.Address(), pki.clientConfig(cert))
+		err := handshake(s.Cluster.Address(), pki.clientConfig(cert))
 		switch {
 		case cert == nil && (err == nil || !strings.Contains(err.Error(), "certificate required")):
 			errs = append(errs, fmt.Errorf("a client without a certificate: %v, want the handshake refused (certificate required)", err))
@@ -325,7 +325,7 @@ func handshake(address string, c *tls.Config) error {
 // metrics count them.
 func (s *stack) workerRefusals(t *testing.T) float64 {
 	t.Helper()
-	metrics := scrape(t, s.workerMetrics)
+	metrics := scrape(t, s.WorkerMetrics)
 	calls, _ := sum(metrics, "temporal_request_failure_total", `status_code="PERMISSION_DENIED"`)
 	polls, _ := sum(metrics, "temporal_long_request_failure_total", `status_code="PERMISSION_DENIED"`)
 	return calls + polls
@@ -357,7 +357,7 @@ func (s *stack) deliveriesAll(ds []openaisim.Delivery, ok func(openaisim.Deliver
 	for _, d := range ds {
 		want[d.WebhookID] = true
 	}
-	for _, d := range s.sim.Deliveries() {
+	for _, d := range s.Sim.Deliveries() {
 		if want[d.WebhookID] && !d.Duplicate {
 			if !ok(d) {
 				return false
@@ -371,7 +371,7 @@ func (s *stack) deliveriesAll(ds []openaisim.Delivery, ok func(openaisim.Deliver
 // status returns the status of a workflow's latest run.
 func (s *stack) status(t *testing.T, workflowID string) enumspb.WorkflowExecutionStatus {
 	t.Helper()
-	d, err := describe(s.client, workflowID)
+	d, err := describe(s.Client, workflowID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,12 +29,13 @@ import (
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/flow"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
+	sut "github.com/hookbridge/hookbridge/internal/stack"
 )
 
 // run runs one of hookbridge's ready-made workflows, as a user would.
 func (s *stack) run(t *testing.T, workflowType, id string, input any) client.WorkflowRun {
 	t.Helper()
-	run, err := s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, workflowType, input)
+	run, err := s.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, workflowType, input)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func get[T any](t *testing.T, run client.WorkflowRun) T {
 
 // openAI returns an OpenAI client pointed at the stack's simulator.
 func (s *stack) openAI() openai.Client {
-	return openai.NewClient(option.WithBaseURL(s.simURL+"/v1"), option.WithAPIKey("sk-e2e"), option.WithMaxRetries(0))
+	return openai.NewClient(option.WithBaseURL(s.SimURL+"/v1"), option.WithAPIKey("sk-e2e"), option.WithMaxRetries(0))
 }
 
 // oneItemEvalRun is the input of an EvalRun of a one-item run of evalID
@@ -104,11 +105,11 @@ func TestDuplicateWebhooksContinueTheWorkflowOnce(t *testing.T) {
 	if res.CompletedVia != hookbridge.ViaWebhook {
 		t.Fatalf("result = %+v", res)
 	}
-	if err := s.sim.WaitIdle(testContext(t, time.Minute)); err != nil {
+	if err := s.Sim.WaitIdle(testContext(t, time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	attempts := 0
-	for _, d := range s.sim.Deliveries() {
+	for _, d := range s.Sim.Deliveries() {
 		if d.ObjectID == res.ResponseID {
 			attempts++
 		}
@@ -125,7 +126,7 @@ func TestDuplicateWebhooksContinueTheWorkflowOnce(t *testing.T) {
 // is still waiting for its answer: the signal waits in the workflow.
 func TestAWebhookBeforeTheCreateReturnedIsKept(t *testing.T) {
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 100 * time.Millisecond}})
-	s.sim.HoldAnswers(http.MethodPost, "/v1/responses", 1, 3*time.Second)
+	s.Sim.HoldAnswers(http.MethodPost, "/v1/responses", 1, 3*time.Second)
 	res := get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-early", hello(3600)))
 	if res.Status != "completed" || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Fatalf("result = %+v", res)
@@ -134,11 +135,11 @@ func TestAWebhookBeforeTheCreateReturnedIsKept(t *testing.T) {
 	if len(ids) != 1 {
 		t.Fatalf("event workflows: %v", ids)
 	}
-	event, err := describe(s.client, ids[0])
+	event, err := describe(s.Client, ids[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := describe(s.client, "bg-early")
+	run, err := describe(s.Client, "bg-early")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,13 +155,13 @@ func TestAWebhookBeforeTheCreateReturnedIsKept(t *testing.T) {
 func TestWorkerKilledWhileWaiting(t *testing.T) {
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 3 * time.Second}})
 	run := s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-kill", hello(3600))
-	waitFor(t, 30*time.Second, "the response to be created", func() bool { return s.sim.Calls(http.MethodPost, "/v1/responses") == 1 })
+	waitFor(t, 30*time.Second, "the response to be created", func() bool { return s.Sim.Calls(http.MethodPost, "/v1/responses") == 1 })
 	if err := s.worker.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	// The response finishes and its webhook is accepted with no worker up.
 	waitFor(t, 30*time.Second, "the webhook to be delivered", func() bool {
-		_, delivered, _, _ := s.sim.Stats()
+		_, delivered, _, _ := s.Sim.Stats()
 		return delivered == 1
 	})
 	s.startWorker()
@@ -173,12 +174,12 @@ func TestWorkerKilledWhileWaiting(t *testing.T) {
 func TestCancellingTheWorkflowCancelsTheResponse(t *testing.T) {
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: time.Minute}})
 	run := s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-cancel", hello(3600))
-	waitFor(t, 30*time.Second, "the response to be created", func() bool { return s.sim.Calls(http.MethodPost, "/v1/responses") == 1 })
+	waitFor(t, 30*time.Second, "the response to be created", func() bool { return s.Sim.Calls(http.MethodPost, "/v1/responses") == 1 })
 	waitFor(t, 30*time.Second, "the create activity to complete", func() bool {
-		d, err := describe(s.client, "bg-cancel")
+		d, err := describe(s.Client, "bg-cancel")
 		return err == nil && len(d.GetPendingActivities()) == 0
 	})
-	if err := s.client.CancelWorkflow(context.Background(), "bg-cancel", ""); err != nil {
+	if err := s.Client.CancelWorkflow(context.Background(), "bg-cancel", ""); err != nil {
 		t.Fatal(err)
 	}
 	err := run.Get(testContext(t, time.Minute), nil)
@@ -247,21 +248,11 @@ func peakRSS(t *testing.T, pid int) int64 {
 // procStatus reads a size field, in bytes, of /proc/<pid>/status.
 func procStatus(t *testing.T, pid int, field string) int64 {
 	t.Helper()
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	kb, err := sut.ProcStatusKB(pid, field)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if kb, ok := strings.CutPrefix(line, field); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n << 10
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
+	return kb << 10
 }
 
 // A route sends each event to a user workflow on its own task queue,
@@ -272,7 +263,7 @@ func TestRoutedUserWorkflowStartsOncePerEvent(t *testing.T) {
 		env: []string{"HOOKBRIDGE_ROUTES=response.completed=HandleResponse@billing-queue"},
 	})
 	var starts atomic.Int32
-	w := worker.New(s.client, "billing-queue", worker.Options{})
+	w := worker.New(s.Client, "billing-queue", worker.Options{})
 	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in hookbridge.EventResult) (string, error) {
 		starts.Add(1)
 		return in.OutputText, nil
@@ -285,13 +276,13 @@ func TestRoutedUserWorkflowStartsOncePerEvent(t *testing.T) {
 	const events = 5
 	var webhookIDs []string
 	for range events {
-		d, err := s.sim.Emit("response.completed", "")
+		d, err := s.Sim.Emit("response.completed", "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		webhookIDs = append(webhookIDs, d.WebhookID)
 	}
-	if _, err := s.sim.Emit("response.failed", ""); err != nil { // not routed
+	if _, err := s.Sim.Emit("response.failed", ""); err != nil { // not routed
 		t.Fatal(err)
 	}
 	for _, id := range webhookIDs {
@@ -301,11 +292,11 @@ func TestRoutedUserWorkflowStartsOncePerEvent(t *testing.T) {
 			t.Errorf("event %s routed to %v, want %s", id, ev.RoutedTo, child)
 		}
 		var out string
-		if err := s.client.GetWorkflow(context.Background(), child, "").Get(testContext(t, time.Minute), &out); err != nil || out == "" {
+		if err := s.Client.GetWorkflow(context.Background(), child, "").Get(testContext(t, time.Minute), &out); err != nil || out == "" {
 			t.Errorf("routed workflow %s: %q, %v", child, out, err)
 		}
 	}
-	if err := s.sim.WaitIdle(testContext(t, time.Minute)); err != nil {
+	if err := s.Sim.WaitIdle(testContext(t, time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if n := starts.Load(); n != events {
@@ -364,7 +355,7 @@ func TestFineTuningJobAndSmallBatchComplete(t *testing.T) {
 }
 
 func blobPath(s *stack, ref *hookbridge.BlobRef) string {
-	return s.blobDir + "/" + ref.Key
+	return s.BlobDir + "/" + ref.Key
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
@@ -389,7 +380,7 @@ func TestSubmitPrintsTheResult(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.args[0], func(t *testing.T) {
 			cmd := exec.Command(filepath.Join(binDir, "hookbridge"), append([]string{"submit"}, tt.args...)...)
-			cmd.Env = append(environWithout("TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE"), "TEMPORAL_ADDRESS="+s.temporal.Address())
+			cmd.Env = append(sut.EnvironWithout("TEMPORAL_ADDRESS=", "TEMPORAL_NAMESPACE=", "TEMPORAL_TASK_QUEUE="), "TEMPORAL_ADDRESS="+s.DevServer.Address())
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("hookbridge submit: %v\n%s", err, out)
@@ -415,13 +406,13 @@ func Summarize(ctx workflow.Context, text string) (string, error) {
 
 func TestTheREADMEChildWorkflowExampleWorks(t *testing.T) {
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond}})
-	w := worker.New(s.client, "user-queue", worker.Options{})
+	w := worker.New(s.Client, "user-queue", worker.Options{})
 	w.RegisterWorkflow(Summarize)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	run, err := s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "summarize-1", TaskQueue: "user-queue"}, Summarize, "a long text")
+	run, err := s.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "summarize-1", TaskQueue: "user-queue"}, Summarize, "a long text")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,14 +445,14 @@ func TestAUserWorkflowAwaitsTheResponseItCreated(t *testing.T) {
 		}
 		return flow.Await(ctx, "answer", hookbridge.AwaitInput{Kind: hookbridge.ObjectResponse, ID: id, PollIntervalSeconds: 3600, TimeoutSeconds: 600})
 	}
-	w := worker.New(s.client, "user-queue", worker.Options{})
+	w := worker.New(s.Client, "user-queue", worker.Options{})
 	w.RegisterWorkflowWithOptions(followUp, workflow.RegisterOptions{Name: "FollowUp"})
 	w.RegisterActivityWithOptions(create, activity.RegisterOptions{Name: "CreateOwnResponse"})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
-	run, err := s.client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "follow-up-1", TaskQueue: "user-queue"}, "FollowUp")
+	run, err := s.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "follow-up-1", TaskQueue: "user-queue"}, "FollowUp")
 	if err != nil {
 		t.Fatal(err)
 	}

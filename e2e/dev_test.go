@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/proc"
+	sut "github.com/hookbridge/hookbridge/internal/stack"
 )
 
 // The README's quick start: `hookbridge dev` (what `make run` runs) brings
@@ -92,7 +92,7 @@ type devRun struct {
 func startDev(t *testing.T, command string) devRun {
 	t.Helper()
 	d := devRun{logs: &syncBuffer{}, temporalPort: freePort(t), uiPort: freePort(t), receiverPort: freePort(t), simPort: freePort(t)}
-	d.env = append(environWithout("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_WEBHOOK_SECRET", "RECEIVER_ADDR", "TEMPORAL_ADDRESS", "TEMPORAL_TASK_QUEUE"),
+	d.env = append(sut.EnvironWithout("OPENAI_API_KEY=", "OPENAI_BASE_URL=", "OPENAI_WEBHOOK_SECRET=", "RECEIVER_ADDR=", "TEMPORAL_ADDRESS=", "TEMPORAL_TASK_QUEUE="),
 		"RECEIVER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)), "WORKER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)))
 	p, err := proc.Start(proc.Options{
 		Path: filepath.Join(binDir, "hookbridge"),
@@ -136,20 +136,4 @@ func TestDemoTourCompletes(t *testing.T) {
 	if !regexp.MustCompile(`see it in the Temporal UI: http://127\.0\.0\.1:\d+/namespaces/default/workflows/wh_[0-9a-f]+`).MatchString(d.logs.String()) {
 		t.Errorf("the demo printed no UI link to the workflow")
 	}
-}
-
-// environWithout returns the environment minus the named variables, so a
-// developer's own settings cannot leak into a test.
-func environWithout(names ...string) []string {
-	var env []string
-outer:
-	for _, kv := range os.Environ() {
-		for _, n := range names {
-			if strings.HasPrefix(kv, n+"=") {
-				continue outer
-			}
-		}
-		env = append(env, kv)
-	}
-	return env
 }

@@ -34,7 +34,7 @@ func TestTypeScriptExampleWorker(t *testing.T) {
 	s := newStack(t, exampleStackOptions(queue))
 	p, err := proc.Start(proc.Options{
 		Path: "node", Args: []string{"lib/worker.js"}, Dir: dir,
-		Env: append(slices.Clip(s.env), "EXAMPLE_TASK_QUEUE="+queue), Log: s.logs, Prefix: "[ts-example] ",
+		Env: append(slices.Clip(s.Env), "EXAMPLE_TASK_QUEUE="+queue), Log: s.logs, Prefix: "[ts-example] ",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func TestTypeScriptExampleWorker(t *testing.T) {
 func TestGoExampleWorker(t *testing.T) {
 	const queue = "go-examples"
 	s := newStack(t, exampleStackOptions(queue))
-	w := worker.New(s.client, queue, worker.Options{})
+	w := worker.New(s.Client, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(followup.HandleResponseEvent(followup.Settings{HookbridgeTaskQueue: taskQueue, Model: "gpt-4.1-mini"}),
 		workflow.RegisterOptions{Name: exampleWorkflow})
 	if err := w.Start(); err != nil {
@@ -81,7 +81,7 @@ func exampleStackOptions(queue string) stackOptions {
 // workflow task failed anywhere.
 func (s *stack) checkExample(t *testing.T) {
 	t.Helper()
-	d, err := s.sim.Emit("response.completed", "")
+	d, err := s.Sim.Emit("response.completed", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func (s *stack) exampleResult(t *testing.T, eventID string) followup.FollowUp {
 	t.Helper()
 	var out followup.FollowUp
 	id := hookbridge.ChildWorkflowID(eventID, exampleWorkflow)
-	if err := s.client.GetWorkflow(context.Background(), id, "").Get(testContext(t, time.Minute), &out); err != nil {
+	if err := s.Client.GetWorkflow(context.Background(), id, "").Get(testContext(t, time.Minute), &out); err != nil {
 		t.Fatalf("example workflow %s: %v", id, err)
 	}
 	return out
@@ -137,7 +137,7 @@ func (s *stack) exampleResult(t *testing.T, eventID string) followup.FollowUp {
 // polled reports whether a worker polls the workflow task queue.
 func (s *stack) polled(t *testing.T, queue string) bool {
 	t.Helper()
-	resp, err := s.client.DescribeTaskQueue(context.Background(), queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	resp, err := s.Client.DescribeTaskQueue(context.Background(), queue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	return err == nil && len(resp.GetPollers()) > 0
 }
 

@@ -111,7 +111,7 @@ func TestFaultsUnderFireLoseNothingAndAckOnlyWhatTemporalHolds(t *testing.T) {
 
 	deliveries := emitter.finish(fireEvents, fireTail)
 	ctx := testContext(t, 4*time.Minute)
-	if err := s.sim.WaitIdle(ctx); err != nil {
+	if err := s.Sim.WaitIdle(ctx); err != nil {
 		t.Fatalf("deliveries not done: %v", err)
 	}
 	idle := time.Since(f.began)
@@ -122,7 +122,7 @@ func TestFaultsUnderFireLoseNothingAndAckOnlyWhatTemporalHolds(t *testing.T) {
 	errs := &cappedErrors{t: t, max: 10, more: map[string]int{}}
 	defer errs.flush()
 	delivered, acked, attempts := map[string]bool{}, map[string]bool{}, 0
-	for _, d := range s.sim.Deliveries() {
+	for _, d := range s.Sim.Deliveries() {
 		attempts += len(d.Attempts)
 		if d.State == openaisim.DeliveryDelivered {
 			delivered[d.WebhookID] = true
@@ -291,13 +291,13 @@ func pause(d time.Duration) { time.Sleep(d) }
 // openAIErrors makes the next n OpenAI calls, whoever makes them, fail.
 func (f *fire) openAIErrors(n, status int, retryAfter time.Duration) {
 	f.t.Helper()
-	f.s.sim.FailNext("", n, status, retryAfter)
+	f.s.Sim.FailNext("", n, status, retryAfter)
 	f.note(fmt.Sprintf("OpenAI %d burst", status), "next %d calls, Retry-After %v", n, retryAfter)
 }
 
 func (f *fire) openAIStalls(n int) {
 	f.t.Helper()
-	f.s.sim.Stall(n, fireStall)
+	f.s.Sim.Stall(n, fireStall)
 	f.note("OpenAI stall burst", "next %d calls hang %v", n, fireStall)
 }
 
@@ -320,7 +320,7 @@ func (f *fire) toxic(kind, stream string, attrs map[string]any, hold time.Durati
 // is down, and restarts it on its ports and SQLite file.
 func (f *fire) killTemporal(during func()) {
 	f.t.Helper()
-	if err := f.s.temporal.Kill(); err != nil {
+	if err := f.s.DevServer.Kill(); err != nil {
 		f.t.Fatal(err)
 	}
 	down := time.Now()
@@ -329,7 +329,7 @@ func (f *fire) killTemporal(during func()) {
 		during()
 	}
 	pause(time.Second)
-	if err := f.s.temporal.Restart(testContext(f.t, 2*time.Minute)); err != nil {
+	if err := f.s.DevServer.Restart(testContext(f.t, 2*time.Minute)); err != nil {
 		f.t.Fatal(err)
 	}
 	f.t.Logf("%5.1fs Temporal back after %v", time.Since(f.began).Seconds(), time.Since(down).Round(100*time.Millisecond))
@@ -340,9 +340,9 @@ func (f *fire) killTemporal(during func()) {
 // they are all in flight, and kills the worker running them.
 func (f *fire) killWorkerMidActivity(n int) {
 	f.t.Helper()
-	f.s.sim.Stall(n, fireStall)
-	from := f.s.sim.Calls("", "/v1/")
-	waitFor(f.t, 30*time.Second, "the worker's OpenAI calls to stall", func() bool { return f.s.sim.Calls("", "/v1/") >= from+n })
+	f.s.Sim.Stall(n, fireStall)
+	from := f.s.Sim.Calls("", "/v1/")
+	waitFor(f.t, 30*time.Second, "the worker's OpenAI calls to stall", func() bool { return f.s.Sim.Calls("", "/v1/") >= from+n })
 	old := f.s.worker
 	killed := time.Now()
 	if err := old.Kill(); err != nil {
@@ -352,7 +352,7 @@ func (f *fire) killWorkerMidActivity(n int) {
 	f.s.startWorker()
 	identity := strconv.Itoa(f.s.worker.PID()) + "@"
 	waitFor(f.t, 30*time.Second, "the new worker to poll", func() bool {
-		resp, err := f.s.client.DescribeTaskQueue(context.Background(), taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		resp, err := f.s.Client.DescribeTaskQueue(context.Background(), taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 		return err == nil && slices.ContainsFunc(resp.GetPollers(), func(p *taskqueuepb.PollerInfo) bool {
 			return strings.HasPrefix(p.GetIdentity(), identity)
 		})
@@ -396,7 +396,7 @@ type window struct{ sent, exited, ready time.Time }
 // receiverDuplicates is the current receiver's count of duplicate deliveries.
 func receiverDuplicates(t *testing.T, s *stack) float64 {
 	t.Helper()
-	v, _ := sum(scrape(t, s.receiverMetrics), "hookbridge_receiver_deliveries_total", `outcome="duplicate"`)
+	v, _ := sum(scrape(t, s.ReceiverMetrics), "hookbridge_receiver_deliveries_total", `outcome="duplicate"`)
 	return v
 }
 
@@ -477,7 +477,7 @@ func emitSteadily(t *testing.T, s *stack, perSecond int, types []string) *emitte
 			if end != nil && n >= end.min && !time.Now().Before(end.until) {
 				return
 			}
-			d, err := s.sim.Emit(types[n%len(types)], "")
+			d, err := s.Sim.Emit(types[n%len(types)], "")
 			if err != nil {
 				e.err = fmt.Errorf("emit event %d: %w", n, err)
 				return
@@ -540,7 +540,7 @@ func (s *stack) waitAllClosed(t *testing.T, stall time.Duration, want int) {
 			ids := s.workflowIDs(t, `ExecutionStatus = "Running"`)
 			var detail []string
 			for _, id := range ids[:min(len(ids), 5)] {
-				d, err := describe(s.client, id)
+				d, err := describe(s.Client, id)
 				if err != nil {
 					detail = append(detail, fmt.Sprintf("%s: %v", id, err))
 					continue
@@ -601,7 +601,7 @@ func (s *stack) checkOutcomes(t *testing.T, genuine map[string]openaisim.Deliver
 				d := genuine[id]
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				var res hookbridge.EventResult
-				err := s.client.GetWorkflow(ctx, id, runs[id][0].GetExecution().GetRunId()).Get(ctx, &res)
+				err := s.Client.GetWorkflow(ctx, id, runs[id][0].GetExecution().GetRunId()).Get(ctx, &res)
 				cancel()
 				want := []hookbridge.Outcome{hookbridge.OutcomeRecorded}
 				k, known := hookbridge.KindOf(d.Type)
@@ -825,7 +825,7 @@ func durations(runs map[string][]*workflowpb.WorkflowExecutionInfo) []time.Durat
 // the worker met every one.
 func (s *stack) checkOpenAIFaultsConsumed(t *testing.T) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, s.simURL+"/v1/responses/resp_fault_probe", nil)
+	req, err := http.NewRequest(http.MethodGet, s.SimURL+"/v1/responses/resp_fault_probe", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestEveryEventTypeEndToEnd(t *testing.T) {
 	s := newStack(t, stackOptions{env: []string{"HOOKBRIDGE_CALL_ANSWER=" + callAnswer, "HOOKBRIDGE_LIVE_CALL_ANSWER=" + liveCallAnswer}})
 	deliveries := map[string]openaisim.Delivery{}
 	for _, ev := range spec.Events {
-		d, err := s.sim.Emit(ev.Type, "")
+		d, err := s.Sim.Emit(ev.Type, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestEveryEventTypeEndToEnd(t *testing.T) {
 		}
 		switch {
 		case k.Family == hookbridge.FamilyCall:
-			call, _ := s.sim.IncomingCall(d.ObjectID)
+			call, _ := s.Sim.IncomingCall(d.ObjectID)
 			if res.Outcome != hookbridge.OutcomeAnswered || res.Call == nil || res.Call.DecidedBy != hookbridge.DecidedByConfiguration ||
 				call.Outcome != openaisim.CallAnswered || call.Answer == nil || call.Answer.Action != "accept" {
 				t.Errorf("%s: outcome %s, call %+v; the simulator saw %+v", eventType, res.Outcome, res.Call, call)
@@ -85,17 +85,17 @@ func TestACallPastItsDeadlineIsNeverAnswered(t *testing.T) {
 	if err := s.worker.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.sim.Emit("realtime.call.incoming", "")
+	d, err := s.Sim.Emit("realtime.call.incoming", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the call to expire", func() bool {
-		call, _ := s.sim.IncomingCall(d.ObjectID)
+		call, _ := s.Sim.IncomingCall(d.ObjectID)
 		return call.Outcome == openaisim.CallExpired
 	})
 	s.startWorker()
 	res := s.result(t, d.WebhookID)
-	call, _ := s.sim.IncomingCall(d.ObjectID)
+	call, _ := s.Sim.IncomingCall(d.ObjectID)
 	if res.Outcome != hookbridge.OutcomeExpired || call.Answer != nil {
 		t.Errorf("outcome %s, the simulator saw answer %+v; want expired and no answer", res.Outcome, call.Answer)
 	}

@@ -46,7 +46,7 @@ func TestThousandEventsUnderDuplicatesForgeriesAndSlowAcks(t *testing.T) {
 
 	genuine := map[string]bool{}
 	for i := range events {
-		d, err := s.sim.Emit(eventTypes[i%len(eventTypes)], "")
+		d, err := s.Sim.Emit(eventTypes[i%len(eventTypes)], "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,12 +55,12 @@ func TestThousandEventsUnderDuplicatesForgeriesAndSlowAcks(t *testing.T) {
 	forged := forge(t, s, forgeries)
 
 	ctx := testContext(t, 5*time.Minute)
-	if err := s.sim.WaitIdle(ctx); err != nil {
+	if err := s.Sim.WaitIdle(ctx); err != nil {
 		t.Fatalf("deliveries not done: %v", err)
 	}
 	delivered := map[string]bool{}
 	duplicates := 0
-	for _, d := range s.sim.Deliveries() {
+	for _, d := range s.Sim.Deliveries() {
 		if d.State == openaisim.DeliveryDelivered {
 			delivered[d.WebhookID] = true
 		}
@@ -138,7 +138,7 @@ func (s *stack) executions(t *testing.T, query string) []*workflowpb.WorkflowExe
 	var all []*workflowpb.WorkflowExecutionInfo
 	var token []byte
 	for {
-		resp, err := s.client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1000, NextPageToken: token})
+		resp, err := s.Client.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query, PageSize: 1000, NextPageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,11 +4,12 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	sut "github.com/hookbridge/hookbridge/internal/stack"
 )
 
 // binDir holds the receiver, worker and hookbridge binaries, built once
@@ -22,9 +23,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	build := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "../cmd/receiver", "../cmd/worker", "../cmd/hookbridge")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
+	if err := sut.Build(context.Background(), dir, "receiver", "worker", "hookbridge"); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building the binaries failed:", err)
 		os.Exit(1)
 	}

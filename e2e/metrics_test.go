@@ -27,7 +27,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 	s.deliverOrFail(t, h, body)
 	s.result(t, "wh_metrics")
 
-	receiver := scrape(t, s.receiverMetrics)
+	receiver := scrape(t, s.ReceiverMetrics)
 	for _, tt := range []struct {
 		name   string
 		labels []string
@@ -45,7 +45,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		}
 	}
 	waitFor(t, 10*time.Second, "the worker to count the completed workflow", func() bool {
-		v, _ := sum(scrape(t, s.workerMetrics), "temporal_workflow_completed_total", `workflow_type="OtherEvent"`)
+		v, _ := sum(scrape(t, s.WorkerMetrics), "temporal_workflow_completed_total", `workflow_type="OtherEvent"`)
 		return v == 1
 	})
 }

@@ -60,7 +60,7 @@ func TestDashboardAndAlertsWatchExportedMetrics(t *testing.T) {
 	// Events of every type, the calls among them answered; by workflow ID.
 	var webhookIDs []string
 	for _, eventType := range hookbridge.EventTypes() {
-		d, err := s.sim.Emit(eventType, "")
+		d, err := s.Sim.Emit(eventType, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestDashboardAndAlertsWatchExportedMetrics(t *testing.T) {
 		{Status: http.StatusUnauthorized},
 		{Status: http.StatusServiceUnavailable},
 	} {
-		obj, err := s.sim.Seed("response.completed", "")
+		obj, err := s.Sim.Seed("response.completed", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,8 +82,8 @@ func TestDashboardAndAlertsWatchExportedMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 		fault.ObjectID, fault.N = response.ID, 1
-		s.sim.Fail(fault)
-		d, err := s.sim.Emit("response.completed", response.ID)
+		s.Sim.Fail(fault)
+		d, err := s.Sim.Emit("response.completed", response.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +95,7 @@ func TestDashboardAndAlertsWatchExportedMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a, err := deliverAt(s.receiverURL+"/team-a", h, body); err != nil || a.status != http.StatusOK {
+	if a, err := deliverAt(s.ReceiverURL+"/team-a", h, body); err != nil || a.status != http.StatusOK {
 		t.Fatalf("delivery to team-a: %+v %v", a, err)
 	}
 	webhookIDs = append(webhookIDs, hookbridge.WorkflowID("team-a", "wh_team_a"))
@@ -108,7 +108,7 @@ func TestDashboardAndAlertsWatchExportedMetrics(t *testing.T) {
 	}
 	// A workflow that fails: a ready-made one started without its input.
 	ctx := testContext(t, time.Minute)
-	run, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: taskQueue}, hookbridge.BackgroundResponseWorkflow, map[string]any{})
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: taskQueue}, hookbridge.BackgroundResponseWorkflow, map[string]any{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestDashboardAndAlertsWatchExportedMetrics(t *testing.T) {
 	// A secret file that becomes malformed.
 	writeSecrets(t, secretsFile, "whsec_not-base64")
 	waitFor(t, 30*time.Second, "the receiver to count the failed secret reload", func() bool {
-		v, _ := sum(scrape(t, s.receiverMetrics), "hookbridge_secret_reload_failures_total")
+		v, _ := sum(scrape(t, s.ReceiverMetrics), "hookbridge_secret_reload_failures_total")
 		return v >= 1
 	})
 	for _, id := range webhookIDs {
@@ -126,7 +126,7 @@ func TestDashboardAndAlertsWatchExportedMetrics(t *testing.T) {
 	}
 
 	var exported promcheck.Exported
-	for _, url := range []string{s.receiverMetrics, s.workerMetrics} {
+	for _, url := range []string{s.ReceiverMetrics, s.WorkerMetrics} {
 		if err := exported.Add(strings.NewReader(scrape(t, url))); err != nil {
 			t.Fatalf("%s: %v", url, err)
 		}

@@ -21,14 +21,14 @@ func TestOverloadIsRefusedPromptlyAndRecovers(t *testing.T) {
 	s := newStack(t, stackOptions{env: []string{"RECEIVER_MAX_IN_FLIGHT=8", "RECEIVER_START_TIMEOUT=1s"}})
 	baseline := currentRSS(t, s.receiver.PID())
 
-	if err := syscall.Kill(-s.temporal.PID(), syscall.SIGSTOP); err != nil {
+	if err := syscall.Kill(-s.DevServer.PID(), syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	thawed := false
 	thaw := func() {
 		if !thawed {
 			thawed = true
-			_ = syscall.Kill(-s.temporal.PID(), syscall.SIGCONT)
+			_ = syscall.Kill(-s.DevServer.PID(), syscall.SIGCONT)
 		}
 	}
 	t.Cleanup(thaw)
@@ -36,7 +36,7 @@ func TestOverloadIsRefusedPromptlyAndRecovers(t *testing.T) {
 	// 64 senders for 4 seconds against a frozen Temporal, while the
 	// in-flight gauge is sampled: read after the load, it would be 0 even
 	// for a receiver that let every start through.
-	stopSampling := sampleInFlight(s.receiverMetrics)
+	stopSampling := sampleInFlight(s.ReceiverMetrics)
 	var mu sync.Mutex
 	var answers, unavailable, slow int
 	var wg sync.WaitGroup

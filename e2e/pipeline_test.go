@@ -35,7 +35,7 @@ import (
 func TestEachFamilyCompletesWithTheRetrievedObject(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	mustSeed := func(eventType, id string) {
-		if _, err := s.sim.Seed(eventType, id); err != nil {
+		if _, err := s.Sim.Seed(eventType, id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -57,7 +57,7 @@ func TestEachFamilyCompletesWithTheRetrievedObject(t *testing.T) {
 			if res.Outcome != hookbridge.OutcomeRetrieved || res.Status != "completed" || res.RequestCounts == nil || res.OutputBlob == nil {
 				t.Fatalf("batch result = %+v", res)
 			}
-			stored, err := os.ReadFile(filepath.Join(s.blobDir, filepath.FromSlash(res.OutputBlob.Key)))
+			stored, err := os.ReadFile(filepath.Join(s.BlobDir, filepath.FromSlash(res.OutputBlob.Key)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestEachFamilyCompletesWithTheRetrievedObject(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.eventType+"/"+tt.objectID, func(t *testing.T) {
-			d, err := s.sim.Emit(tt.eventType, tt.objectID)
+			d, err := s.Sim.Emit(tt.eventType, tt.objectID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func TestEachFamilyCompletesWithTheRetrievedObject(t *testing.T) {
 
 func fileContent(t *testing.T, s *stack, fileID string) string {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, s.simURL+"/v1/files/"+fileID+"/content", nil)
+	req, err := http.NewRequest(http.MethodGet, s.SimURL+"/v1/files/"+fileID+"/content", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func fileContent(t *testing.T, s *stack, fileID string) string {
 // execution, and every delivery is acknowledged.
 func TestRedeliveriesAreOneExecution(t *testing.T) {
 	s := newStack(t, stackOptions{})
-	if _, err := s.sim.Seed("response.completed", "resp_dup"); err != nil {
+	if _, err := s.Sim.Seed("response.completed", "resp_dup"); err != nil {
 		t.Fatal(err)
 	}
 	const id = "wh_redelivered"
@@ -225,13 +225,13 @@ func TestRejectedDeliveriesStartNothing(t *testing.T) {
 // once Temporal is back, the retried delivery is accepted and completes.
 func TestTemporalOutageIsRetriedNotLost(t *testing.T) {
 	s := newStack(t, stackOptions{})
-	if _, err := s.sim.Seed("fine_tuning.job.succeeded", "ftjob-outage"); err != nil {
+	if _, err := s.Sim.Seed("fine_tuning.job.succeeded", "ftjob-outage"); err != nil {
 		t.Fatal(err)
 	}
 	const id = "wh_outage"
 	body := eventBody("evt_outage", "fine_tuning.job.succeeded", "ftjob-outage")
 
-	if err := s.temporal.Kill(); err != nil {
+	if err := s.DevServer.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	a := s.post(t, id, body)
@@ -240,7 +240,7 @@ func TestTemporalOutageIsRetriedNotLost(t *testing.T) {
 	}
 	t.Logf("503 after %v", a.took)
 
-	if err := s.temporal.Restart(testContext(t, time.Minute)); err != nil {
+	if err := s.DevServer.Restart(testContext(t, time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "the retried delivery to be accepted", func() bool {
@@ -263,7 +263,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	histories := map[string]recorded{} // file name -> workflow
 	for _, eventType := range []string{"response.completed", "batch.completed", "fine_tuning.job.succeeded", "eval.run.succeeded", "unknown.type",
 		"realtime.call.incoming", "agent.session.idle", "safety.alert.created"} {
-		d, err := s.sim.Emit(eventType, "")
+		d, err := s.Sim.Emit(eventType, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +272,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	}
 	// Its webhook-id is the one workflows/replay_test.go replays it under:
 	// the routed child's ID derives from it.
-	if _, err := s.sim.Seed("video.completed", "video_history_routed"); err != nil {
+	if _, err := s.Sim.Seed("video.completed", "video_history_routed"); err != nil {
 		t.Fatal(err)
 	}
 	s.post(t, "wh_history_routed", eventBody("evt_routed", "video.completed", "video_history_routed"))
@@ -295,7 +295,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	histories["EvalRun"] = recorded{s, "history-eval"}
 	histories["eval.run.succeeded.mapped"] = recorded{s, s.workflowIDs(t, fmt.Sprintf("%s = %q AND WorkflowType = %q", hookbridge.ObjectIDKey.GetName(), evalRun.RunID, hookbridge.WorkflowTypeOf("eval.run.succeeded")))[0]}
 	// Await of an object that finished first: its first poll.
-	if _, err := s.sim.Seed("response.completed", "resp_history_await"); err != nil {
+	if _, err := s.Sim.Seed("response.completed", "resp_history_await"); err != nil {
 		t.Fatal(err)
 	}
 	get[hookbridge.AwaitResult](t, s.run(t, hookbridge.AwaitWorkflow, "history-await", hookbridge.AwaitInput{Kind: hookbridge.ObjectResponse, ID: "resp_history_await"}))
@@ -312,7 +312,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	histories["BackgroundResponse.timeout"] = recorded{slow, "history-bg-timeout"}
 	cancelled := slow.run(t, hookbridge.BackgroundResponseWorkflow, "history-bg-cancel", hello(3600))
 	waitFor(t, time.Minute, "the wait to start its timer", func() bool { return slow.historyHas(t, "history-bg-cancel", enumspb.EVENT_TYPE_TIMER_STARTED) })
-	if err := slow.client.CancelWorkflow(context.Background(), "history-bg-cancel", ""); err != nil {
+	if err := slow.Client.CancelWorkflow(context.Background(), "history-bg-cancel", ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := cancelled.Get(testContext(t, time.Minute), nil); !temporal.IsCanceledError(err) {
@@ -324,7 +324,7 @@ func TestRecordedHistoriesReplay(t *testing.T) {
 	hookbridgeworker.RegisterWorkflows(replayer, &workflows.EventWorkflows{})
 	for name, r := range histories {
 		history := &historypb.History{}
-		it := r.s.client.GetWorkflowHistory(context.Background(), r.id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		it := r.s.Client.GetWorkflowHistory(context.Background(), r.id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
 			event, err := it.Next()
 			if err != nil {

@@ -86,7 +86,7 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 	phase("matching SIGKILLed, back after 3 s")
 	steadyEvents := steady.finish(prodRate*int(prodSteady/time.Second), time.Until(steadyBegan.Add(prodSteady)))
 	emitted = append(emitted, steadyEvents...)
-	if err := s.sim.WaitIdle(testContext(t, 2*time.Minute)); err != nil {
+	if err := s.Sim.WaitIdle(testContext(t, 2*time.Minute)); err != nil {
 		t.Fatalf("steady deliveries not done: %v", err)
 	}
 	s.waitEventsClosed(t, steadyEvents)
@@ -100,19 +100,19 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 
 	// A backlog, drained after the worker restarts; PostgreSQL restarts
 	// meanwhile.
-	workerMetrics := scrape(t, s.workerMetrics)
+	workerMetrics := scrape(t, s.WorkerMetrics)
 	if err := s.worker.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	backlog := make([]openaisim.Delivery, 0, prodBacklog)
 	for i := range prodBacklog {
-		d, err := s.sim.Emit(steadyTypes[i%len(steadyTypes)], "")
+		d, err := s.Sim.Emit(steadyTypes[i%len(steadyTypes)], "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		backlog = append(backlog, d)
 	}
-	if err := s.sim.WaitIdle(testContext(t, 3*time.Minute)); err != nil {
+	if err := s.Sim.WaitIdle(testContext(t, 3*time.Minute)); err != nil {
 		t.Fatalf("backlog deliveries not done: %v", err)
 	}
 	emitted = append(emitted, backlog...)
@@ -120,7 +120,7 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 	drainBegan := time.Now()
 	s.startWorker()
 	pause(3 * time.Second)
-	if err := s.cluster.RestartPostgres(testContext(t, time.Minute), 5*time.Second); err != nil {
+	if err := s.Cluster.RestartPostgres(testContext(t, time.Minute), 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	phase("PostgreSQL restarted under load (5 s down)")
@@ -137,7 +137,7 @@ func TestProductionTemporalLosesNothing(t *testing.T) {
 		}
 	}
 	phase("the %d events that met the outages completed once OpenAI recovered", len(outages))
-	workerMetrics += scrape(t, s.workerMetrics)
+	workerMetrics += scrape(t, s.WorkerMetrics)
 	for _, reason := range []string{"unavailable", "access_denied"} {
 		if n, _ := sum(workerMetrics, "hookbridge_openai_errors_total", `reason="`+reason+`"`); n == 0 {
 			t.Errorf("hookbridge_openai_errors_total{reason=%q} = 0 across the worker's runs, want the outage counted", reason)
@@ -176,7 +176,7 @@ func (s *stack) everyFamily(t *testing.T, prefix string) []openaisim.Delivery {
 	t.Helper()
 	var emitted []openaisim.Delivery
 	for _, eventType := range eventTypes {
-		d, err := s.sim.Emit(eventType, "")
+		d, err := s.Sim.Emit(eventType, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,11 +201,11 @@ func (s *stack) everyFamily(t *testing.T, prefix string) []openaisim.Delivery {
 // webhook-id.
 func (s *stack) outage(t *testing.T, eventType, objectID string, status int) string {
 	t.Helper()
-	if _, err := s.sim.Seed(eventType, objectID); err != nil {
+	if _, err := s.Sim.Seed(eventType, objectID); err != nil {
 		t.Fatal(err)
 	}
-	s.sim.FailFor(objectID, prodOutage, status)
-	d, err := s.sim.Emit(eventType, objectID)
+	s.Sim.FailFor(objectID, prodOutage, status)
+	d, err := s.Sim.Emit(eventType, objectID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,11 +215,11 @@ func (s *stack) outage(t *testing.T, eventType, objectID string, status int) str
 // crash SIGKILLs one Temporal service and restarts it down later.
 func (s *stack) crash(t *testing.T, svc cluster.Service, down time.Duration) {
 	t.Helper()
-	if err := s.cluster.Kill(svc); err != nil {
+	if err := s.Cluster.Kill(svc); err != nil {
 		t.Fatal(err)
 	}
 	pause(down)
-	if err := s.cluster.Restart(testContext(t, 2*time.Minute), svc); err != nil {
+	if err := s.Cluster.Restart(testContext(t, 2*time.Minute), svc); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -230,7 +230,7 @@ func (s *stack) crash(t *testing.T, svc cluster.Service, down time.Duration) {
 // until they count a marker request it makes first.
 func (s *stack) clusterCounters(t *testing.T) (visibility, requests float64) {
 	t.Helper()
-	byOperation, err := s.cluster.FrontendRequests(testContext(t, 30*time.Second))
+	byOperation, err := s.Cluster.FrontendRequests(testContext(t, 30*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func (s *stack) resultWithin(t *testing.T, webhookID string, timeout time.Durati
 	t.Helper()
 	ctx := testContext(t, timeout)
 	var res hookbridge.EventResult
-	if err := s.client.GetWorkflow(ctx, webhookID, "").Get(ctx, &res); err != nil {
+	if err := s.Client.GetWorkflow(ctx, webhookID, "").Get(ctx, &res); err != nil {
 		t.Errorf("workflow %s: %v", webhookID, err)
 	}
 	return res
@@ -281,7 +281,7 @@ func (s *stack) checkEveryDeliveryHeldOnce(t *testing.T, emitted []openaisim.Del
 	defer errs.flush()
 	delivered := map[string]bool{}
 	duplicates := 0
-	for _, d := range s.sim.Deliveries() {
+	for _, d := range s.Sim.Deliveries() {
 		if d.State != openaisim.DeliveryDelivered {
 			errs.errorf("undelivered", "delivery %s (%s) is %s after %d attempts", d.WebhookID, d.Type, d.State, len(d.Attempts))
 		}

@@ -52,11 +52,11 @@ func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
 			}
 		},
 	})
-	stagingURL := s.receiverURL + "/staging"
+	stagingURL := s.ReceiverURL + "/staging"
 	cli := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(binDir, "hookbridge"), append([]string{"endpoint"}, args...)...)
-		cmd.Env = s.env
+		cmd.Env = s.Env
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("hookbridge endpoint %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -89,7 +89,7 @@ func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
 	// its objects are read with its key.
 	emit := func(what string) hookbridge.EventResult {
 		t.Helper()
-		d, err := s.sim.EmitIn("staging", "response.completed", "")
+		d, err := s.Sim.EmitIn("staging", "response.completed", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
 
 	// Isolation: another project's key cannot read staging's response, and
 	// each path accepts only its project's secret.
-	other := openai.NewClient(option.WithBaseURL(s.simURL+"/v1"), option.WithAPIKey("sk-e2e"), option.WithMaxRetries(0))
+	other := openai.NewClient(option.WithBaseURL(s.SimURL+"/v1"), option.WithAPIKey("sk-e2e"), option.WithMaxRetries(0))
 	_, err := other.Responses.Get(context.Background(), res.ID, responses.ResponseGetParams{})
 	var apiErr *openai.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
@@ -114,7 +114,7 @@ func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
 	body := eventBody("evt_cross", "response.completed", res.ID)
 	for _, tt := range []struct {
 		url, secret string
-	}{{stagingURL, secret}, {s.receiverURL, stagingSecret}} {
+	}{{stagingURL, secret}, {s.ReceiverURL, stagingSecret}} {
 		h, err := signing.Headers(tt.secret, "wh_cross_"+filepath.Base(tt.url), time.Now(), []byte(body))
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +123,7 @@ func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
 			t.Errorf("POST %s signed with the other project's secret: %d, want 400", tt.url, a.status)
 		}
 	}
-	if a := s.deliverTo(t, s.receiverURL+"/prod", http.Header{}, body); a.status != http.StatusNotFound {
+	if a := s.deliverTo(t, s.ReceiverURL+"/prod", http.Header{}, body); a.status != http.StatusNotFound {
 		t.Errorf("a project not served: %d, want 404", a.status)
 	}
 
@@ -140,7 +140,7 @@ func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
 		t.Fatalf("after rotate --keep-old the file holds %d secrets, want the new, the old and the placeholder", len(rotated))
 	}
 	emit("during the overlap")
-	s.sim.ExpireOldSecret(id)
+	s.Sim.ExpireOldSecret(id)
 	cli("prune", id, "--project", "staging")
 	if got := readLines(t, secretsFile); len(got) != 1 || got[0] != rotated[0] {
 		t.Fatalf("after prune the file holds %d secrets, want the new one alone", len(got))
@@ -155,7 +155,7 @@ func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
 	if out := cli("list", "--project", "staging"); strings.Contains(out, id) {
 		t.Errorf("the endpoint is still listed after delete:\n%s", out)
 	}
-	for _, d := range s.sim.Deliveries() {
+	for _, d := range s.Sim.Deliveries() {
 		if !d.Test && d.State != openaisim.DeliveryDelivered {
 			t.Errorf("delivery %s (%s, project %q) is %s", d.WebhookID, d.Type, d.Project, d.State)
 		}

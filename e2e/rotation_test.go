@@ -123,7 +123,7 @@ func TestSecretRotationUnderLoadRefusesNothingValid(t *testing.T) {
 	if s.receiver.PID() != receiverPID || s.receiver.HasExited() {
 		t.Error("the receiver restarted during the rotation")
 	}
-	if n, _ := sum(scrape(t, s.receiverMetrics), "hookbridge_secret_loaded"); n != 1 {
+	if n, _ := sum(scrape(t, s.ReceiverMetrics), "hookbridge_secret_loaded"); n != 1 {
 		t.Errorf("hookbridge_secret_loaded = %v, want 1 (the file's content in use)", n)
 	}
 }

@@ -72,7 +72,7 @@ func (s *stack) downloads(t *testing.T, batchID string) map[string]int {
 	n := map[string]int{}
 	for _, id := range []string{b.OutputFileID, b.ErrorFileID} {
 		if id != "" {
-			n[id] = s.sim.Calls(http.MethodGet, "/v1/files/"+id+"/content")
+			n[id] = s.Sim.Calls(http.MethodGet, "/v1/files/"+id+"/content")
 		}
 	}
 	return n

@@ -8,19 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -29,41 +21,26 @@ import (
 	"github.com/hookbridge/hookbridge/internal/devserver"
 	"github.com/hookbridge/hookbridge/internal/freeport"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
-	"github.com/hookbridge/hookbridge/internal/payload"
 	"github.com/hookbridge/hookbridge/internal/proc"
 	"github.com/hookbridge/hookbridge/internal/signing"
+	sut "github.com/hookbridge/hookbridge/internal/stack"
 	"github.com/hookbridge/hookbridge/receiver"
 )
 
 const (
-	secret    = "whsec_ZTJlLXRlc3Qtc2VjcmV0LW9mLWF0LWxlYXN0LTI0LWJ5dGVz"
-	taskQueue = "openai-webhooks"
+	secret    = sut.Secret
+	taskQueue = hookbridge.DefaultTaskQueue
 )
 
-// stack is one whole hookbridge installation on loopback: Temporal (a dev
-// server, or a stock cluster), simulator, receiver and worker, all stopped
-// when the test ends.
+// stack is one whole hookbridge installation on loopback (internal/stack):
+// Temporal (a dev server, or a stock cluster), simulator, receiver and
+// worker, all stopped when the test ends.
 type stack struct {
-	t *testing.T
-	// temporal is the dev server, cluster the stock cluster: one is nil.
-	temporal    *devserver.Server
-	cluster     *cluster.Cluster
-	client      client.Client
-	sim         *openaisim.Server
-	simURL      string
-	receiverURL string
-	// receiverMetrics and workerMetrics are the processes' /metrics URLs.
-	receiverMetrics, workerMetrics string
-	blobDir                        string
-	env                            []string
-	receiver                       *proc.Process
-	worker                         *proc.Process
-	logs                           *syncBuffer
-	// receiverEnv is the receiver's environment: env, and what
-	// stackOptions.receiverTemporal changes.
-	receiverEnv []string
-	// bin holds the receiver and worker binaries the stack runs.
-	bin string
+	*sut.Stack
+	t        *testing.T
+	receiver *proc.Process
+	worker   *proc.Process
+	logs     *syncBuffer
 }
 
 type stackOptions struct {
@@ -99,80 +76,50 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	t.Helper()
 	// A stock cluster takes a minute or more to start on a busy machine.
 	ctx := testContext(t, 3*time.Minute)
-	s := &stack{t: t, logs: &syncBuffer{}, blobDir: t.TempDir(), bin: cmp.Or(opts.bin, binDir)}
+	s := &stack{t: t, logs: &syncBuffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("process logs:\n%s", s.logs.String())
 		}
 	})
-
-	address := s.startTemporal(ctx, opts)
-	clientOpts := opts.client
-	clientOpts.HostPort = address
-	// The processes' data converter: the test starts hookbridge workflows too.
-	clientOpts.DataConverter = payload.Converter()
-	c, err := client.Dial(clientOpts)
+	st, err := sut.Start(ctx, sut.Options{
+		Cluster:          s.startCluster(ctx, opts.cluster),
+		DevServer:        devserver.Options{Headless: !opts.ui},
+		Client:           opts.client,
+		Sim:              opts.sim,
+		Bin:              cmp.Or(opts.bin, binDir),
+		Env:              append([]string{"OPENAI_API_KEY=sk-e2e", "LOG_LEVEL=debug"}, opts.env...),
+		SimEnv:           opts.simEnv,
+		ReceiverEnv:      opts.receiverEnv,
+		ReceiverTemporal: opts.receiverTemporal,
+		Log:              s.logs,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.Close)
-	s.client = c
-
-	port := freePort(t)
-	s.receiverMetrics = "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/metrics"
-	s.workerMetrics = "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/metrics"
-	s.receiverURL = "http://127.0.0.1:" + strconv.Itoa(port) + "/webhook"
-	simOpts := opts.sim
-	simOpts.WebhookURL, simOpts.WebhookSecret = s.receiverURL, secret
-	s.sim = openaisim.New(simOpts)
-	simServer := httptest.NewServer(s.sim)
-	t.Cleanup(func() { s.sim.Close(); simServer.Close() })
-	s.simURL = simServer.URL
-
-	s.env = append(os.Environ(),
-		"TEMPORAL_ADDRESS="+address,
-		"TEMPORAL_NAMESPACE=default",
-		"TEMPORAL_TASK_QUEUE="+taskQueue,
-		"OPENAI_WEBHOOK_SECRET="+secret,
-		"OPENAI_API_KEY=sk-e2e",
-		"OPENAI_BASE_URL="+simServer.URL+"/v1",
-		"RECEIVER_ADDR=127.0.0.1:"+strconv.Itoa(port),
-		"BLOB_URL=file://"+s.blobDir,
-		"LOG_LEVEL=debug",
-		"RECEIVER_METRICS_ADDR="+strings.TrimSuffix(strings.TrimPrefix(s.receiverMetrics, "http://"), "/metrics"),
-		"WORKER_METRICS_ADDR="+strings.TrimSuffix(strings.TrimPrefix(s.workerMetrics, "http://"), "/metrics"),
-	)
-	s.env = append(s.env, opts.env...)
-	if opts.simEnv != nil {
-		s.env = append(s.env, opts.simEnv(s.simURL)...)
-	}
-	// The last value of a variable wins.
-	s.receiverEnv = append(slices.Clip(s.env), opts.receiverEnv...)
-	if opts.receiverTemporal != nil {
-		s.receiverEnv = append(s.receiverEnv, "TEMPORAL_ADDRESS="+opts.receiverTemporal(address))
-	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Log(err)
+		}
+	})
+	s.Stack = st
 	s.startWorker()
 	s.startReceiver()
 	return s
 }
 
-// startTemporal starts the dev server or the cluster and returns its address.
-func (s *stack) startTemporal(ctx context.Context, opts stackOptions) string {
+// startCluster starts the stock cluster of opts, with hookbridge's search
+// attributes, stopped when the test ends; with nil opts it returns nil.
+func (s *stack) startCluster(ctx context.Context, opts *cluster.Options) *cluster.Cluster {
 	s.t.Helper()
-	if opts.cluster == nil {
-		temporal, err := devserver.Start(ctx, devserver.Options{Headless: !opts.ui, DBFile: filepath.Join(s.t.TempDir(), "temporal.db")})
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		s.t.Cleanup(func() { _ = temporal.Stop() })
-		s.temporal = temporal
-		return temporal.Address()
+	if opts == nil {
+		return nil
 	}
 	var attrs []string
 	for _, k := range hookbridge.SearchAttributeKeys {
 		attrs = append(attrs, k.GetName())
 	}
-	clusterOpts := *opts.cluster
+	clusterOpts := *opts
 	clusterOpts.SearchAttributes, clusterOpts.Log, clusterOpts.LogPrefix = attrs, s.logs, "[temporal] "
 	c, err := cluster.Start(ctx, clusterOpts)
 	if err != nil {
@@ -183,48 +130,27 @@ func (s *stack) startTemporal(ctx context.Context, opts stackOptions) string {
 			s.t.Error(err)
 		}
 	})
-	s.cluster = c
-	return c.Address()
+	return c
 }
 
 // startReceiver starts the receiver and waits until it is ready.
 func (s *stack) startReceiver() {
 	s.t.Helper()
-	s.receiver = s.start("receiver", s.receiverEnv)
-	base := s.receiverURL[:len(s.receiverURL)-len("/webhook")]
-	waitFor(s.t, 30*time.Second, "receiver ready", func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-}
-
-// startWorker starts the worker and waits until it polls the task queue:
-// the server lists a poller with its identity (the SDK's default,
-// "<pid>@<host>"), not only those of workers that ran before.
-func (s *stack) startWorker() {
-	s.t.Helper()
-	s.worker = s.start("worker", s.env)
-	identity := strconv.Itoa(s.worker.PID()) + "@"
-	waitFor(s.t, 30*time.Second, "worker polling", func() bool {
-		resp, err := s.client.DescribeTaskQueue(context.Background(), taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-		return err == nil && slices.ContainsFunc(resp.GetPollers(), func(p *taskqueuepb.PollerInfo) bool {
-			return strings.HasPrefix(p.GetIdentity(), identity)
-		})
-	})
-}
-
-func (s *stack) start(name string, env []string) *proc.Process {
-	s.t.Helper()
-	p, err := proc.Start(proc.Options{Path: filepath.Join(s.bin, name), Env: env, Log: s.logs, Prefix: "[" + name + "] "})
+	p, err := s.StartReceiver(context.Background())
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.t.Cleanup(func() { _ = p.Stop(10 * time.Second) })
-	return p
+	s.receiver = p
+}
+
+// startWorker starts the worker and waits until it polls the task queue.
+func (s *stack) startWorker() {
+	s.t.Helper()
+	p, err := s.StartWorker(context.Background())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.worker = p
 }
 
 // answer is what the receiver said to one delivery.
@@ -252,7 +178,7 @@ func (s *stack) post(t *testing.T, webhookID, body string) answer {
 // deliver posts one delivery with OpenAI's few-second acknowledgement
 // window; it is safe to call from any goroutine.
 func (s *stack) deliver(h http.Header, body string) (answer, error) {
-	return deliverAt(s.receiverURL, h, body)
+	return deliverAt(s.ReceiverURL, h, body)
 }
 
 // deliverAt posts one delivery to url, as deliver does.
@@ -285,7 +211,7 @@ func (s *stack) result(t *testing.T, webhookID string) hookbridge.EventResult {
 	waitFor(t, 30*time.Second, "workflow "+webhookID+" to start", func() bool { return s.exists(t, webhookID) })
 	ctx := testContext(t, time.Minute)
 	var res hookbridge.EventResult
-	if err := s.client.GetWorkflow(ctx, webhookID, "").Get(ctx, &res); err != nil {
+	if err := s.Client.GetWorkflow(ctx, webhookID, "").Get(ctx, &res); err != nil {
 		t.Fatalf("workflow %s: %v", webhookID, err)
 	}
 	return res
@@ -294,7 +220,7 @@ func (s *stack) result(t *testing.T, webhookID string) hookbridge.EventResult {
 // exists reports whether Temporal holds a workflow with this ID.
 func (s *stack) exists(t *testing.T, workflowID string) bool {
 	t.Helper()
-	_, err := describe(s.client, workflowID)
+	_, err := describe(s.Client, workflowID)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
 		return false
@@ -317,11 +243,11 @@ func describe(c client.Client, workflowID string) (*workflowservice.DescribeWork
 // count returns the number of executions visibility lists for query.
 func (s *stack) count(t *testing.T, query string) int {
 	t.Helper()
-	resp, err := s.client.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+	n, err := s.Count(context.Background(), query)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return int(resp.GetCount())
+	return int(n)
 }
 
 func eventBody(eventID, eventType, objectID string) string {

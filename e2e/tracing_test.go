@@ -48,7 +48,7 @@ func TestTracingFromWebhookToOpenAI(t *testing.T) {
 	otlp := otlptest.New(t)
 	s := newStack(t, stackOptions{env: otlpEnv(otlp)})
 	for _, id := range []string{"resp_traced", "resp_unsampled"} {
-		if _, err := s.sim.Seed("response.completed", id); err != nil {
+		if _, err := s.Sim.Seed("response.completed", id); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,7 +21,7 @@ func TestTemporalUIShowsTheEventWorkflow(t *testing.T) {
 		t.Fatalf("chromium is needed for the UI test (`make test` installs Debian's package): %v", err)
 	}
 	s := newStack(t, stackOptions{ui: true})
-	if _, err := s.sim.Seed("batch.completed", "batch_ui"); err != nil {
+	if _, err := s.Sim.Seed("batch.completed", "batch_ui"); err != nil {
 		t.Fatal(err)
 	}
 	const id = "wh_ui_page"
@@ -47,7 +47,7 @@ func TestTemporalUIShowsTheEventWorkflow(t *testing.T) {
 	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(func(string, ...any) {}))
 	defer cancel()
 
-	page := s.temporal.UIURL() + "/namespaces/default/workflows/" + id
+	page := s.DevServer.UIURL() + "/namespaces/default/workflows/" + id
 	if err := chromedp.Run(ctx, chromedp.Navigate(page)); err != nil {
 		t.Fatal(err)
 	}

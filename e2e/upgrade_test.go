@@ -153,7 +153,7 @@ func upgradeFrom(t *testing.T, r release.Release, oldBin string) {
 			"HOOKBRIDGE_ROUTES=response.*=" + upgradeRouteWorkflow + "@" + upgradeRouteQueue,
 		},
 	})
-	routedWorker := worker.New(s.client, upgradeRouteQueue, worker.Options{})
+	routedWorker := worker.New(s.Client, upgradeRouteQueue, worker.Options{})
 	routedWorker.RegisterWorkflowWithOptions(func(workflow.Context, json.RawMessage) error { return nil }, workflow.RegisterOptions{Name: upgradeRouteWorkflow})
 	if err := routedWorker.Start(); err != nil {
 		t.Fatal(err)
@@ -165,14 +165,14 @@ func upgradeFrom(t *testing.T, r release.Release, oldBin string) {
 	for _, eventType := range []string{"response.completed", "batch.completed", "fine_tuning.job.succeeded",
 		"agent.environment.ready", "agent.session.idle", "safety.alert.created", "safety.warning_issued", "video.completed"} {
 		id := "upgrade_" + strings.ReplaceAll(eventType, ".", "_")
-		if _, err := s.sim.Seed(eventType, id); err != nil {
+		if _, err := s.Sim.Seed(eventType, id); err != nil {
 			t.Fatal(err)
 		}
-		s.sim.FailFor(id, 10*time.Minute, http.StatusServiceUnavailable)
+		s.Sim.FailFor(id, 10*time.Minute, http.StatusServiceUnavailable)
 		w.outages[s.emit(t, &w, eventType, id)] = id
 	}
 	// Storing batch files through an outage of the files API.
-	seeded, err := s.sim.Seed("batch.completed", "upgrade_batch_files")
+	seeded, err := s.Sim.Seed("batch.completed", "upgrade_batch_files")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func upgradeFrom(t *testing.T, r release.Release, oldBin string) {
 	if err := json.Unmarshal(seeded.(json.RawMessage), &batch); err != nil || batch.OutputFileID == "" {
 		t.Fatalf("seeded batch %s: %v", seeded, err)
 	}
-	s.sim.FailFor(batch.OutputFileID, 10*time.Minute, http.StatusServiceUnavailable)
+	s.Sim.FailFor(batch.OutputFileID, 10*time.Minute, http.StatusServiceUnavailable)
 	w.outages[s.emit(t, &w, "batch.completed", "upgrade_batch_files")] = batch.OutputFileID
 	// Handled before the upgrade, routed by the old release; a type no
 	// release knows; an incoming call.
@@ -214,7 +214,7 @@ func upgradeFrom(t *testing.T, r release.Release, oldBin string) {
 	s.carryOver(t)
 	s.emit(t, &w, "realtime.call.incoming", "")
 	for _, object := range w.outages {
-		s.sim.FailNext(object, 0, 0, 0)
+		s.Sim.FailNext(object, 0, 0, 0)
 	}
 
 	s.waitAllClosed(t, upgradeTakeover+2*time.Minute, len(w.deliveries)+len(w.waits))
@@ -233,7 +233,7 @@ func upgradeFrom(t *testing.T, r release.Release, oldBin string) {
 			t.Errorf("%s (%s about %s): outcome %q, want the object retrieved once OpenAI recovered", id, w.deliveries[id].Type, object, res.Outcome)
 		}
 	}
-	if err := s.sim.WaitIdle(testContext(t, time.Minute)); err != nil {
+	if err := s.Sim.WaitIdle(testContext(t, time.Minute)); err != nil {
 		t.Fatalf("deliveries not done: %v", err)
 	}
 	s.checkUpgraded(t, w)
@@ -243,7 +243,7 @@ func upgradeFrom(t *testing.T, r release.Release, oldBin string) {
 // and records the delivery.
 func (s *stack) emit(t *testing.T, w *inFlight, eventType, objectID string) string {
 	t.Helper()
-	d, err := s.sim.Emit(eventType, objectID)
+	d, err := s.Sim.Emit(eventType, objectID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func (s *stack) emit(t *testing.T, w *inFlight, eventType, objectID string) stri
 // trainingFile uploads a fine-tuning training file to the simulator.
 func (s *stack) trainingFile(t *testing.T) string {
 	t.Helper()
-	seeded, err := s.sim.Seed("fine_tuning.job.succeeded", "")
+	seeded, err := s.Sim.Seed("fine_tuning.job.succeeded", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func (s *stack) waitInFlight(t *testing.T, w inFlight) {
 // closed reports whether a workflow exists and has closed.
 func (s *stack) closed(t *testing.T, workflowID string) bool {
 	t.Helper()
-	d, err := describe(s.client, workflowID)
+	d, err := describe(s.Client, workflowID)
 	return err == nil && d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 }
 
@@ -313,7 +313,7 @@ func (s *stack) closed(t *testing.T, workflowID string) bool {
 // the poll they wait on once their object exists.
 func (s *stack) historyHas(t *testing.T, workflowID string, eventType enumspb.EventType) bool {
 	t.Helper()
-	it := s.client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := s.Client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
@@ -331,7 +331,7 @@ func (s *stack) callsAbout(objectID string) int {
 	n := 0
 	for _, prefix := range []string{"/v1/responses/", "/v1/batches/", "/v1/fine_tuning/jobs/", "/v1/files/",
 		"/v1/agents/environments/", "/v1/agents/sessions/", "/v1/safety/alerts/", "/v1/safety/cases/", "/v1/videos/"} {
-		n += s.sim.Calls("", prefix+objectID)
+		n += s.Sim.Calls("", prefix+objectID)
 	}
 	return n
 }
@@ -347,7 +347,7 @@ func (s *stack) replaceProcesses(t *testing.T, bin string) {
 	if err := s.worker.Stop(15 * time.Second); err != nil {
 		t.Logf("old worker: %v", err)
 	}
-	s.bin = bin
+	s.Bin = bin
 	s.startWorker()
 	s.startReceiver()
 }
@@ -358,7 +358,7 @@ func (s *stack) replaceProcesses(t *testing.T, bin string) {
 func (s *stack) carryOver(t *testing.T) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "hookbridge"), "upgrade")
-	cmd.Env = s.env
+	cmd.Env = s.Env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("hookbridge upgrade: %v\n%s", err, out)
@@ -413,7 +413,7 @@ func (s *stack) resetByUpgrade(t *testing.T, ex *workflowpb.WorkflowExecutionInf
 	if ex.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
 		return false
 	}
-	it := s.client.GetWorkflowHistory(context.Background(), ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	it := s.Client.GetWorkflowHistory(context.Background(), ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
@@ -440,7 +440,7 @@ var notOfCode = map[enumspb.WorkflowTaskFailedCause]bool{
 // history that is one of its code, or "".
 func workflowTaskFailure(t *testing.T, s *stack, workflowID, runID string) string {
 	t.Helper()
-	it := s.client.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	it := s.Client.GetWorkflowHistory(context.Background(), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {

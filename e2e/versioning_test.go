@@ -35,11 +35,11 @@ func TestClusterBlueGreenUpgrade(t *testing.T) {
 		sim:     sim,
 		env:     []string{"LOG_LEVEL=info", "TEMPORAL_DEPLOYMENT_NAME=" + blueGreenDeployment, "TEMPORAL_WORKER_BUILD_ID=A"},
 	})
-	deployment := s.client.WorkerDeploymentClient().GetHandle(blueGreenDeployment)
+	deployment := s.Client.WorkerDeploymentClient().GetHandle(blueGreenDeployment)
 	makeCurrent(t, deployment, "A")
 	wait := s.run(t, hookbridge.BackgroundResponseWorkflow, "bluegreen-wait", hello(3600))
 	waitFor(t, time.Minute, "the wait on A", func() bool {
-		info, err := describe(s.client, wait.GetID())
+		info, err := describe(s.Client, wait.GetID())
 		v := info.GetWorkflowExecutionInfo().GetVersioningInfo()
 		return err == nil && v.GetBehavior() == enumspb.VERSIONING_BEHAVIOR_AUTO_UPGRADE && v.GetDeploymentVersion().GetBuildId() == "A"
 	})
@@ -47,11 +47,11 @@ func TestClusterBlueGreenUpgrade(t *testing.T) {
 	var inFlight []openaisim.Delivery
 	for i := range 4 {
 		id := fmt.Sprintf("resp_bluegreen_%d", i)
-		if _, err := s.sim.Seed("response.completed", id); err != nil {
+		if _, err := s.Sim.Seed("response.completed", id); err != nil {
 			t.Fatal(err)
 		}
-		s.sim.FailFor(id, 10*time.Minute, http.StatusServiceUnavailable)
-		d, err := s.sim.Emit("response.completed", id)
+		s.Sim.FailFor(id, 10*time.Minute, http.StatusServiceUnavailable)
+		d, err := s.Sim.Emit("response.completed", id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -59,33 +59,33 @@ func TestClusterBlueGreenUpgrade(t *testing.T) {
 	}
 	for _, d := range inFlight {
 		waitFor(t, time.Minute, "event "+d.WebhookID+" retrying on A", func() bool {
-			return s.buildOf(d.WebhookID) == "A" && s.sim.Calls(http.MethodGet, "/v1/responses/"+d.ObjectID) > 0
+			return s.buildOf(d.WebhookID) == "A" && s.Sim.Calls(http.MethodGet, "/v1/responses/"+d.ObjectID) > 0
 		})
 	}
 
 	workerA := s.worker
-	s.env = append(s.env, "TEMPORAL_WORKER_BUILD_ID=B", "WORKER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)))
+	s.Env = append(s.Env, "TEMPORAL_WORKER_BUILD_ID=B", "WORKER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(freePort(t)))
 	s.startWorker()
 	makeCurrent(t, deployment, "B")
-	if info, err := describe(s.client, wait.GetID()); err != nil || info.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if info, err := describe(s.Client, wait.GetID()); err != nil || info.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t.Fatalf("the wait is not pending when B becomes current (%v): the test did not exercise its upgrade", err)
 	}
 
 	var after []openaisim.Delivery
 	for range 4 {
-		d, err := s.sim.Emit("response.completed", "")
+		d, err := s.Sim.Emit("response.completed", "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		after = append(after, d)
 	}
 	s.waitEventsClosed(t, after)
-	s.sim.ClearFaults()
+	s.Sim.ClearFaults()
 	s.waitEventsClosed(t, inFlight)
 	if res := get[hookbridge.BackgroundResponseResult](t, wait); res.Status != "completed" || res.CompletedVia != hookbridge.ViaWebhook {
 		t.Errorf("the wait: %+v, want completed via its webhook", res)
 	}
-	if info, err := describe(s.client, wait.GetID()); err != nil || info.GetWorkflowExecutionInfo().GetVersioningInfo().GetDeploymentVersion().GetBuildId() != "B" {
+	if info, err := describe(s.Client, wait.GetID()); err != nil || info.GetWorkflowExecutionInfo().GetVersioningInfo().GetDeploymentVersion().GetBuildId() != "B" {
 		t.Errorf("the wait finished on %v (%v), want build B: auto-upgraded", info.GetWorkflowExecutionInfo().GetVersioningInfo(), err)
 	}
 	if failure := workflowTaskFailure(t, s, wait.GetID(), ""); failure != "" {
@@ -129,7 +129,7 @@ func makeCurrent(t *testing.T, deployment client.WorkerDeploymentHandle, buildID
 
 // buildOf is the build ID of the version a workflow is pinned to, or "".
 func (s *stack) buildOf(workflowID string) string {
-	resp, err := describe(s.client, workflowID)
+	resp, err := describe(s.Client, workflowID)
 	if err != nil {
 		return ""
 	}

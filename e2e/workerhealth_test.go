@@ -24,7 +24,7 @@ import (
 // staying up without polling (an orchestrator restarts only what exits).
 func TestWorkerHealthAndItsExitWhenTheNamespaceIsDeleted(t *testing.T) {
 	s := newStack(t, stackOptions{})
-	base := strings.TrimSuffix(s.workerMetrics, "/metrics")
+	base := strings.TrimSuffix(s.WorkerMetrics, "/metrics")
 	if status, body := probe(t, base+"/healthz"); status != http.StatusOK {
 		t.Errorf("worker /healthz = %d %v, want 200", status, body)
 	}
@@ -32,14 +32,14 @@ func TestWorkerHealthAndItsExitWhenTheNamespaceIsDeleted(t *testing.T) {
 	if status, body := probe(t, base+"/readyz"); status != http.StatusOK || body["status"] != "ready" {
 		t.Errorf("worker /readyz = %d %v, want 200 ready", status, body)
 	}
-	if v, ok := sum(scrape(t, s.workerMetrics), "hookbridge_worker_running"); !ok || v != 1 {
+	if v, ok := sum(scrape(t, s.WorkerMetrics), "hookbridge_worker_running"); !ok || v != 1 {
 		t.Errorf("hookbridge_worker_running = %v (present %v), want 1", v, ok)
 	}
 
 	// A second worker on a namespace of its own, which is then deleted.
 	const doomed = "doomed"
 	ctx := testContext(t, 3*time.Minute)
-	if _, err := s.client.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+	if _, err := s.Client.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
 		Namespace:                        doomed,
 		WorkflowExecutionRetentionPeriod: durationpb.New(72 * time.Hour),
 	}); err != nil {
@@ -48,7 +48,7 @@ func TestWorkerHealthAndItsExitWhenTheNamespaceIsDeleted(t *testing.T) {
 	metricsAddr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	w, err := proc.Start(proc.Options{
 		Path:   filepath.Join(binDir, "worker"),
-		Env:    append(s.env[:len(s.env):len(s.env)], "TEMPORAL_NAMESPACE="+doomed, "WORKER_METRICS_ADDR="+metricsAddr),
+		Env:    append(s.Env[:len(s.Env):len(s.Env)], "TEMPORAL_NAMESPACE="+doomed, "WORKER_METRICS_ADDR="+metricsAddr),
 		Log:    s.logs,
 		Prefix: "[worker of " + doomed + "] ",
 	})
@@ -61,7 +61,7 @@ func TestWorkerHealthAndItsExitWhenTheNamespaceIsDeleted(t *testing.T) {
 		return status == http.StatusOK
 	})
 
-	if _, err := s.client.OperatorService().DeleteNamespace(ctx, &operatorservice.DeleteNamespaceRequest{Namespace: doomed}); err != nil {
+	if _, err := s.Client.OperatorService().DeleteNamespace(ctx, &operatorservice.DeleteNamespaceRequest{Namespace: doomed}); err != nil {
 		t.Fatal(err)
 	}
 	deleted := time.Now()
@@ -85,7 +85,7 @@ func TestWorkerHealthAndItsExitWhenTheNamespaceIsDeleted(t *testing.T) {
 	}
 
 	// Without Temporal, the worker still lives but is not ready.
-	if err := s.temporal.Stop(); err != nil {
+	if err := s.DevServer.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "the worker to be not ready without Temporal", func() bool {
