@@ -416,7 +416,8 @@ func (s *Stack) WaitClosed(ctx context.Context, want int64, timeout time.Duratio
 // stack's files. It is safe on a half-started stack.
 func (s *Stack) Close() error {
 	var errs []error
-	for _, np := range s.procs {
+	// The last started first, so a receiver stops before the worker behind it.
+	for _, np := range slices.Backward(s.procs) {
 		errs = append(errs, s.stop(np))
 	}
 	s.procs = nil
