@@ -1,5 +1,5 @@
 // Package worker runs hookbridge's workflows and activities: on the event
-// workflows' task queue, and on the incoming calls' own.
+// workflows' task queue, and on the incoming calls' own, or on one of them.
 package worker
 
 import (
@@ -31,6 +31,9 @@ type Options struct {
 	// by a worker of its own so that no backlog delays a call. Default
 	// hookbridge.DefaultCallTaskQueue.
 	CallTaskQueue string
+	// Queues says which of the two task queues are polled. Default ""
+	// (AllQueues): both.
+	Queues Queues
 	// Routes start user workflows for matching events. Default none.
 	Routes []hookbridge.Route
 	// Calls says how incoming calls are answered. Default: rejected.
@@ -57,6 +60,36 @@ type Options struct {
 	// build. Default zero: unversioned, any worker of the queue takes any
 	// task.
 	Deployment worker.WorkerDeploymentVersion
+}
+
+// Queues names the task queues a worker polls.
+type Queues string
+
+const (
+	// AllQueues polls both task queues: one process runs everything.
+	AllQueues Queues = "all"
+	// EventQueue polls the event workflows' task queue alone.
+	EventQueue Queues = "events"
+	// CallQueue polls the incoming calls' task queue alone: a process of
+	// their own, whose CPU and Temporal connection no event backlog shares.
+	CallQueue Queues = "calls"
+)
+
+// PolledTaskQueues returns the task queues a worker of opts polls, the
+// event workflows' first, defaults filled in; an error for an unknown
+// Queues.
+func (opts Options) PolledTaskQueues() ([]string, error) {
+	events := cmp.Or(opts.TaskQueue, hookbridge.DefaultTaskQueue)
+	calls := cmp.Or(opts.CallTaskQueue, hookbridge.DefaultCallTaskQueue)
+	switch opts.Queues {
+	case "", AllQueues:
+		return slices.Compact([]string{events, calls}), nil
+	case EventQueue:
+		return []string{events}, nil
+	case CallQueue:
+		return []string{calls}, nil
+	}
+	return nil, fmt.Errorf("worker queues %q: want %q, %q or %q", string(opts.Queues), AllQueues, EventQueue, CallQueue)
 }
 
 // DefaultNamespaceCheckInterval is how often Run checks its namespace
@@ -102,25 +135,29 @@ func (s *Status) set(running bool) {
 // 86 events/s from a backlog with 8).
 const DefaultWorkflowTaskPollers = 8
 
-// New returns the workers of both task queues, the event workflows' first,
-// each with every hookbridge workflow and activity registered under the
-// names the receiver and the workflows use.
+// New returns the workers of the task queues opts.Queues names, the event
+// workflows' first, each with every hookbridge workflow and activity
+// registered under the names the receiver and the workflows use. It panics
+// on an unknown opts.Queues, as the SDK does on a malformed registration;
+// Run returns that error instead.
 func New(c client.Client, acts *activities.Activities, opts Options) []worker.Worker {
-	return newWorkers(c, acts, opts, nil)
+	ws, err := newWorkers(c, acts, opts, nil)
+	if err != nil {
+		panic(err)
+	}
+	return ws
 }
 
 // newWorkers is New; onFatal, when not nil, also gets each worker's fatal
 // error with its task queue.
-func newWorkers(c client.Client, acts *activities.Activities, opts Options, onFatal func(queue string, err error)) []worker.Worker {
-	if opts.TaskQueue == "" {
-		opts.TaskQueue = hookbridge.DefaultTaskQueue
-	}
-	if opts.CallTaskQueue == "" {
-		opts.CallTaskQueue = hookbridge.DefaultCallTaskQueue
+func newWorkers(c client.Client, acts *activities.Activities, opts Options, onFatal func(queue string, err error)) ([]worker.Worker, error) {
+	queues, err := opts.PolledTaskQueues()
+	if err != nil {
+		return nil, err
 	}
 	events := &workflows.EventWorkflows{Routes: opts.Routes, Calls: opts.Calls}
 	var ws []worker.Worker
-	for _, queue := range slices.Compact([]string{opts.TaskQueue, opts.CallTaskQueue}) {
+	for _, queue := range queues {
 		wo := sdkOptions(opts)
 		if onFatal != nil {
 			theirs := wo.OnFatalError
@@ -136,7 +173,7 @@ func newWorkers(c client.Client, acts *activities.Activities, opts Options, onFa
 		activities.Register(w, acts)
 		ws = append(ws, w)
 	}
-	return ws
+	return ws, nil
 }
 
 // sdkOptions are the SDK worker options that opts ask for: opts.Worker with
@@ -206,16 +243,18 @@ func Run(ctx context.Context, c client.Client, acts *activities.Activities, opts
 		default: // the first fatal error is the one that stops Run
 		}
 	}
-	ws := newWorkers(c, acts, opts, func(queue string, err error) {
+	ws, err := newWorkers(c, acts, opts, func(queue string, err error) {
 		report(fmt.Errorf("%w: the worker of task queue %q stopped: %w", ErrFatal, queue, err))
 	})
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, w := range ws {
 		if err := w.Start(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	var err error
 	if err = errors.Join(errs...); err != nil {
 		err = fmt.Errorf("start worker: %w", err)
 	} else {

@@ -107,18 +107,24 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	}
 	calls := callPolicy(cfg)
 	logCallPolicy(logger, calls)
-	logger.Info("worker running", "version", release.String(), "deployment", cfg.DeploymentName, "build_id", cfg.BuildID, "temporal", cfg.Address, "namespace", cfg.Namespace, "task_queue", cfg.TaskQueue, "call_task_queue", cfg.CallTaskQueue,
-		"projects", len(cfg.Projects), "blob_url", withoutQuery(cfg.BlobURL), "routes", len(cfg.Routes))
-	err = worker.Run(ctx, c, acts, worker.Options{
+	opts := worker.Options{
 		TaskQueue:     cfg.TaskQueue,
 		CallTaskQueue: cfg.CallTaskQueue,
+		Queues:        worker.Queues(cfg.Queues),
 		Routes:        cfg.Routes,
 		Calls:         calls,
 		Worker:        sdkworker.Options{WorkerStopTimeout: cfg.ShutdownTimeout},
 		Namespace:     cfg.Namespace,
 		Deployment:    cfg.Deployment(),
 		Status:        status,
-	})
+	}
+	polled, err := opts.PolledTaskQueues()
+	if err != nil {
+		return err
+	}
+	logger.Info("worker running", "version", release.String(), "deployment", cfg.DeploymentName, "build_id", cfg.BuildID, "temporal", cfg.Address, "namespace", cfg.Namespace,
+		"queues", cfg.Queues, "polls", polled, "projects", len(cfg.Projects), "blob_url", withoutQuery(cfg.BlobURL), "routes", len(cfg.Routes))
+	err = worker.Run(ctx, c, acts, opts)
 	if err != nil {
 		return err
 	}

@@ -7,12 +7,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookbridge/hookbridge/internal/config"
+	hbworker "github.com/hookbridge/hookbridge/worker"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -285,5 +287,47 @@ func TestWorkerDeploymentBothOrNeither(t *testing.T) {
 				t.Errorf("Deployment() = %+v, want %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestWorkerQueues(t *testing.T) {
+	for _, tc := range []struct {
+		value, want string
+		wantErr     bool
+	}{
+		{value: "", want: "all"}, // unset or empty: the default
+		{value: "all", want: "all"},
+		{value: "events", want: "events"},
+		{value: "calls", want: "calls"},
+		{value: "both", wantErr: true},
+		{value: "Calls", wantErr: true},
+		{value: "events,calls", wantErr: true},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			cfg, err := config.ParseWorker(map[string]string{"OPENAI_API_KEY": "sk", "HOOKBRIDGE_WORKER_QUEUES": tc.value})
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "HOOKBRIDGE_WORKER_QUEUES") || !strings.Contains(err.Error(), "all, events, calls") {
+					t.Errorf("err = %v, want one naming the variable and its values", err)
+				}
+				return
+			}
+			if err != nil || cfg.Queues != tc.want {
+				t.Errorf("Queues = %q, %v; want %q", cfg.Queues, err, tc.want)
+			}
+		})
+	}
+}
+
+// Every value the variable takes is one the worker knows, and the reverse.
+func TestWorkerQueuesAreTheWorkersOwn(t *testing.T) {
+	for _, q := range config.WorkerQueues {
+		if _, err := (hbworker.Options{Queues: hbworker.Queues(q)}).PolledTaskQueues(); err != nil {
+			t.Errorf("HOOKBRIDGE_WORKER_QUEUES=%s: the worker refuses it: %v", q, err)
+		}
+	}
+	for _, q := range []hbworker.Queues{hbworker.AllQueues, hbworker.EventQueue, hbworker.CallQueue} {
+		if !slices.Contains(config.WorkerQueues, string(q)) {
+			t.Errorf("hbworker.Queues %q is not a value of HOOKBRIDGE_WORKER_QUEUES", q)
+		}
 	}
 }
