@@ -146,12 +146,13 @@ test-cluster:
 # What deploy/ ships: docker-compose.yml loaded by the compose-spec loader
 # and the Dockerfile; the Helm chart rendered for several value sets, each
 # object decoded strictly into its Kubernetes type, and linted; the alert
-# rules' promtool unit tests; the dashboard's and rules' PromQL. No race
+# rules' promtool unit tests; the dashboard's and rules' PromQL; README's
+# event table against hookbridge.Kinds(). No race
 # detector: the checks are sequential, and Helm's packages are big to build
 # twice. (That the metrics they name exist is e2e's
 # TestDashboardAndAlertsWatchExportedMetrics.)
 test-deploy: promtool
-	@$(call stage,deployment checks (Helm chart, dashboard, alert rules),$(GO) test -count=1 -timeout 10m ./deploy)
+	@$(call stage,deployment and documentation checks (Helm chart, compose, dashboard, alert rules, README),$(GO) test -count=1 -timeout 10m ./deploy)
 
 fuzz:
 	@$(call stage,fuzzing $(FUZZ_TARGETS) for $(FUZZTIME) each,for target in $(FUZZ_TARGETS); do \

@@ -1,5 +1,6 @@
-// Package deploy holds the tests of what deploy/ ships: the Helm chart, the
-// Grafana dashboard and the Prometheus rules. It has no code of its own, so
+// Package deploy holds the tests of what deploy/ ships and of the docs: the
+// Helm chart, docker-compose.yml, the Dockerfile, the Grafana dashboard, the
+// Prometheus rules and README's event table. It has no code of its own, so
 // that only `go test ./deploy` compiles Helm and the Kubernetes API types.
 package deploy
 

@@ -1,4 +1,4 @@
-package hookbridge_test
+package deploy
 
 import (
 	"flag"
@@ -13,7 +13,7 @@ import (
 var updateReadme = flag.Bool("update-readme", false, "rewrite README.md's event table from hookbridge.Kinds and readmeRows")
 
 const (
-	eventTableStart = "<!-- event table: generated from hookbridge.Kinds and readme_test.go by `go test . -update-readme` -->\n"
+	eventTableStart = "<!-- event table: generated from hookbridge.Kinds and readme_test.go by `go test ./deploy -update-readme` -->\n"
 	eventTableEnd   = "<!-- end of event table -->\n"
 )
 
@@ -74,7 +74,7 @@ var readmeRows = map[hookbridge.ObjectKind]readmeRow{
 // The README's event table is hookbridge.Kinds, every type listed, with
 // readmeRows' prose for every row.
 func TestReadmeEventTableIsTheKindsTable(t *testing.T) {
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,12 +89,12 @@ func TestReadmeEventTableIsTheKindsTable(t *testing.T) {
 		return
 	}
 	if *updateReadme {
-		if err := os.WriteFile("README.md", []byte(before+eventTableStart+want+eventTableEnd+after), 0o644); err != nil {
+		if err := os.WriteFile("../README.md", []byte(before+eventTableStart+want+eventTableEnd+after), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Errorf("README.md's event table differs from hookbridge.Kinds; run `go test . -run ReadmeEventTable -update-readme`. Want:\n%s", want)
+	t.Errorf("README.md's event table differs from hookbridge.Kinds; run `go test ./deploy -run ReadmeEventTable -update-readme`. Want:\n%s", want)
 }
 
 // eventTable is the README's event table; it fails t for a row without
