@@ -18,13 +18,13 @@ import (
 const (
 	// prodOutage is how long OpenAI answers 503 (and, for other objects,
 	// 401) to some events: minutes of real time, far past any local retry.
-	prodOutage        = 3 * time.Minute
+	prodOutage        = 2 * time.Minute
 	prodOutageObjects = 8 // per kind of outage
 	// prodRate for prodSteady is the steady inflow, with the worker running.
 	prodRate   = 30
-	prodSteady = 60 * time.Second
+	prodSteady = 45 * time.Second
 	// prodBacklog events are put in while the worker is stopped.
-	prodBacklog = 2000
+	prodBacklog = 1000
 	// prodMaxVisibilityPerEvent bounds the visibility requests per event
 	// during the steady inflow: none is made per event.
 	prodMaxVisibilityPerEvent = 0.01
@@ -44,10 +44,10 @@ var steadyTypes = []string{
 // certificate of the test's CA, which the receiver and the worker verify
 // through TEMPORAL_TLS_SERVER_CA_CERT_PATH), as users run it in production.
 // Every event family and the ready-made workflows; duplicate deliveries; a
-// steady 30 events/s for a minute, during which history is SIGKILLed (10 s
-// down) and matching too; a 2,000-event backlog drained, during which
+// steady 30 events/s for 45 s, during which history is SIGKILLed (10 s
+// down) and matching too; a 1,000-event backlog drained, during which
 // PostgreSQL restarts; and all along, OpenAI answering 503 to some events
-// and 401 to others for three minutes. Afterwards every delivered event is
+// and 401 to others for two minutes. Afterwards every delivered event is
 // exactly one completed workflow with its object, nothing failed and
 // nothing runs, and the steady inflow made no visibility request per event.
 func TestProductionTemporalLosesNothing(t *testing.T) {
