@@ -275,6 +275,19 @@ func (s *Stack) SpawnWorker() (*proc.Process, error) {
 	return s.start("worker", "worker", s.Env)
 }
 
+// SpawnWorkerWith starts a second worker beside the stack's own, the
+// process called name, without waiting for it: the same configuration but
+// a metrics address of its own and the variables of env.
+func (s *Stack) SpawnWorkerWith(name string, env ...string) (*proc.Process, error) {
+	ports, err := freeport.Ports("127.0.0.1", 1)
+	if err != nil {
+		return nil, err
+	}
+	// The last value of a variable wins.
+	env = append(append(slices.Clip(s.Env), "WORKER_METRICS_ADDR=127.0.0.1:"+strconv.Itoa(ports[0])), env...)
+	return s.start("worker", name, env)
+}
+
 // StartWorker starts the worker and waits until it polls the task queue and
 // the call task queue if set: the server lists a poller with its identity
 // (the SDK's default, "<pid>@<host>"), not only those of workers that ran
