@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 
+	"github.com/hookbridge/hookbridge/internal/cluster"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 )
 
@@ -34,55 +35,74 @@ const (
 	callLifetime = 5 * time.Second
 )
 
-// calls is scenario 6, on a fresh dev server: incoming calls alone, then
-// the same calls while a backlog drains and other events flow.
+// callWorker names the calls-only worker process of the split run.
+const callWorker = "call worker"
+
+// calls is scenario 6, on fresh dev servers: incoming calls alone, then the
+// same calls while a backlog drains and other events flow, both ways.
 func (b *bench) calls(ctx context.Context) ([]section, error) {
 	if b.devDrain == nil {
 		return nil, errors.New("calls: scenario 4 measured no drain rate (run drain too)")
 	}
-	sys, err := b.newSystem(ctx, "calls", nil)
-	if err != nil {
-		return nil, err
-	}
-	defer sys.Close()
-	cr, err := b.measureCalls(ctx, sys, "calls", b.devDrain.rate())
+	cr, err := b.measureCalls(ctx, "calls", nil, b.devDrain.rate())
 	if err != nil {
 		return nil, err
 	}
 	b.devCalls = &cr
 	p := b.p
+	row := func(name string, r callRun) []string {
+		return append(r.row(name), times(r.lat.P99, cr.alone.lat.P99), check(r.lat.P99 < callTarget))
+	}
 	s := section{
 		Title: "6. Incoming calls",
 		Text: fmt.Sprintf("The OpenAI simulator emits %s at %d/s for %v (open loop) and its webhook sender delivers each event to the receiver, "+
 			"which starts `IncomingCall` on the call task queue; the worker answers with `HOOKBRIDGE_CALL_ANSWER` (accept) in a local activity. "+
 			"Latency: from the start of the delivery attempt that got the receiver's 2xx to the simulator's receipt of the accept (`Answer.At`), "+
 			"both on this machine's clock; a call not answered within its %v expired. "+
-			"Calls alone: the worker running and polling, nothing else. With load, next on the same dev server: the worker stopped, "+
+			"Calls alone: the worker running and polling, nothing else. With load, one worker, next on the same dev server: the worker stopped, "+
 			"%d response.completed events put in through the receiver; then the worker binary is spawned and, at the same moment, "+
 			"the calls start, with other response.completed deliveries from the bench's generator (open loop, objects seeded) for as long, "+
 			"at %.0f%% of the drain rate scenario 4 measured (%s of %s). "+
+			"With load, a call worker of its own: the same on a second fresh dev server, but the spawned worker polls the event task queue alone "+
+			"(`HOOKBRIDGE_WORKER_QUEUES=events`) and a second worker process, spawned right after it, the call task queue alone (`calls`). "+
 			"Baseline: the calls alone, in the same run.",
 			callEventType, callRate, p.CallsDuration, callLifetime, p.DrainBacklog, otherEventShare*100, perSecond(cr.otherRate), perSecond(b.devDrain.rate())),
-		Header: []string{"run", "calls", "answered / expired", "p50", "p99", "max", fmt.Sprintf("target p99 < %v", callTarget)},
+		Header: []string{"run", "calls", "answered / expired", "p50", "p99", "max", "p99 / alone", fmt.Sprintf("target p99 < %v", callTarget)},
 		Rows: [][]string{
-			cr.alone.row("calls alone", "—"),
-			cr.loaded.row(p.callLoad(), check(cr.loaded.lat.P99 < callTarget)),
-			{"ratio with load / alone", "", "", times(cr.loaded.lat.P50, cr.alone.lat.P50), times(cr.loaded.lat.P99, cr.alone.lat.P99),
-				times(cr.loaded.lat.Max, cr.alone.lat.Max), ""},
+			append(cr.alone.row("calls alone"), "—", "—"),
+			row(loadedOneWorker+", "+p.callLoad(), cr.shared.calls),
+			row(loadedSplit+", "+p.callLoad(), cr.split.calls),
 		},
 		Notes: cr.notes(p.DrainTimeout),
 	}
 	return []section{s}, nil
 }
 
-// callsResult is what scenario 6 measured on one system.
+// The names of scenario 6's loaded runs.
+const (
+	loadedOneWorker = "with load, one worker"
+	loadedSplit     = "with load, a call worker of its own"
+)
+
+// callsResult is what scenario 6 measured on one Temporal.
 type callsResult struct {
-	alone, loaded callRun
-	// drain is the backlog's, with the other events of the loaded run.
+	alone callRun
+	// shared is the loaded run with one worker polling both task queues,
+	// split the one with an events-only and a calls-only worker.
+	shared, split loadedCalls
+	otherRate     float64
+}
+
+// loadedCalls is one loaded run of scenario 6.
+type loadedCalls struct {
+	calls callRun
+	// drain is the backlog's, with the other events.
 	drain drainRun
 	// events are the other events' deliveries, at otherRate per second.
-	events    []sample
-	otherRate float64
+	events []sample
+	// spawnGap, in the split run, runs from the events worker's spawn to
+	// the call worker's.
+	spawnGap time.Duration
 }
 
 // callRun is one run of calls at callRate.
@@ -106,56 +126,105 @@ type callRun struct {
 	later latencyStats
 }
 
-// measureCalls runs scenario 6 on sys, which runs no worker yet: the calls
-// alone, with the worker running and polling; then, with the worker
-// stopped, drainBacklog's backlog, the worker's spawn, and at that moment
-// the calls and the other events, at otherEventShare of drainRate. what
-// starts the progress lines.
-func (b *bench) measureCalls(ctx context.Context, sys *system, what string, drainRate float64) (callsResult, error) {
+// measureCalls runs scenario 6 on a fresh system named name (on cl, or on
+// a dev server of its own when cl is nil): the calls alone, with the worker
+// running and polling; then, with the worker stopped, the loaded run with
+// one worker. The split loaded run follows on a second fresh system, whose
+// closed workflows are its own alone. The other events come at
+// otherEventShare of drainRate.
+func (b *bench) measureCalls(ctx context.Context, name string, cl *cluster.Cluster, drainRate float64) (callsResult, error) {
 	cr := callsResult{otherRate: otherEventShare * drainRate}
-	if _, err := sys.startWorker(ctx, true); err != nil {
-		return cr, err
-	}
-	alone, err := b.emitCalls(ctx, sys)
+	err := b.withSystem(ctx, name, cl, func(sys *system) error {
+		if _, err := sys.startWorker(ctx, true); err != nil {
+			return err
+		}
+		alone, err := b.emitCalls(ctx, sys)
+		if err != nil {
+			return err
+		}
+		sys.stopProcess("worker")
+		if cr.alone, err = callOutcomes(ctx, sys, alone, time.Time{}); err != nil {
+			return err
+		}
+		cr.shared, err = b.loadedCallRun(ctx, sys, name+" "+loadedOneWorker, cr.otherRate, false)
+		return err
+	})
 	if err != nil {
 		return cr, err
 	}
-	sys.stopProcess("worker")
-
-	const tag = "callsload"
-	if err := sys.seed(tag, int(cr.otherRate*b.p.CallsDuration.Seconds())+1); err != nil {
-		return cr, err
-	}
-	hc := newHTTPClient(256)
-	defer hc.CloseIdleConnections()
-	d := &deliverer{client: hc, url: sys.ReceiverURL, secret: secret, tag: tag}
-	var loaded []string
-	var emitErr error
-	cr.drain, err = b.drainBacklog(ctx, sys, what+" with load", "callsbacklog", func() int {
-		var wg sync.WaitGroup
-		wg.Go(func() { cr.events = openLoop(ctx, cr.otherRate, b.p.CallsDuration, d.deliver) })
-		loaded, emitErr = b.emitCalls(ctx, sys)
-		wg.Wait()
-		return len(cr.events) - failures(cr.events)
+	err = b.withSystem(ctx, name+" split", cl, func(sys *system) error {
+		var err error
+		cr.split, err = b.loadedCallRun(ctx, sys, name+" "+loadedSplit, cr.otherRate, true)
+		return err
 	})
-	if err = cmpOr(err, emitErr); err != nil {
-		return cr, err
-	}
-
-	if cr.alone, err = callOutcomes(ctx, sys, alone, time.Time{}); err != nil {
-		return cr, err
-	}
-	if cr.loaded, err = callOutcomes(ctx, sys, loaded, cr.drain.spawned); err != nil {
+	if err != nil {
 		return cr, err
 	}
 	for _, r := range []struct {
 		name string
 		run  callRun
-	}{{"alone", cr.alone}, {"with load", cr.loaded}} {
-		b.log.Info(fmt.Sprintf("%s %s: %d calls, %s answered / expired", what, r.name, r.run.emitted, r.run.outcomes()),
+	}{{"alone", cr.alone}, {loadedOneWorker, cr.shared.calls}, {loadedSplit, cr.split.calls}} {
+		b.log.Info(fmt.Sprintf("%s %s: %d calls, %s answered / expired", name, r.name, r.run.emitted, r.run.outcomes()),
 			"p50", ms(r.run.lat.P50), "p99", ms(r.run.lat.P99), "max", ms(r.run.lat.Max))
 	}
 	return cr, nil
+}
+
+// withSystem runs f on a fresh system named name, on cl or on a dev server
+// of its own, and closes it.
+func (b *bench) withSystem(ctx context.Context, name string, cl *cluster.Cluster, f func(*system) error) error {
+	sys, err := b.newSystem(ctx, name, cl)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	return f(sys)
+}
+
+// loadedCallRun runs calls on sys, which runs no worker, while a backlog
+// drains: drainBacklog's backlog, the worker's spawn, and at that moment
+// the calls and other events at otherRate. With split, the spawned worker
+// polls the event task queue alone, and a second one, spawned right after
+// it, the call task queue alone. what starts the progress lines.
+func (b *bench) loadedCallRun(ctx context.Context, sys *system, what string, otherRate float64, split bool) (loadedCalls, error) {
+	var lc loadedCalls
+	const tag = "callsload"
+	if err := sys.seed(tag, int(otherRate*b.p.CallsDuration.Seconds())+1); err != nil {
+		return lc, err
+	}
+	if split {
+		// The drain spawns the worker with the system's environment.
+		sys.Env = append(sys.Env, "HOOKBRIDGE_WORKER_QUEUES=events")
+	}
+	hc := newHTTPClient(256)
+	defer hc.CloseIdleConnections()
+	d := &deliverer{client: hc, url: sys.ReceiverURL, secret: secret, tag: tag}
+	var ids []string
+	var callsSpawned time.Time
+	var spawnErr, emitErr error
+	var err error
+	lc.drain, err = b.drainBacklog(ctx, sys, what, "callsbacklog", func() int {
+		if split {
+			callsSpawned = time.Now()
+			if _, spawnErr = sys.SpawnWorkerWith(callWorker, "HOOKBRIDGE_WORKER_QUEUES=calls"); spawnErr != nil {
+				return 0
+			}
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { lc.events = openLoop(ctx, otherRate, b.p.CallsDuration, d.deliver) })
+		ids, emitErr = b.emitCalls(ctx, sys)
+		wg.Wait()
+		return len(lc.events) - failures(lc.events)
+	})
+	if err = cmpOr(err, spawnErr, emitErr); err != nil {
+		return lc, err
+	}
+	spawned := lc.drain.spawned
+	if split {
+		lc.spawnGap, spawned = callsSpawned.Sub(spawned), callsSpawned
+	}
+	lc.calls, err = callOutcomes(ctx, sys, ids, spawned)
+	return lc, err
 }
 
 // emitCalls has sys's simulator emit calls at callRate for p.CallsDuration,
@@ -302,9 +371,9 @@ func (p params) callLoad() string {
 	return fmt.Sprintf("with a %d-event backlog and other events at %.0f%% of the drain rate", p.DrainBacklog, otherEventShare*100)
 }
 
-// row is the run's row in scenario 6's table, with its target mark.
-func (r callRun) row(name, mark string) []string {
-	return []string{name, fmt.Sprint(r.emitted), r.outcomes(), ms(r.lat.P50), ms(r.lat.P99), ms(r.lat.Max), mark}
+// row is the start of the run's row in scenario 6's table.
+func (r callRun) row(name string) []string {
+	return []string{name, fmt.Sprint(r.emitted), r.outcomes(), ms(r.lat.P50), ms(r.lat.P99), ms(r.lat.Max)}
 }
 
 // outcomes is "answered / expired", and the calls still pending if any.
@@ -321,35 +390,44 @@ func (r callRun) latencies() string {
 	return fmt.Sprintf("%s / %s / %s", ms(r.lat.P50), ms(r.lat.P99), ms(r.lat.Max))
 }
 
-// notes explains the figures: where the time goes, the worker's start-up,
-// the backlog, and what went wrong if anything.
+// notes explains the figures: where the time goes, the workers' start-up,
+// the backlogs, and what went wrong if anything.
 func (cr callsResult) notes(timeout time.Duration) []string {
-	a, l := cr.alone, cr.loaded
+	a, sh, sp := cr.alone, cr.shared.calls, cr.split.calls
 	stage := func(f func(callRun) latencyStats) string {
-		sa, sl := f(a), f(l)
-		return fmt.Sprintf("%s / %s → %s / %s", ms(sa.P50), ms(sa.P99), ms(sl.P50), ms(sl.P99))
+		st := func(r callRun) string { return ms(f(r).P50) + " / " + ms(f(r).P99) }
+		return fmt.Sprintf("%s → %s, %s", st(a), st(sh), st(sp))
 	}
 	notes := []string{
-		fmt.Sprintf("Where the time goes, from the histories of the answered calls (p50 / p99 of each stage, alone → with load): "+
+		fmt.Sprintf("Where the time goes, from the histories of the answered calls (p50 / p99 of each stage, alone → %s, %s): "+
 			"the delivery's start to the workflow's start (the receiver: HTTP, verification, StartWorkflowExecution) %s; "+
 			"the start to the pickup of the first workflow task (the call task queue) %s; "+
 			"the pickup to the answer (the workflow task, the local activity and its HTTP call to the simulator) %s.",
+			loadedOneWorker, loadedSplit,
 			stage(func(r callRun) latencyStats { return r.receiver }), stage(func(r callRun) latencyStats { return r.pickup }),
 			stage(func(r callRun) latencyStats { return r.answer })),
-		fmt.Sprintf("With load, the worker's call task queue was first served %s after the spawn; %d calls were delivered before "+
-			"(their workflows started earlier) and waited for it; the other %d: p50 %s, p99 %s, max %s.",
-			ms(l.ready), l.early, l.later.N, ms(l.later.P50), ms(l.later.P99), ms(l.later.Max)),
-		fmt.Sprintf("The backlog of %d and the %d other events (non-2xx %d): %d workflows closed, the last %.1f s after the worker's spawn "+
-			"(%s overall); not completed %d.", cr.drain.backlog, len(cr.events), failures(cr.events), cr.drain.closed.n,
-			cr.drain.took().Seconds(), perSecond(cr.drain.rate()), cr.drain.notCompleted()),
-		fmt.Sprintf("Call deliveries that took more than one attempt (a retry comes 5 s later, past the call's deadline): alone %d, with load %d.",
-			a.retried, l.retried),
+		fmt.Sprintf("A call worker of its own was spawned %s after the events worker.", ms(cr.split.spawnGap)),
 	}
-	for _, n := range cr.drain.notes(timeout) {
-		notes = append(notes, "Backlog: "+n)
+	for _, r := range []struct {
+		name string
+		lc   loadedCalls
+	}{{loadedOneWorker, cr.shared}, {loadedSplit, cr.split}} {
+		l, dr := r.lc.calls, r.lc.drain
+		notes = append(notes,
+			fmt.Sprintf("%s: the call task queue was first served %s after the spawn of the worker polling it; %d calls were delivered before "+
+				"(their workflows started earlier) and waited for it; the other %d: p50 %s, p99 %s, max %s.",
+				r.name, ms(l.ready), l.early, l.later.N, ms(l.later.P50), ms(l.later.P99), ms(l.later.Max)),
+			fmt.Sprintf("%s: the backlog of %d and the %d other events (non-2xx %d): %d workflows closed, the last %.1f s after the "+
+				"events worker's spawn (%s overall); not completed %d.", r.name, dr.backlog, len(r.lc.events), failures(r.lc.events),
+				dr.closed.n, dr.took().Seconds(), perSecond(dr.rate()), dr.notCompleted()))
+		for _, n := range dr.notes(timeout) {
+			notes = append(notes, r.name+": backlog: "+n)
+		}
 	}
-	if a.emitErrs+l.emitErrs > 0 {
-		notes = append(notes, fmt.Sprintf("**%d calls could not be emitted.**", a.emitErrs+l.emitErrs))
+	notes = append(notes, fmt.Sprintf("Call deliveries that took more than one attempt (a retry comes 5 s later, past the call's deadline): "+
+		"alone %d, %s %d, %s %d.", a.retried, loadedOneWorker, sh.retried, loadedSplit, sp.retried))
+	if n := a.emitErrs + sh.emitErrs + sp.emitErrs; n > 0 {
+		notes = append(notes, fmt.Sprintf("**%d calls could not be emitted.**", n))
 	}
 	return notes
 }

@@ -110,14 +110,10 @@ func (b *bench) clusterDrainAndSteady(ctx context.Context, cl *cluster.Cluster) 
 }
 
 // clusterCalls runs scenario 6's calls on the cluster, on task queues of
-// their own, with other events at a share of the cluster's drainRate.
+// their own (the split run on others), with other events at a share of
+// the cluster's drainRate.
 func (b *bench) clusterCalls(ctx context.Context, cl *cluster.Cluster, drainRate float64) (callsResult, error) {
-	sys, err := b.newSystem(ctx, clusterScenario(cl, "calls"), cl)
-	if err != nil {
-		return callsResult{}, err
-	}
-	defer sys.Close()
-	return b.measureCalls(ctx, sys, clusterScenario(cl, "calls"), drainRate)
+	return b.measureCalls(ctx, clusterScenario(cl, "calls"), cl, drainRate)
 }
 
 // clusterIngest runs scenario 1's levels on the cluster, on a task queue of
@@ -259,9 +255,11 @@ func (b *bench) clusterSection(runs []clusterRun) section {
 			"(such as 10 visibility requests/s per namespace). On each, one after another: scenario 1's ingest at C=%d and C=%d "+
 			"(on a task queue no worker polls), scenario 4's drain of %d events (its own task queue), "+
 			"then a steady open-loop load of %d deliveries/s for %v with the worker still running, for the ack latency "+
-			"and the per-event figures, and last scenario 6's calls (task queues of their own, a worker of their own). "+
+			"and the per-event figures, and last scenario 6's calls, alone and then %s, both ways: one worker polling both task queues, "+
+			"and an events-only worker with a calls-only one spawned right after it (each way on task queues of its own, the other events "+
+			"at a share of this cluster's drain rate). "+
 			"The dev server column holds the corresponding figures of scenarios 1, 4, 5 and 6 of this run.",
-			strings.Join(versions, ", "), clusterConcurrency[0], clusterConcurrency[1], p.DrainBacklog, clusterAckRate, p.AckDuration),
+			strings.Join(versions, ", "), clusterConcurrency[0], clusterConcurrency[1], p.DrainBacklog, clusterAckRate, p.AckDuration, p.callLoad()),
 		Header: append(header, "dev server (same run)"),
 	}
 	// row adds a figure: f of every run, then the dev server's.
@@ -331,20 +329,30 @@ func (b *bench) clusterSection(runs []clusterRun) section {
 		}
 		return f(*b.devCalls)
 	}
-	for _, c := range []struct {
+	loaded := []struct {
 		name string
 		run  func(callsResult) callRun
 	}{
-		{fmt.Sprintf("calls at %d/s alone", callRate), func(c callsResult) callRun { return c.alone }},
-		{fmt.Sprintf("calls at %d/s %s", callRate, p.callLoad()), func(c callsResult) callRun { return c.loaded }},
-	} {
+		{loadedOneWorker, func(c callsResult) callRun { return c.shared.calls }},
+		{loadedSplit, func(c callsResult) callRun { return c.split.calls }},
+	}
+	for _, c := range append([]struct {
+		name string
+		run  func(callsResult) callRun
+	}{{"alone", func(c callsResult) callRun { return c.alone }}}, loaded...) {
+		name := fmt.Sprintf("calls at %d/s %s", callRate, c.name)
 		lat := func(cr callsResult) string { return c.run(cr).latencies() }
 		out := func(cr callsResult) string { return c.run(cr).outcomes() }
-		row(c.name+": p50 / p99 / max", func(r clusterRun) string { return lat(r.calls) }, devCall(lat))
-		row(c.name+": answered / expired", func(r clusterRun) string { return out(r.calls) }, devCall(out))
+		row(name+": p50 / p99 / max", func(r clusterRun) string { return lat(r.calls) }, devCall(lat))
+		row(name+": answered / expired", func(r clusterRun) string { return out(r.calls) }, devCall(out))
 	}
-	p99 := func(c callsResult) string { return times(c.loaded.lat.P99, c.alone.lat.P99) }
-	row("calls: p99 with load / alone", func(r clusterRun) string { return p99(r.calls) }, devCall(p99))
+	for _, c := range loaded {
+		p99 := func(cr callsResult) string {
+			l := c.run(cr).lat.P99
+			return times(l, cr.alone.lat.P99) + " (p99 < " + callTarget.String() + " " + check(l < callTarget) + ")"
+		}
+		row("calls "+c.name+": p99 / alone", func(r clusterRun) string { return p99(r.calls) }, devCall(p99))
+	}
 
 	s.Notes = append(s.Notes,
 		"Steady load: the frontend's request counters (Prometheus, for the namespace) were read before the load, and after the simulator "+

@@ -344,7 +344,7 @@ func (b *bench) rssSection() section {
 			"the receivers with tracing on of section 1a apart.",
 		Header: []string{"process", "peak RSS", "scenarios"},
 	}
-	for _, name := range []string{"receiver", tracedReceiver, "worker"} {
+	for _, name := range []string{"receiver", tracedReceiver, "worker", callWorker} {
 		p := b.rss[name]
 		if p == nil {
 			continue
