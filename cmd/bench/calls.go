@@ -396,10 +396,10 @@ func (cr callsResult) notes(timeout time.Duration) []string {
 	a, sh, sp := cr.alone, cr.shared.calls, cr.split.calls
 	stage := func(f func(callRun) latencyStats) string {
 		st := func(r callRun) string { return ms(f(r).P50) + " / " + ms(f(r).P99) }
-		return fmt.Sprintf("%s → %s, %s", st(a), st(sh), st(sp))
+		return fmt.Sprintf("alone %s, one worker %s, a call worker of its own %s", st(a), st(sh), st(sp))
 	}
 	notes := []string{
-		fmt.Sprintf("Where the time goes, from the histories of the answered calls (p50 / p99 of each stage, alone → %s, %s): "+
+		fmt.Sprintf("Where the time goes, from the histories of the answered calls (p50 / p99 of each stage, alone and in the runs %s and %s): "+
 			"the delivery's start to the workflow's start (the receiver: HTTP, verification, StartWorkflowExecution) %s; "+
 			"the start to the pickup of the first workflow task (the call task queue) %s; "+
 			"the pickup to the answer (the workflow task, the local activity and its HTTP call to the simulator) %s.",
@@ -418,7 +418,7 @@ func (cr callsResult) notes(timeout time.Duration) []string {
 				"(their workflows started earlier) and waited for it; the other %d: p50 %s, p99 %s, max %s.",
 				r.name, ms(l.ready), l.early, l.later.N, ms(l.later.P50), ms(l.later.P99), ms(l.later.Max)),
 			fmt.Sprintf("%s: the backlog of %d and the %d other events (non-2xx %d): %d workflows closed, the last %.1f s after the "+
-				"events worker's spawn (%s overall); not completed %d.", r.name, dr.backlog, len(r.lc.events), failures(r.lc.events),
+				"spawn of the worker draining them (%s overall); not completed %d.", r.name, dr.backlog, len(r.lc.events), failures(r.lc.events),
 				dr.closed.n, dr.took().Seconds(), perSecond(dr.rate()), dr.notCompleted()))
 		for _, n := range dr.notes(timeout) {
 			notes = append(notes, r.name+": backlog: "+n)
