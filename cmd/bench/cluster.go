@@ -329,17 +329,15 @@ func (b *bench) clusterSection(runs []clusterRun) section {
 		}
 		return f(*b.devCalls)
 	}
-	loaded := []struct {
+	type callsOf struct {
 		name string
 		run  func(callsResult) callRun
-	}{
+	}
+	loaded := []callsOf{
 		{loadedOneWorker, func(c callsResult) callRun { return c.shared.calls }},
 		{loadedSplit, func(c callsResult) callRun { return c.split.calls }},
 	}
-	for _, c := range append([]struct {
-		name string
-		run  func(callsResult) callRun
-	}{{"alone", func(c callsResult) callRun { return c.alone }}}, loaded...) {
+	for _, c := range append([]callsOf{{"alone", func(c callsResult) callRun { return c.alone }}}, loaded...) {
 		name := fmt.Sprintf("calls at %d/s %s", callRate, c.name)
 		lat := func(cr callsResult) string { return c.run(cr).latencies() }
 		out := func(cr callsResult) string { return c.run(cr).outcomes() }
