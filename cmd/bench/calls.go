@@ -188,7 +188,12 @@ func (b *bench) withSystem(ctx context.Context, name string, cl *cluster.Cluster
 // it, the call task queue alone. what starts the progress lines.
 func (b *bench) loadedCallRun(ctx context.Context, sys *system, what string, otherRate float64, split bool) (loadedCalls, error) {
 	var lc loadedCalls
-	const tag = "callsload"
+	// Webhook-ids of each run's own: on a cluster both runs share the
+	// namespace, where an id seen before starts no workflow.
+	tag, backlogTag := "callsload", "callsbacklog"
+	if split {
+		tag, backlogTag = "callssplitload", "callssplitbacklog"
+	}
 	if err := sys.seed(tag, int(otherRate*b.p.CallsDuration.Seconds())+1); err != nil {
 		return lc, err
 	}
@@ -203,7 +208,7 @@ func (b *bench) loadedCallRun(ctx context.Context, sys *system, what string, oth
 	var callsSpawned time.Time
 	var spawnErr, emitErr error
 	var err error
-	lc.drain, err = b.drainBacklog(ctx, sys, what, "callsbacklog", func() int {
+	lc.drain, err = b.drainBacklog(ctx, sys, what, backlogTag, func() int {
 		if split {
 			callsSpawned = time.Now()
 			if _, spawnErr = sys.SpawnWorkerWith(callWorker, "HOOKBRIDGE_WORKER_QUEUES=calls"); spawnErr != nil {
