@@ -64,7 +64,8 @@ func (b *bench) calls(ctx context.Context) ([]section, error) {
 			"the calls start, with other response.completed deliveries from the bench's generator (open loop, objects seeded) for as long, "+
 			"at %.0f%% of the drain rate scenario 4 measured (%s of %s). "+
 			"With load, a call worker of its own: the same on a second fresh dev server, but the spawned worker polls the event task queue alone "+
-			"(`HOOKBRIDGE_WORKER_QUEUES=events`) and a second worker process, spawned right after it, the call task queue alone (`calls`). "+
+			"(`HOOKBRIDGE_WORKER_QUEUES=events`), and a second worker process polls the call task queue alone (`calls`), already running "+
+			"and polling when the backlog is put in, as a call worker deployed on its own keeps running through an events worker's restart. "+
 			"Baseline: the calls alone, in the same run.",
 			callEventType, callRate, p.CallsDuration, callLifetime, p.DrainBacklog, otherEventShare*100, perSecond(cr.otherRate), perSecond(b.devDrain.rate())),
 		Header: []string{"run", "calls", "answered / expired", "p50", "p99", "max", "p99 / alone", fmt.Sprintf("target p99 < %v", callTarget)},
@@ -100,9 +101,6 @@ type loadedCalls struct {
 	drain drainRun
 	// events are the other events' deliveries, at otherRate per second.
 	events []sample
-	// spawnGap, in the split run, runs from the events worker's spawn to
-	// the call worker's.
-	spawnGap time.Duration
 }
 
 // callRun is one run of calls at callRate.
@@ -184,8 +182,9 @@ func (b *bench) withSystem(ctx context.Context, name string, cl *cluster.Cluster
 // loadedCallRun runs calls on sys, which runs no worker, while a backlog
 // drains: drainBacklog's backlog, the worker's spawn, and at that moment
 // the calls and other events at otherRate. With split, the spawned worker
-// polls the event task queue alone, and a second one, spawned right after
-// it, the call task queue alone. what starts the progress lines.
+// polls the event task queue alone, and a second one, started and polling
+// before the backlog, the call task queue alone. what starts the progress
+// lines.
 func (b *bench) loadedCallRun(ctx context.Context, sys *system, what string, otherRate float64, split bool) (loadedCalls, error) {
 	var lc loadedCalls
 	// Webhook-ids of each run's own: on a cluster both runs share the
@@ -198,6 +197,9 @@ func (b *bench) loadedCallRun(ctx context.Context, sys *system, what string, oth
 		return lc, err
 	}
 	if split {
+		if _, err := sys.StartWorkerWith(ctx, callWorker, []string{sys.CallTaskQueue}, "HOOKBRIDGE_WORKER_QUEUES=calls"); err != nil {
+			return lc, err
+		}
 		// The drain spawns the worker with the system's environment.
 		sys.Env = append(sys.Env, "HOOKBRIDGE_WORKER_QUEUES=events")
 	}
@@ -205,28 +207,22 @@ func (b *bench) loadedCallRun(ctx context.Context, sys *system, what string, oth
 	defer hc.CloseIdleConnections()
 	d := &deliverer{client: hc, url: sys.ReceiverURL, secret: secret, tag: tag}
 	var ids []string
-	var callsSpawned time.Time
-	var spawnErr, emitErr error
+	var emitErr error
 	var err error
 	lc.drain, err = b.drainBacklog(ctx, sys, what, backlogTag, func() int {
-		if split {
-			callsSpawned = time.Now()
-			if _, spawnErr = sys.SpawnWorkerWith(callWorker, "HOOKBRIDGE_WORKER_QUEUES=calls"); spawnErr != nil {
-				return 0
-			}
-		}
 		var wg sync.WaitGroup
 		wg.Go(func() { lc.events = openLoop(ctx, otherRate, b.p.CallsDuration, d.deliver) })
 		ids, emitErr = b.emitCalls(ctx, sys)
 		wg.Wait()
 		return len(lc.events) - failures(lc.events)
 	})
-	if err = cmpOr(err, spawnErr, emitErr); err != nil {
+	if err = cmpOr(err, emitErr); err != nil {
 		return lc, err
 	}
+	// The call worker of the split run was polling before the calls began.
 	spawned := lc.drain.spawned
 	if split {
-		lc.spawnGap, spawned = callsSpawned.Sub(spawned), callsSpawned
+		spawned = time.Time{}
 	}
 	lc.calls, err = callOutcomes(ctx, sys, ids, spawned)
 	return lc, err
@@ -411,17 +407,18 @@ func (cr callsResult) notes(timeout time.Duration) []string {
 			loadedOneWorker, loadedSplit,
 			stage(func(r callRun) latencyStats { return r.receiver }), stage(func(r callRun) latencyStats { return r.pickup }),
 			stage(func(r callRun) latencyStats { return r.answer })),
-		fmt.Sprintf("A call worker of its own was spawned %s after the events worker.", ms(cr.split.spawnGap)),
 	}
 	for _, r := range []struct {
 		name string
 		lc   loadedCalls
 	}{{loadedOneWorker, cr.shared}, {loadedSplit, cr.split}} {
 		l, dr := r.lc.calls, r.lc.drain
-		notes = append(notes,
-			fmt.Sprintf("%s: the call task queue was first served %s after the spawn of the worker polling it; %d calls were delivered before "+
+		if l.ready != 0 {
+			notes = append(notes, fmt.Sprintf("%s: the call task queue was first served %s after the spawn of the worker polling it; %d calls were delivered before "+
 				"(their workflows started earlier) and waited for it; the other %d: p50 %s, p99 %s, max %s.",
-				r.name, ms(l.ready), l.early, l.later.N, ms(l.later.P50), ms(l.later.P99), ms(l.later.Max)),
+				r.name, ms(l.ready), l.early, l.later.N, ms(l.later.P50), ms(l.later.P99), ms(l.later.Max)))
+		}
+		notes = append(notes,
 			fmt.Sprintf("%s: the backlog of %d and the %d other events (non-2xx %d): %d workflows closed, the last %.1f s after the "+
 				"spawn of the worker draining them (%s overall); not completed %d.", r.name, dr.backlog, len(r.lc.events), failures(r.lc.events),
 				dr.closed.n, dr.took().Seconds(), perSecond(dr.rate()), dr.notCompleted()))

@@ -288,6 +288,16 @@ func (s *Stack) SpawnWorkerWith(name string, env ...string) (*proc.Process, erro
 	return s.start("worker", name, env)
 }
 
+// StartWorkerWith starts a second worker as SpawnWorkerWith does and waits
+// until it polls each of queues.
+func (s *Stack) StartWorkerWith(ctx context.Context, name string, queues []string, env ...string) (*proc.Process, error) {
+	p, err := s.SpawnWorkerWith(name, env...)
+	if err != nil {
+		return nil, err
+	}
+	return p, s.waitPolling(ctx, p, queues)
+}
+
 // StartWorker starts the worker and waits until it polls the task queue and
 // the call task queue if set: the server lists a poller with its identity
 // (the SDK's default, "<pid>@<host>"), not only those of workers that ran
@@ -297,12 +307,18 @@ func (s *Stack) StartWorker(ctx context.Context) (*proc.Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	identity := strconv.Itoa(p.PID()) + "@"
 	queues := []string{s.TaskQueue}
 	if s.CallTaskQueue != "" {
 		queues = append(queues, s.CallTaskQueue)
 	}
-	return p, waitReady(ctx, p, "worker polling", func(ctx context.Context) bool {
+	return p, s.waitPolling(ctx, p, queues)
+}
+
+// waitPolling waits until the worker p polls each of queues: the server
+// lists a poller with its identity.
+func (s *Stack) waitPolling(ctx context.Context, p *proc.Process, queues []string) error {
+	identity := strconv.Itoa(p.PID()) + "@"
+	return waitReady(ctx, p, "worker polling", func(ctx context.Context) bool {
 		for _, q := range queues {
 			resp, err := s.Client.DescribeTaskQueue(ctx, q, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 			if err != nil || !slices.ContainsFunc(resp.GetPollers(), func(p *taskqueuepb.PollerInfo) bool {
