@@ -115,13 +115,9 @@ func (s *stack) startCluster(ctx context.Context, opts *cluster.Options) *cluste
 	if opts == nil {
 		return nil
 	}
-	var attrs []string
-	for _, k := range hookbridge.SearchAttributeKeys {
-		attrs = append(attrs, k.GetName())
-	}
 	clusterOpts := *opts
-	clusterOpts.SearchAttributes, clusterOpts.Log, clusterOpts.LogPrefix = attrs, s.logs, "[temporal] "
-	c, err := cluster.Start(ctx, clusterOpts)
+	clusterOpts.Log, clusterOpts.LogPrefix = s.logs, "[temporal] "
+	c, err := sut.StartCluster(ctx, clusterOpts)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
-	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/cluster"
+	"github.com/hookbridge/hookbridge/internal/stack"
 )
 
 const (
@@ -64,12 +64,8 @@ func (b *bench) onCluster(ctx context.Context) ([]section, error) {
 // onClusterOf runs scenario 7 on a cluster of the release version.
 func (b *bench) onClusterOf(ctx context.Context, version string) (clusterRun, error) {
 	r := clusterRun{version: version}
-	names := make([]string, 0, len(hookbridge.SearchAttributeKeys))
-	for _, k := range hookbridge.SearchAttributeKeys {
-		names = append(names, k.GetName())
-	}
 	began := time.Now()
-	cl, err := cluster.Start(ctx, cluster.Options{Version: version, SearchAttributes: names, Log: b.procLog, LogPrefix: "[temporal " + version + "] "})
+	cl, err := stack.StartCluster(ctx, cluster.Options{Version: version, Log: b.procLog, LogPrefix: "[temporal " + version + "] "})
 	if err != nil {
 		return r, err
 	}

@@ -34,6 +34,15 @@ import (
 	"github.com/hookbridge/hookbridge/internal/proc"
 )
 
+// StartCluster starts a stock cluster of opts with hookbridge's search
+// attributes registered, the cluster a Stack's Options.Cluster takes.
+func StartCluster(ctx context.Context, opts cluster.Options) (*cluster.Cluster, error) {
+	for _, k := range hookbridge.SearchAttributeKeys {
+		opts.SearchAttributes = append(opts.SearchAttributes, k.GetName())
+	}
+	return cluster.Start(ctx, opts)
+}
+
 // Secret is the webhook secret the receiver gets as OPENAI_WEBHOOK_SECRET
 // and the simulator signs with.
 const Secret = "whsec_ZTJlLXRlc3Qtc2VjcmV0LW9mLWF0LWxlYXN0LTI0LWJ5dGVz"
