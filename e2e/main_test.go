@@ -1,6 +1,7 @@
-// Package e2e runs hookbridge end to end: a real Temporal dev server, the
-// built receiver and worker binaries, and the OpenAI simulator delivering
-// signed webhooks over loopback HTTP.
+// Package e2e runs hookbridge end to end on the system internal/stack
+// starts: a real Temporal dev server or a stock Temporal cluster (the tests
+// in make's CLUSTER_TESTS), the built receiver and worker binaries, and the
+// OpenAI simulator delivering signed webhooks over loopback HTTP.
 package e2e
 
 import (
