@@ -28,6 +28,16 @@ func TestTemporalUIShowsTheEventWorkflow(t *testing.T) {
 	s.post(t, id, eventBody("evt_ui", "batch.completed", "batch_ui"))
 	s.result(t, id)
 
+	// Chromium's helper processes may still write to its profile for a
+	// moment after the browser has exited (t.TempDir's removal failed on
+	// "directory not empty"): the profile is removed once they have stopped.
+	profile, err := os.MkdirTemp("", "hookbridge-ui-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		waitFor(t, 10*time.Second, "Chromium's profile removed", func() bool { return os.RemoveAll(profile) == nil })
+	})
 	allocCtx, cancel := chromedp.NewExecAllocator(testContext(t, 2*time.Minute),
 		chromedp.ExecPath(browser),
 		chromedp.Headless,
@@ -39,7 +49,7 @@ func TestTemporalUIShowsTheEventWorkflow(t *testing.T) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.WindowSize(1400, 1000),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 	)
 	defer cancel()
 	// Newer Chromium sends protocol events this chromedp cannot decode;
