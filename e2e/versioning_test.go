@@ -27,6 +27,7 @@ const blueGreenDeployment = "hookbridge"
 // Every event completes once, on the build that started it, with no
 // workflow task failure in any history.
 func TestClusterBlueGreenUpgrade(t *testing.T) {
+	t.Parallel()
 	sim := clusterSim(31, 0)
 	// The wait's response finishes well after the switch to B.
 	sim.CompleteAfter = 40 * time.Second
@@ -78,6 +79,11 @@ func TestClusterBlueGreenUpgrade(t *testing.T) {
 			t.Fatal(err)
 		}
 		after = append(after, d)
+	}
+	// Emit returns with the delivery still under way: a workflow asked for
+	// before the receiver has started it is not found.
+	if err := s.Sim.WaitIdle(testContext(t, time.Minute)); err != nil {
+		t.Fatal(err)
 	}
 	s.waitEventsClosed(t, after)
 	s.Sim.ClearFaults()
