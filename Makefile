@@ -106,16 +106,17 @@ promtool:
 		$(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }; }
 
-# Every check and test, in stages that each print their time: vet and the
-# fuzz targets while the Temporal binaries build (neither needs them), the
-# Debian packages, then the unit, deployment and cluster suites side by side
-# (the cluster suite mostly waits out its two-minute OpenAI outage), then the
-# dev-server suite on its own (its calls must be answered within 5 s and its
-# faults drained: beside the cluster suite on 2 cores they were not).
+# Every check and test, in stages that each print their time: vet while the
+# Temporal binaries build (it needs none of them); the Debian packages; the
+# stock-cluster suite, which mostly waits (a cluster's start, a two-minute
+# OpenAI outage), beside the CPU-bound fuzzing, unit tests and deployment
+# checks; then the dev-server suite on its own (its calls must be answered
+# within 5 s and its faults drained: beside the cluster suite on 2 cores
+# they were not).
 test:
-	@$(MAKE) --no-print-directory -j3 -O vet fuzz temporal-cli temporal-server FUZZTIME=20000x
+	@$(MAKE) --no-print-directory -j3 -O vet temporal-cli temporal-server
 	@$(MAKE) --no-print-directory chromium postgresql promtool
-	@$(MAKE) --no-print-directory -j3 -O test-unit test-cluster test-deploy
+	@$(MAKE) --no-print-directory -j4 -O test-cluster fuzz test-unit test-deploy FUZZTIME=20000x
 	@$(MAKE) --no-print-directory test-e2e
 
 # The production-shaped suite on a stock Temporal server (internal/cluster).
@@ -136,11 +137,14 @@ examples: $(EXAMPLE_TS)/node_modules/.package-lock.json
 $(EXAMPLE_TS)/node_modules/.package-lock.json: $(EXAMPLE_TS)/package-lock.json
 	cd $(EXAMPLE_TS) && npm ci --no-audit --no-fund
 
+# Four tests at a time: the ones that call t.Parallel mostly wait.
 test-e2e: examples
-	@$(call stage,end-to-end tests on the dev server,$(GO) test -count=1 -timeout 14m -skip '$(CLUSTER_TESTS)' ./e2e)
+	@$(call stage,end-to-end tests on the dev server,$(GO) test -count=1 -timeout 14m -parallel 4 -skip '$(CLUSTER_TESTS)' ./e2e)
 
+# Two stock clusters at a time (each is PostgreSQL and four Temporal
+# services, started within 3 minutes).
 test-cluster:
-	@$(call stage,end-to-end tests on a stock Temporal server,$(GO) test -count=1 -timeout 14m -run '$(CLUSTER_TESTS)' -v ./e2e)
+	@$(call stage,end-to-end tests on a stock Temporal server,$(GO) test -count=1 -timeout 14m -parallel 2 -run '$(CLUSTER_TESTS)' -v ./e2e)
 
 # What deploy/ ships: docker-compose.yml loaded by the compose-spec loader
 # and the Dockerfile; the Helm chart rendered for several value sets, each

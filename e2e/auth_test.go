@@ -47,6 +47,7 @@ import (
 // hold valid tokens again, both take them up without a restart and every
 // event completes, exactly once.
 func TestProductionTemporalWithMutualTLSAndTokens(t *testing.T) {
+	t.Parallel()
 	for _, version := range cluster.ServerVersions() {
 		t.Run(version, func(t *testing.T) {
 			t.Parallel()

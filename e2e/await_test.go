@@ -89,6 +89,7 @@ func hello(pollSeconds int) hookbridge.BackgroundResponseInput {
 // The webhook path: the response's webhook starts an event workflow, which
 // signals the waiting BackgroundResponse.
 func TestBackgroundResponseContinuesWhenItsWebhookArrives(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 300 * time.Millisecond}})
 	res := get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-webhook", hello(3600)))
 	if res.Status != "completed" || res.OutputText == "" || res.CompletedVia != hookbridge.ViaWebhook || res.Metadata[hookbridge.MetadataWorkflowID] != "bg-webhook" {
@@ -106,6 +107,7 @@ func TestBackgroundResponseContinuesWhenItsWebhookArrives(t *testing.T) {
 // A webhook that never comes (endpoint misconfigured) does not stall the
 // workflow: polling finds the response finished.
 func TestBackgroundResponsePollsWhenTheWebhookIsLost(t *testing.T) {
+	t.Parallel()
 	lost := roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("endpoint unreachable") })
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond, Transport: lost}})
 	res := get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-lost", hello(1)))
@@ -116,6 +118,7 @@ func TestBackgroundResponsePollsWhenTheWebhookIsLost(t *testing.T) {
 
 // Every webhook is delivered twice: one event workflow, one signal.
 func TestDuplicateWebhooksContinueTheWorkflowOnce(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond, DuplicateRate: 1}})
 	res := get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-dup", hello(3600)))
 	if res.CompletedVia != hookbridge.ViaWebhook {
@@ -141,6 +144,7 @@ func TestDuplicateWebhooksContinueTheWorkflowOnce(t *testing.T) {
 // OpenAI finishes the response and sends its webhook while the create call
 // is still waiting for its answer: the signal waits in the workflow.
 func TestAWebhookBeforeTheCreateReturnedIsKept(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 100 * time.Millisecond}})
 	s.Sim.HoldAnswers(http.MethodPost, "/v1/responses", 1, 3*time.Second)
 	res := get[hookbridge.BackgroundResponseResult](t, s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-early", hello(3600)))
@@ -191,6 +195,7 @@ func TestWorkerKilledWhileWaiting(t *testing.T) {
 
 // Cancelling the workflow cancels the response at OpenAI.
 func TestCancellingTheWorkflowCancelsTheResponse(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: time.Minute}})
 	run := s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-cancel", hello(3600))
 	waitFor(t, 30*time.Second, "the response to be created", func() bool { return s.Sim.Calls(http.MethodPost, "/v1/responses") == 1 })
@@ -220,6 +225,7 @@ func TestCancellingTheWorkflowCancelsTheResponse(t *testing.T) {
 // A batch with 100,000 results is streamed to the blob store: the worker's
 // memory does not grow with the file.
 func TestHundredThousandLineBatchIsStreamedInBoundedMemory(t *testing.T) {
+	t.Parallel()
 	const lines = 100_000
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 500 * time.Millisecond}})
 	var input bytes.Buffer
@@ -277,6 +283,7 @@ func procStatus(t *testing.T, pid int, field string) int64 {
 // A route sends each event to a user workflow on its own task queue,
 // exactly once even when every webhook is delivered twice.
 func TestRoutedUserWorkflowStartsOncePerEvent(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{
 		sim: openaisim.Options{DuplicateRate: 1},
 		env: []string{"HOOKBRIDGE_ROUTES=response.completed=HandleResponse@billing-queue"},
@@ -330,6 +337,7 @@ func TestRoutedUserWorkflowStartsOncePerEvent(t *testing.T) {
 // through the EvalRun workflow that started the run, retrieves the run and
 // continues that workflow.
 func TestEvalRunEventIsRetrievedThroughTheMapping(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 500 * time.Millisecond}})
 	res := get[hookbridge.EvalRunResult](t, s.run(t, hookbridge.EvalRunWorkflow, "eval-run-1", hookbridge.EvalRunInput{
 		EvalID:              "eval_e2e",
@@ -350,6 +358,7 @@ func TestEvalRunEventIsRetrievedThroughTheMapping(t *testing.T) {
 
 // The other ready-made workflows complete through their webhooks too.
 func TestFineTuningJobAndSmallBatchComplete(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 300 * time.Millisecond}})
 	ai := s.openAI()
 	training, err := ai.Files.New(context.Background(), openai.FileNewParams{
@@ -383,6 +392,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 // `hookbridge submit` starts the ready-made workflows and prints their results.
 func TestSubmitPrintsTheResult(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond}})
 	requests := filepath.Join(t.TempDir(), "requests.jsonl")
 	if err := os.WriteFile(requests, []byte(`{"custom_id":"a","method":"POST","url":"/v1/responses","body":{"model":"m","input":"a"}}`+"\n\n"+
@@ -424,6 +434,7 @@ func Summarize(ctx workflow.Context, text string) (string, error) {
 }
 
 func TestTheREADMEChildWorkflowExampleWorks(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond}})
 	w := worker.New(s.Client, "user-queue", worker.Options{})
 	w.RegisterWorkflow(Summarize)
@@ -445,6 +456,7 @@ func TestTheREADMEChildWorkflowExampleWorks(t *testing.T) {
 // activity, with flow.AwaitMetadata, then flow.Await finds it finished by
 // its webhook (the poll interval is an hour).
 func TestAUserWorkflowAwaitsTheResponseItCreated(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 300 * time.Millisecond}})
 	oa := s.openAI()
 	create := func(ctx context.Context, metadata map[string]string) (string, error) {

@@ -23,6 +23,7 @@ import (
 // up the stack with the simulator, `hookbridge send` in another shell gets
 // a completed workflow, and Ctrl-C stops everything.
 func TestDevRunsTheWholeStackUntilInterrupted(t *testing.T) {
+	t.Parallel()
 	d := startDev(t, "dev")
 	d.waitForOutput(t, "hookbridge is running.")
 
@@ -131,6 +132,7 @@ func (d devRun) waitForOutput(t *testing.T, text string) {
 
 // The guided tour of `make demo` reaches the end of its script.
 func TestDemoTourCompletes(t *testing.T) {
+	t.Parallel()
 	d := startDev(t, "demo")
 	d.waitForOutput(t, "demo 4/4: completed: outcome retrieved, status completed")
 	if !regexp.MustCompile(`see it in the Temporal UI: http://127\.0\.0\.1:\d+/namespaces/default/workflows/wh_[0-9a-f]+`).MatchString(d.logs.String()) {

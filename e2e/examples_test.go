@@ -29,6 +29,7 @@ const exampleWorkflow = "HandleResponseEvent"
 // The TypeScript example worker, run with node as its README says, gets a
 // routed response event and calls the ready-made BackgroundResponse.
 func TestTypeScriptExampleWorker(t *testing.T) {
+	t.Parallel()
 	dir := buildTypeScriptExample(t)
 	const queue = "ts-examples"
 	s := newStack(t, exampleStackOptions(queue))
@@ -53,6 +54,7 @@ func TestTypeScriptExampleWorker(t *testing.T) {
 // The Go example's workflow, run in a worker of the test's own as
 // examples/go/worker runs it, does the same.
 func TestGoExampleWorker(t *testing.T) {
+	t.Parallel()
 	const queue = "go-examples"
 	s := newStack(t, exampleStackOptions(queue))
 	w := worker.New(s.Client, queue, worker.Options{})

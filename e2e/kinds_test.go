@@ -26,6 +26,7 @@ var callModels = map[hookbridge.ObjectKind]string{hookbridge.ObjectRealtimeCall:
 // object retrieved with openai-go from the simulator and of OpenAI's kind,
 // each call answered with the configured decision before it expired.
 func TestEveryEventTypeEndToEnd(t *testing.T) {
+	t.Parallel()
 	spec := openaispec.MustLoad(t)
 	s := newStack(t, stackOptions{env: []string{"HOOKBRIDGE_CALL_ANSWER=" + callAnswer, "HOOKBRIDGE_LIVE_CALL_ANSWER=" + liveCallAnswer}})
 	deliveries := map[string]openaisim.Delivery{}
@@ -77,6 +78,7 @@ func TestEveryEventTypeEndToEnd(t *testing.T) {
 // A call whose workflow runs after the call's deadline is not answered at
 // all, never late; OpenAI's side sees it expire unanswered.
 func TestACallPastItsDeadlineIsNeverAnswered(t *testing.T) {
+	t.Parallel()
 	const lifetime = 2 * time.Second
 	s := newStack(t, stackOptions{
 		sim: openaisim.Options{CallLifetime: lifetime},
@@ -104,6 +106,7 @@ func TestACallPastItsDeadlineIsNeverAnswered(t *testing.T) {
 // Events of known types whose data does not name their object are
 // accepted and recorded as malformed, never retried.
 func TestEventsWithMalformedDataAreRecorded(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{})
 	for id, body := range map[string]string{
 		"wh_data_string":  `{"id":"evt_m1","object":"event","created_at":1750861200,"type":"response.completed","data":"oops"}`,

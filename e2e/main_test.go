@@ -2,6 +2,12 @@
 // starts: a real Temporal dev server or a stock Temporal cluster (the tests
 // in make's CLUSTER_TESTS), the built receiver and worker binaries, and the
 // OpenAI simulator delivering signed webhooks over loopback HTTP.
+//
+// Each test starts a stack of its own. The tests that measure behaviour
+// under load or faults (overload, faults under fire, a thousand events,
+// rotation under load, a Temporal outage, a worker killed mid-wait, the UI
+// in Chromium) run alone, first; every other test calls t.Parallel, so that
+// their waits overlap (make's test-e2e sets -parallel).
 package e2e
 
 import (

@@ -16,6 +16,7 @@ import (
 // The receiver counts deliveries by outcome and reason; the worker exports
 // the Temporal SDK's metrics.
 func TestMetricsCountWhatHappened(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{})
 	body := eventBody("evt_metrics", "something.new", "thing_1")
 	s.post(t, "wh_metrics", body)

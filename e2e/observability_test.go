@@ -27,6 +27,7 @@ const (
 // OpenAI refusing the worker's IP address, a failed workflow and a failed
 // secret reload have gone through them.
 func TestDashboardAndAlertsWatchExportedMetrics(t *testing.T) {
+	t.Parallel()
 	var queries []promcheck.Query
 	dashboard, err := promcheck.DashboardQueries("../deploy/grafana/hookbridge.json")
 	if err != nil {

@@ -33,6 +33,7 @@ import (
 // One event per family, delivered by the simulator as OpenAI would, ends as
 // one completed workflow with the retrieved data.
 func TestEachFamilyCompletesWithTheRetrievedObject(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{})
 	mustSeed := func(eventType, id string) {
 		if _, err := s.Sim.Seed(eventType, id); err != nil {
@@ -124,6 +125,7 @@ func fileContent(t *testing.T, s *stack, fileID string) string {
 // A webhook-id delivered 3 times in a row, then 8 times at once, is one
 // execution, and every delivery is acknowledged.
 func TestRedeliveriesAreOneExecution(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{})
 	if _, err := s.Sim.Seed("response.completed", "resp_dup"); err != nil {
 		t.Fatal(err)
@@ -183,6 +185,7 @@ func TestRedeliveriesAreOneExecution(t *testing.T) {
 
 // Nothing that fails verification or parsing starts a workflow.
 func TestRejectedDeliveriesStartNothing(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{})
 	body := eventBody("evt_rejected", "response.completed", "resp_1")
 	signed := func(id string, at time.Time, b string) http.Header {
@@ -258,6 +261,7 @@ var updateHistories = flag.Bool("update-histories", false, "write the recorded h
 // replay test then guards every later change against breaking workflows
 // that are already running.
 func TestRecordedHistoriesReplay(t *testing.T) {
+	t.Parallel()
 	// Videos are routed, so that a routed child's start is in a history.
 	s := newStack(t, stackOptions{env: []string{"HOOKBRIDGE_ROUTES=video.*=RecordedRoute@history-routed"}})
 	histories := map[string]recorded{} // file name -> workflow

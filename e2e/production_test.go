@@ -51,6 +51,7 @@ var steadyTypes = []string{
 // exactly one completed workflow with its object, nothing failed and
 // nothing runs, and the steady inflow made no visibility request per event.
 func TestProductionTemporalLosesNothing(t *testing.T) {
+	t.Parallel()
 	pki := newServerTLS(t)
 	s := newStack(t, stackOptions{
 		cluster: &cluster.Options{TLS: &cluster.TLS{CA: pki.ca}},

@@ -36,6 +36,7 @@ const (
 // endpoint` command works against the simulator's endpoint API, and a
 // rotation with --keep-old then prune keeps every delivery flowing.
 func TestTwoProjectsAndTheirEndpoint(t *testing.T) {
+	t.Parallel()
 	secretsFile := filepath.Join(t.TempDir(), "staging-webhook-secrets")
 	writeSecrets(t, secretsFile, placeholderSecret)
 	s := newStack(t, stackOptions{

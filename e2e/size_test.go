@@ -83,6 +83,7 @@ func (s *stack) downloads(t *testing.T, batchID string) map[string]int {
 // the summary and the reference. A batch whose results are over the inline
 // limit completes too, with its files streamed once.
 func TestObjectsTooLargeToInlineComplete(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 300 * time.Millisecond}})
 	bg := s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-large", largeResponse(3600))
 	batch := s.run(t, hookbridge.BatchWorkflow, "batch-large", hookbridge.BatchInput{
@@ -124,6 +125,7 @@ func TestObjectsTooLargeToInlineComplete(t *testing.T) {
 // a Batch stores its files itself. The webhook that comes late starts an
 // event workflow that finds them stored: each file streamed once.
 func TestAPollThatFindsTheEndFirstStreamsBatchFilesOnce(t *testing.T) {
+	t.Parallel()
 	lost := roundTripFunc(func(*http.Request) (*http.Response, error) { return nil, errors.New("endpoint unreachable") })
 	s := newStack(t, stackOptions{sim: openaisim.Options{CompleteAfter: 200 * time.Millisecond, Transport: lost}})
 	bg := s.run(t, hookbridge.BackgroundResponseWorkflow, "bg-large-poll", largeResponse(1))

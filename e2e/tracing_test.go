@@ -45,6 +45,7 @@ func oneSpan(t *testing.T, c *otlptest.Collector, what string, match func(span) 
 // links to it; a delivery whose incoming traceparent is not sampled traces
 // nothing; log lines carry the ids.
 func TestTracingFromWebhookToOpenAI(t *testing.T) {
+	t.Parallel()
 	otlp := otlptest.New(t)
 	s := newStack(t, stackOptions{env: otlpEnv(otlp)})
 	for _, id := range []string{"resp_traced", "resp_unsampled"} {

@@ -48,6 +48,7 @@ const (
 // dropped, or changed without workflow.GetVersion, fails it here, where the
 // SDK's replayer (which stubs unregistered activities) cannot see it.
 func TestUpgradeFromEveryRelease(t *testing.T) {
+	t.Parallel()
 	changelog, err := os.ReadFile(filepath.Join("..", "CHANGELOG.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -462,6 +463,7 @@ func describeTaskFailure(e *historypb.HistoryEvent) string {
 // Each binary answers --version with its name and the version
 // CHANGELOG.md's first entry names.
 func TestBinariesPrintTheirVersion(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"receiver", "worker", "hookbridge"} {
 		out, err := exec.Command(filepath.Join(binDir, name), "--version").Output()
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 // namespace is deleted under it exits non-zero, saying why, instead of
 // staying up without polling (an orchestrator restarts only what exits).
 func TestWorkerHealthAndItsExitWhenTheNamespaceIsDeleted(t *testing.T) {
+	t.Parallel()
 	s := newStack(t, stackOptions{})
 	base := strings.TrimSuffix(s.WorkerMetrics, "/metrics")
 	if status, body := probe(t, base+"/healthz"); status != http.StatusOK {
