@@ -291,6 +291,10 @@ func (s *stack) checkEveryDeliveryHeldOnce(t *testing.T, emitted []openaisim.Del
 		}
 		delivered[d.WebhookID] = true
 	}
+	// Visibility records a close after the workflow has closed, and a
+	// stock server's later under load: the caller has waited for the
+	// workflows, this waits for their records.
+	s.waitAllClosed(t, time.Minute, len(delivered))
 	runs := s.executionsByID(t)
 	statuses := completedRuns(runs, errs)
 	for id := range delivered {
