@@ -129,11 +129,25 @@ func testMutualTLSAndTokens(t *testing.T, version string) {
 	emitted := s.everyFamily(t, "auth")
 	phase("every family handled, ready-made workflows continued by their webhooks")
 
-	// The worker's token expires: events are accepted but none completes,
-	// the worker's calls refused, and it keeps calling.
+	// The worker's token expires: once the worker has taken it up (its
+	// calls refused), events are accepted but none completes, and it keeps
+	// calling. Emitted before, they could complete while the worker had not
+	// yet re-read its key file.
 	workerPID, receiverPID := s.worker.PID(), s.receiver.PID()
-	writeKey(t, workerKey, token(issuer, "hookbridge-worker", time.Now().Add(-time.Minute), "default:write"))
 	refusedBefore := s.workerRefusals(t)
+	writeKey(t, workerKey, token(issuer, "hookbridge-worker", time.Now().Add(-time.Minute), "default:write"))
+	// An event wakes the worker's pollers, which otherwise sit in long
+	// polls, so that it calls with the token it holds.
+	wake, err := s.Sim.Emit("brand.new.type", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	emitted = append(emitted, wake)
+	var refused float64
+	waitFor(t, 2*time.Minute, "the worker's calls with the expired token to be refused", func() bool {
+		refused = s.workerRefusals(t)
+		return refused > refusedBefore
+	})
 	var held []openaisim.Delivery
 	for _, eventType := range []string{"response.completed", "batch.completed", "fine_tuning.job.succeeded", "video.completed", "brand.new.type"} {
 		d, err := s.Sim.Emit(eventType, "")
@@ -143,11 +157,6 @@ func testMutualTLSAndTokens(t *testing.T, version string) {
 		held = append(held, d)
 	}
 	waitFor(t, time.Minute, "the receiver to accept the events held back", func() bool { return s.allDelivered(held) })
-	var refused float64
-	waitFor(t, 2*time.Minute, "the worker's calls with the expired token to be refused", func() bool {
-		refused = s.workerRefusals(t)
-		return refused > refusedBefore
-	})
 	waitFor(t, 2*time.Minute, "the worker to keep calling with the expired token", func() bool {
 		return s.workerRefusals(t) > refused
 	})
