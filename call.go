@@ -13,6 +13,26 @@ import (
 // other events.
 const DefaultCallTaskQueue = "openai-calls"
 
+// WorkerQueues names the task queues a worker process polls: the values of
+// HOOKBRIDGE_WORKER_QUEUES, which the worker's configuration checks and the
+// worker acts on.
+type WorkerQueues string
+
+const (
+	// AllQueues polls both task queues: one process runs everything.
+	AllQueues WorkerQueues = "all"
+	// EventQueue polls the event workflows' task queue alone.
+	EventQueue WorkerQueues = "events"
+	// CallQueue polls the incoming calls' task queue alone: a process of
+	// their own, whose CPU and Temporal connection no event backlog shares.
+	CallQueue WorkerQueues = "calls"
+)
+
+// WorkerQueueValues returns every WorkerQueues value, in a new slice.
+func WorkerQueueValues() []WorkerQueues {
+	return []WorkerQueues{AllQueues, EventQueue, CallQueue}
+}
+
 // DeclineStatus is SIP's 603 Decline, the status of a rejection that names
 // none.
 const DeclineStatus = 603

@@ -19,10 +19,10 @@ func TestPolledTaskQueuesAreTheChosenOnes(t *testing.T) {
 		want []string
 	}{
 		{"default: both", Options{}, []string{hookbridge.DefaultTaskQueue, hookbridge.DefaultCallTaskQueue}},
-		{"all", Options{Queues: AllQueues, TaskQueue: "ev", CallTaskQueue: "ca"}, []string{"ev", "ca"}},
-		{"events", Options{Queues: EventQueue, TaskQueue: "ev", CallTaskQueue: "ca"}, []string{"ev"}},
-		{"calls", Options{Queues: CallQueue, TaskQueue: "ev", CallTaskQueue: "ca"}, []string{"ca"}},
-		{"calls, default queue", Options{Queues: CallQueue}, []string{hookbridge.DefaultCallTaskQueue}},
+		{"all", Options{Queues: hookbridge.AllQueues, TaskQueue: "ev", CallTaskQueue: "ca"}, []string{"ev", "ca"}},
+		{"events", Options{Queues: hookbridge.EventQueue, TaskQueue: "ev", CallTaskQueue: "ca"}, []string{"ev"}},
+		{"calls", Options{Queues: hookbridge.CallQueue, TaskQueue: "ev", CallTaskQueue: "ca"}, []string{"ca"}},
+		{"calls, default queue", Options{Queues: hookbridge.CallQueue}, []string{hookbridge.DefaultCallTaskQueue}},
 		{"all, one queue for both", Options{TaskQueue: "one", CallTaskQueue: "one"}, []string{"one"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,7 +40,7 @@ func TestNewMakesAWorkerPerPolledQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	for queues, want := range map[Queues]int{"": 2, AllQueues: 2, EventQueue: 1, CallQueue: 1} {
+	for queues, want := range map[hookbridge.WorkerQueues]int{"": 2, hookbridge.AllQueues: 2, hookbridge.EventQueue: 1, hookbridge.CallQueue: 1} {
 		if ws := New(c, &activities.Activities{}, Options{Queues: queues}); len(ws) != want {
 			t.Errorf("Queues %q: New returned %d workers, want %d", queues, len(ws), want)
 		}

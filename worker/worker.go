@@ -32,8 +32,8 @@ type Options struct {
 	// hookbridge.DefaultCallTaskQueue.
 	CallTaskQueue string
 	// Queues says which of the two task queues are polled. Default ""
-	// (AllQueues): both.
-	Queues Queues
+	// (hookbridge.AllQueues): both.
+	Queues hookbridge.WorkerQueues
 	// Routes start user workflows for matching events. Default none.
 	Routes []hookbridge.Route
 	// Calls says how incoming calls are answered. Default: rejected.
@@ -62,19 +62,6 @@ type Options struct {
 	Deployment worker.WorkerDeploymentVersion
 }
 
-// Queues names the task queues a worker polls.
-type Queues string
-
-const (
-	// AllQueues polls both task queues: one process runs everything.
-	AllQueues Queues = "all"
-	// EventQueue polls the event workflows' task queue alone.
-	EventQueue Queues = "events"
-	// CallQueue polls the incoming calls' task queue alone: a process of
-	// their own, whose CPU and Temporal connection no event backlog shares.
-	CallQueue Queues = "calls"
-)
-
 // PolledTaskQueues returns the task queues a worker of opts polls, the
 // event workflows' first, defaults filled in; an error for an unknown
 // Queues.
@@ -82,14 +69,14 @@ func (opts Options) PolledTaskQueues() ([]string, error) {
 	events := cmp.Or(opts.TaskQueue, hookbridge.DefaultTaskQueue)
 	calls := cmp.Or(opts.CallTaskQueue, hookbridge.DefaultCallTaskQueue)
 	switch opts.Queues {
-	case "", AllQueues:
+	case "", hookbridge.AllQueues:
 		return slices.Compact([]string{events, calls}), nil
-	case EventQueue:
+	case hookbridge.EventQueue:
 		return []string{events}, nil
-	case CallQueue:
+	case hookbridge.CallQueue:
 		return []string{calls}, nil
 	}
-	return nil, fmt.Errorf("worker queues %q: want %q, %q or %q", string(opts.Queues), AllQueues, EventQueue, CallQueue)
+	return nil, fmt.Errorf("worker queues %q: want %q, %q or %q", string(opts.Queues), hookbridge.AllQueues, hookbridge.EventQueue, hookbridge.CallQueue)
 }
 
 // DefaultNamespaceCheckInterval is how often Run checks its namespace

@@ -170,16 +170,11 @@ type Worker struct {
 	// sets in the pods it runs.
 	DeploymentName string `env:"TEMPORAL_DEPLOYMENT_NAME"`
 	BuildID        string `env:"TEMPORAL_WORKER_BUILD_ID"`
-	// Queues says which task queues the worker polls, one of WorkerQueues:
+	// Queues says which task queues the worker polls, one of
+	// hookbridge.WorkerQueueValues:
 	// both, or one, so that incoming calls can have processes of their own.
 	Queues string `env:"HOOKBRIDGE_WORKER_QUEUES" envDefault:"all"`
 }
-
-// WorkerQueues are the values of HOOKBRIDGE_WORKER_QUEUES, those of
-// worker.Queues (which this package does not import, so that the receiver
-// does not link the worker): both task queues, the event workflows', the
-// incoming calls'.
-var WorkerQueues = []string{"all", "events", "calls"}
 
 // Deployment is the worker deployment version the worker runs as: zero
 // when Worker Versioning is off.
@@ -360,9 +355,9 @@ func (c Worker) validate() error {
 	if (c.DeploymentName == "") != (c.BuildID == "") {
 		errs = append(errs, errors.New("TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID turn Worker Versioning on together: set both, or neither to run unversioned"))
 	}
-	if !slices.Contains(WorkerQueues, c.Queues) {
-		errs = append(errs, fmt.Errorf("HOOKBRIDGE_WORKER_QUEUES=%q: want %s (both task queues, the event workflows' alone, the incoming calls' alone)",
-			c.Queues, strings.Join(WorkerQueues, ", ")))
+	if queues := hookbridge.WorkerQueueValues(); !slices.Contains(queues, hookbridge.WorkerQueues(c.Queues)) {
+		errs = append(errs, fmt.Errorf("HOOKBRIDGE_WORKER_QUEUES=%q: want one of %v (both task queues, the event workflows' alone, the incoming calls' alone)",
+			c.Queues, queues))
 	}
 	return errors.Join(errs...)
 }
