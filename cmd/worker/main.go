@@ -110,7 +110,7 @@ func run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	opts := worker.Options{
 		TaskQueue:     cfg.TaskQueue,
 		CallTaskQueue: cfg.CallTaskQueue,
-		Queues:        hookbridge.WorkerQueues(cfg.Queues),
+		Queues:        cfg.Queues,
 		Routes:        cfg.Routes,
 		Calls:         calls,
 		Worker:        sdkworker.Options{WorkerStopTimeout: cfg.ShutdownTimeout},

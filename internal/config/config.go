@@ -171,9 +171,9 @@ type Worker struct {
 	DeploymentName string `env:"TEMPORAL_DEPLOYMENT_NAME"`
 	BuildID        string `env:"TEMPORAL_WORKER_BUILD_ID"`
 	// Queues says which task queues the worker polls, one of
-	// hookbridge.WorkerQueueValues:
-	// both, or one, so that incoming calls can have processes of their own.
-	Queues string `env:"HOOKBRIDGE_WORKER_QUEUES" envDefault:"all"`
+	// hookbridge.WorkerQueueValues: both, or one, so that incoming calls
+	// can have processes of their own.
+	Queues hookbridge.WorkerQueues `env:"HOOKBRIDGE_WORKER_QUEUES" envDefault:"all"`
 }
 
 // Deployment is the worker deployment version the worker runs as: zero
@@ -355,7 +355,7 @@ func (c Worker) validate() error {
 	if (c.DeploymentName == "") != (c.BuildID == "") {
 		errs = append(errs, errors.New("TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID turn Worker Versioning on together: set both, or neither to run unversioned"))
 	}
-	if queues := hookbridge.WorkerQueueValues(); !slices.Contains(queues, hookbridge.WorkerQueues(c.Queues)) {
+	if queues := hookbridge.WorkerQueueValues(); !slices.Contains(queues, c.Queues) {
 		errs = append(errs, fmt.Errorf("HOOKBRIDGE_WORKER_QUEUES=%q: want one of %v (both task queues, the event workflows' alone, the incoming calls' alone)",
 			c.Queues, queues))
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookbridge/hookbridge"
 	"github.com/hookbridge/hookbridge/internal/config"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/responses"
@@ -290,8 +291,9 @@ func TestWorkerDeploymentBothOrNeither(t *testing.T) {
 
 func TestWorkerQueues(t *testing.T) {
 	for _, tc := range []struct {
-		value, want string
-		wantErr     bool
+		value   string
+		want    hookbridge.WorkerQueues
+		wantErr bool
 	}{
 		{value: "", want: "all"}, // unset or empty: the default
 		{value: "all", want: "all"},
