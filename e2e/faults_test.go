@@ -24,6 +24,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 
 	"github.com/hookbridge/hookbridge"
+	"github.com/hookbridge/hookbridge/internal/cluster"
 	"github.com/hookbridge/hookbridge/internal/openaisim"
 	"github.com/hookbridge/hookbridge/receiver"
 )
@@ -518,8 +519,8 @@ func (s *stack) waitAllClosed(t *testing.T, stall time.Duration, want int) {
 	var idle time.Time // since when nothing has run, with executions missing
 	closed := -1
 	for {
-		running := s.count(t, `ExecutionStatus = "Running"`)
-		all := s.count(t, "")
+		running := s.count(t, hookbridgesOwn+` AND ExecutionStatus = "Running"`)
+		all := s.count(t, hookbridgesOwn)
 		if running == 0 && all >= want {
 			return
 		}
@@ -537,7 +538,7 @@ func (s *stack) waitAllClosed(t *testing.T, stall time.Duration, want int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			ids := s.workflowIDs(t, `ExecutionStatus = "Running"`)
+			ids := s.workflowIDs(t, hookbridgesOwn+` AND ExecutionStatus = "Running"`)
 			var detail []string
 			for _, id := range ids[:min(len(ids), 5)] {
 				d, err := describe(s.Client, id)
@@ -574,11 +575,15 @@ func completedRuns(runs map[string][]*workflowpb.WorkflowExecutionInfo, errs *ca
 	return statuses
 }
 
+// hookbridgesOwn is the visibility query of every workflow but the stock
+// cluster's own probe (internal/cluster), which is not hookbridge's.
+const hookbridgesOwn = `WorkflowType != "` + cluster.ProbeWorkflowType + `"`
+
 // executionsByID lists every execution, by workflow ID.
 func (s *stack) executionsByID(t *testing.T) map[string][]*workflowpb.WorkflowExecutionInfo {
 	t.Helper()
 	runs := map[string][]*workflowpb.WorkflowExecutionInfo{}
-	for _, ex := range s.executions(t, "") {
+	for _, ex := range s.executions(t, hookbridgesOwn) {
 		id := ex.GetExecution().GetWorkflowId()
 		runs[id] = append(runs[id], ex)
 	}

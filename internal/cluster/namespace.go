@@ -28,6 +28,12 @@ const (
 	probeWorkflow = "hookbridge-cluster-probe"
 )
 
+// ProbeWorkflowType is the type of Start's probe workflow. Visibility may
+// list a deleted probe for a while, or keep its record when the server
+// wrote it after the deletion: tests that check what a namespace holds
+// leave this type out.
+const ProbeWorkflowType = probeWorkflow
+
 // newClient dials the frontend for namespace, over TLS with the cluster's
 // own certificate and with its admin token where the cluster wants them,
 // keeping the SDK's own logging, connection warnings while the frontend
