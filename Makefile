@@ -43,23 +43,19 @@ TEMPORAL_SERVER_VERSIONS := $(TEMPORAL_SERVER_VERSION) $(TEMPORAL_SERVER_OLDEST_
 # $(call server_toolchain,release): the GOTOOLCHAIN that builds the release.
 server_toolchain = $(if $(filter $(1),$(TEMPORAL_SERVER_VERSION)),$(TEMPORAL_SERVER_VERSION_GOTOOLCHAIN),$(TEMPORAL_SERVER_OLDEST_VERSION_GOTOOLCHAIN))
 
-# $(call install_renamed,package,name go install gives it): builds the package
-# at the release $* into the target's path. go install names the binaries
-# server and sql, so each is built into a temporary GOBIN and renamed.
-define install_renamed
+# The server and its SQL tool of the release $*, built by one go install:
+# the tool's ~750 packages are nearly all the server's too, and two go
+# commands side by side (make -j) would each compile them. go install names
+# the binaries server and sql, so they are built into a temporary GOBIN and
+# renamed.
+$(BIN)/temporal-server-% $(BIN)/temporal-sql-tool-%:
+	@echo "building Temporal server $* and its SQL tool into ./bin (several minutes the first time)..."
 	@mkdir -p $(BIN)
 	@tmp=$$(mktemp -d $(BIN)/.gobin.XXXXXX) && \
-	{ GOTOOLCHAIN=$(call server_toolchain,$*) GOBIN=$$tmp $(GO) install $(1)@$* && mv $$tmp/$(2) $@; \
+	{ GOTOOLCHAIN=$(call server_toolchain,$*) GOBIN=$$tmp $(GO) install \
+		go.temporal.io/server/cmd/server@$* go.temporal.io/server/cmd/tools/sql@$* && \
+	mv $$tmp/server $(BIN)/temporal-server-$* && mv $$tmp/sql $(BIN)/temporal-sql-tool-$*; \
 	status=$$?; rm -rf $$tmp; exit $$status; }
-endef
-
-$(BIN)/temporal-server-%:
-	@echo "building Temporal server $* into ./bin (several minutes the first time)..."
-	$(call install_renamed,go.temporal.io/server/cmd/server,server)
-
-$(BIN)/temporal-sql-tool-%:
-	@echo "building Temporal SQL tool $* into ./bin..."
-	$(call install_renamed,go.temporal.io/server/cmd/tools/sql,sql)
 
 temporal-server: $(foreach v,$(TEMPORAL_SERVER_VERSIONS),$(BIN)/temporal-server-$(v) $(BIN)/temporal-sql-tool-$(v))
 
