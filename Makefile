@@ -1,6 +1,10 @@
 # hookbridge: `make run` runs the whole system locally, `make test` runs every test.
 
 GO        ?= go
+# -trimpath keeps where the checkout is out of every build and test binary,
+# so a fresh clone of the repository (as CI makes) reuses the build cache of
+# an earlier one instead of compiling its own packages again.
+export GOFLAGS := -trimpath $(GOFLAGS)
 BIN       := $(CURDIR)/bin
 TEMPORAL_CLI_VERSION := v1.5.1
 # The Temporal CLI: the one on PATH, else one built from the Go module proxy into ./bin.

@@ -111,7 +111,9 @@ func releaseBinaries(t *testing.T, r release.Release) string {
 	}
 	defer os.RemoveAll(tmp)
 	t.Logf("building the receiver and worker of release %s (commit %s)", r.Version, r.Commit)
-	build := exec.Command("go", "build", "-o", tmp+string(filepath.Separator), "./cmd/receiver", "./cmd/worker")
+	// -trimpath: src is a new temporary directory each time, which would
+	// otherwise keep every package of the release out of the build cache.
+	build := exec.Command("go", "build", "-trimpath", "-o", tmp+string(filepath.Separator), "./cmd/receiver", "./cmd/worker")
 	build.Dir = src
 	build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly")
 	if out, err := build.CombinedOutput(); err != nil {
